@@ -1,0 +1,81 @@
+/** Spec: login, refresh, logout, whoami. */
+import { z } from 'zod';
+import { errors } from '../errors.ts';
+import type { Services } from '../services/index.ts';
+import type { Ctx } from '../http/types.ts';
+import { parseBody } from './validate.ts';
+
+const loginBody = z.object({
+  type: z.string(),
+  identifier: z.object({ type: z.string(), user: z.string().max(255).optional() }).loose().optional(),
+  user: z.string().max(255).optional(),
+  password: z.string().max(1024).optional(),
+  device_id: z.string().min(1).max(255).optional(),
+  initial_device_display_name: z.string().max(256).optional(),
+  refresh_token: z.boolean().optional(),
+});
+
+const refreshBody = z.object({ refresh_token: z.string().max(1024) });
+
+export function seenOf(ctx: Ctx) {
+  return { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null };
+}
+
+export function sessionHandlers(s: Services) {
+  return {
+    loginFlows(ctx: Ctx) {
+      ctx.body = { flows: [{ type: 'm.login.password' }] };
+    },
+
+    async login(ctx: Ctx) {
+      const body = parseBody(loginBody, ctx.state.body);
+      if (body.type !== 'm.login.password') {
+        throw errors.unknownLoginType(body.type);
+      }
+      let user: string | undefined;
+      if (body.identifier) {
+        if (body.identifier.type !== 'm.id.user') {
+          throw errors.invalidParam(`Identifier type ${body.identifier.type} is not supported; use m.id.user.`);
+        }
+        user = body.identifier.user;
+      } else {
+        user = body.user;
+      }
+      if (user === undefined) throw errors.missingParam('Missing field: identifier.user');
+      if (body.password === undefined) throw errors.missingParam('Missing field: password');
+      const session = await s.login.passwordLogin({
+        user,
+        password: body.password,
+        deviceId: body.device_id,
+        displayName: body.initial_device_display_name,
+        withRefreshToken: body.refresh_token === true,
+        seen: seenOf(ctx),
+      });
+      ctx.body = { ...session, home_server: s.config.serverName, well_known: { 'm.homeserver': { base_url: s.config.publicUrl } } };
+    },
+
+    async refresh(ctx: Ctx) {
+      const body = parseBody(refreshBody, ctx.state.body);
+      await s.rateLimits.consume('refreshPerIp', ctx.ip);
+      const result = await s.sessions.refresh(body.refresh_token);
+      if (result.outcome === 'reused') throw errors.unknownToken(false);
+      const { refresh_token, access_token, expires_in_ms } = result.session;
+      ctx.body = { access_token, refresh_token, expires_in_ms };
+    },
+
+    async logout(ctx: Ctx) {
+      await s.sessions.logout(ctx.state.requester!);
+      ctx.body = {};
+    },
+
+    async logoutAll(ctx: Ctx) {
+      await s.sessions.logoutAll(ctx.state.requester!.userId);
+      ctx.body = {};
+    },
+
+    whoami(ctx: Ctx) {
+      const r = ctx.state.requester!;
+      ctx.body = { user_id: r.userId, device_id: r.deviceId, is_guest: false };
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * One typed configuration object, read from the environment and an optional YAML/JSON file
+ * (`WHISPER_CONFIG`), validated once at start. Environment variables win over the file so a
+ * container can override a mounted file.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const rateLimit = z.object({
+  points: z.number().int().positive(),
+  durationSec: z.number().int().positive(),
+});
+
+const schema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8008),
+  host: z.string().min(1).default('127.0.0.1'),
+  dataDir: z.string().min(1).default('./data'),
+  serverName: z
+    .string()
+    .regex(/^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, 'must be a hostname with an optional :port')
+    .default('localhost'),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** invite: first account free (becomes admin), then registration tokens; open; closed. */
+  registration: z.enum(['invite', 'open', 'closed']).default('invite'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  maxBodyBytes: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Lifetime of access tokens issued with a refresh token (clients that asked for one). */
+  accessTokenLifetimeMs: z.coerce.number().int().positive().default(10 * 60 * 1000),
+  /** Honour X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(false),
+  passwordMinLength: z.coerce.number().int().min(1).max(128).default(8),
+  /** How long an unfinished user-interactive auth session stays usable. */
+  uiaSessionTtlMs: z.coerce.number().int().positive().default(15 * 60 * 1000),
+  rateLimits: z
+    .object({
+      loginPerIp: rateLimit.default({ points: 20, durationSec: 60 }),
+      loginPerAccount: rateLimit.default({ points: 10, durationSec: 60 }),
+      registerPerIp: rateLimit.default({ points: 10, durationSec: 3600 }),
+      refreshPerIp: rateLimit.default({ points: 60, durationSec: 60 }),
+      passwordPerAccount: rateLimit.default({ points: 5, durationSec: 300 }),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof schema> & { publicUrl: string };
+export type ConfigInput = z.input<typeof schema>;
+
+/** Environment variable → config key. The compose file and the README name these. */
+export const ENV_VARS: Record<string, keyof ConfigInput> = {
+  WHISPER_PORT: 'port',
+  WHISPER_HOST: 'host',
+  WHISPER_DATA_DIR: 'dataDir',
+  WHISPER_SERVER_NAME: 'serverName',
+  DATABASE_URL: 'databaseUrl',
+  WHISPER_PUBLIC_URL: 'publicUrl',
+  WHISPER_REGISTRATION: 'registration',
+  WHISPER_LOG_LEVEL: 'logLevel',
+  WHISPER_MAX_BODY_BYTES: 'maxBodyBytes',
+  WHISPER_ACCESS_TOKEN_LIFETIME_MS: 'accessTokenLifetimeMs',
+  WHISPER_TRUST_PROXY: 'trustProxy',
+  WHISPER_PASSWORD_MIN_LENGTH: 'passwordMinLength',
+};
+
+/** Variables read besides ENV_VARS. */
+export const CONFIG_FILE_VAR = 'WHISPER_CONFIG';
+
+export class ConfigError extends Error {}
+
+function snakeToCamel(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function readFile(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  if (raw == null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`config file ${file} must hold a mapping of settings`);
+  }
+  // The file may use snake_case (server_name) or camelCase (serverName).
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [snakeToCamel(k), v]));
+}
+
+/** Validates a config from explicit values (tests, CLI) with defaults filled in. */
+export function buildConfig(input: ConfigInput): Config {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = issue.path.join('.');
+      const envName = Object.entries(ENV_VARS).find(([, k]) => k === issue.path[0])?.[0];
+      return `  ${key}${envName ? ` (${envName})` : ''}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const cfg = result.data;
+  return { ...cfg, dataDir: cfg.dataDir === ':memory:' ? cfg.dataDir : path.resolve(cfg.dataDir), publicUrl: cfg.port === 0 && !cfg.publicUrl ? '' : publicUrlFor(cfg, cfg.port) };
+}
+
+/**
+ * The URL clients are told to use. Without WHISPER_PUBLIC_URL it is where we listen; with
+ * port 0 (tests) it is only known once listening, so main.ts calls this again then.
+ */
+export function publicUrlFor(cfg: { host: string; publicUrl?: string }, port: number): string {
+  if (cfg.publicUrl) return cfg.publicUrl.replace(/\/+$/, '');
+  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
+  return `http://${host}:${port}`;
+}
+
+/** Reads the file named by WHISPER_CONFIG (if any), then the environment on top. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fromFile = env[CONFIG_FILE_VAR] ? readFile(env[CONFIG_FILE_VAR]!) : {};
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV_VARS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  return buildConfig({ ...fromFile, ...fromEnv } as ConfigInput);
+}

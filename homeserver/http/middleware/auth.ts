@@ -1,0 +1,26 @@
+/** Resolves the access token (Authorization: Bearer, or the deprecated ?access_token=). */
+import { errors } from '../../errors.ts';
+import type { SessionService } from '../../services/sessions.ts';
+import type { Ctx, Next } from '../types.ts';
+
+export function accessTokenOf(ctx: Ctx): string | undefined {
+  const header = ctx.get('Authorization');
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : undefined;
+  }
+  const q = ctx.query.access_token;
+  return typeof q === 'string' && q !== '' ? q : undefined;
+}
+
+export function requireAuth(sessions: SessionService) {
+  return async function authenticate(ctx: Ctx, next: Next): Promise<void> {
+    const token = accessTokenOf(ctx);
+    if (token === undefined) {
+      if (ctx.get('Authorization')) throw errors.unknownToken(false);
+      throw errors.missingToken();
+    }
+    ctx.state.requester = await sessions.authenticate(token, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null });
+    await next();
+  };
+}

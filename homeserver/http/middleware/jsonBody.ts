@@ -1,0 +1,30 @@
+/**
+ * Reads a request body (up to the configured limit) and parses it as JSON. Matrix bodies are
+ * JSON objects whatever the Content-Type says, since many clients omit or misstate it.
+ */
+import getRawBody from 'raw-body';
+import { errors } from '../../errors.ts';
+import type { Ctx, Next } from '../types.ts';
+
+export function jsonBodyMiddleware(limitBytes: number) {
+  return async function parseJsonBody(ctx: Ctx, next: Next): Promise<void> {
+    ctx.state.body = {};
+    if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
+    const declared = Number(ctx.get('Content-Length') || 0);
+    if (declared > limitBytes) throw errors.tooLarge();
+    const raw = await getRawBody(ctx.req, { limit: limitBytes, encoding: 'utf8' });
+    if (raw.trim() !== '') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        throw errors.notJson();
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw errors.badJson('The request body must be a JSON object.');
+      }
+      ctx.state.body = parsed;
+    }
+    await next();
+  };
+}

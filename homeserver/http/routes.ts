@@ -1,0 +1,70 @@
+/** The route table: every path the server answers, its method, and whether it needs a token. */
+import { Router } from '@koa/router';
+import { accountHandlers } from '../api/account.ts';
+import { deviceHandlers } from '../api/devices.ts';
+import { discoveryHandlers } from '../api/discovery.ts';
+import { profileHandlers } from '../api/profile.ts';
+import { sessionHandlers } from '../api/session.ts';
+import { errors } from '../errors.ts';
+import type { Services } from '../services/index.ts';
+import { requireAuth } from './middleware/auth.ts';
+import type { Ctx, WhisperState } from './types.ts';
+
+/** Client-server paths under v3 and, for older clients, r0. */
+const cs = (path: string) => [`/_matrix/client/v3${path}`, `/_matrix/client/r0${path}`];
+const v1 = (path: string) => [`/_matrix/client/v1${path}`];
+
+type Handler = (ctx: Ctx) => unknown;
+
+export function buildRouter(s: Services): Router<WhisperState> {
+  const router = new Router<WhisperState>({ exclusive: 'specificity' });
+  const auth = requireAuth(s.sessions);
+  const open = (h: Handler) => async (ctx: Ctx) => { await h(ctx); };
+  const authed = (h: Handler) => [auth, open(h)] as const;
+
+  const discovery = discoveryHandlers(s);
+  const session = sessionHandlers(s);
+  const account = accountHandlers(s);
+  const devices = deviceHandlers(s);
+  const profile = profileHandlers(s);
+
+  router.get('/_matrix/client/versions', open(discovery.versions));
+  router.get('/.well-known/matrix/client', open(discovery.wellKnown));
+  router.get(cs('/capabilities'), ...authed(discovery.capabilities));
+
+  router.get(cs('/login'), open(session.loginFlows));
+  router.post(cs('/login'), open(session.login));
+  router.post(cs('/refresh'), open(session.refresh));
+  router.post(cs('/logout'), ...authed(session.logout));
+  router.post(cs('/logout/all'), ...authed(session.logoutAll));
+  router.get(cs('/account/whoami'), ...authed(session.whoami));
+
+  router.post(cs('/register'), open(account.register));
+  router.get(cs('/register/available'), open(account.available));
+  router.get(v1('/register/m.login.registration_token/validity'), open(account.registrationTokenValidity));
+  router.post(cs('/account/password'), ...authed(account.changePassword));
+  router.post(cs('/account/deactivate'), ...authed(account.deactivate));
+
+  router.get(cs('/devices'), ...authed(devices.list));
+  router.get(cs('/devices/:deviceId'), ...authed(devices.get));
+  router.put(cs('/devices/:deviceId'), ...authed(devices.update));
+  router.delete(cs('/devices/:deviceId'), ...authed(devices.remove));
+  router.post(cs('/delete_devices'), ...authed(devices.removeMany));
+
+  router.get(cs('/profile/:userId'), open(profile.get));
+  router.get(cs('/profile/:userId/displayname'), open(profile.getField('displayname')));
+  router.get(cs('/profile/:userId/avatar_url'), open(profile.getField('avatar_url')));
+  router.put(cs('/profile/:userId/displayname'), ...authed(profile.putDisplayname));
+  router.put(cs('/profile/:userId/avatar_url'), ...authed(profile.putAvatarUrl));
+
+  return router;
+}
+
+/** 405 for a known path with the wrong method, as M_UNRECOGNIZED. */
+export function allowedMethods(router: Router<WhisperState>) {
+  return router.allowedMethods({
+    throw: true,
+    methodNotAllowed: () => errors.unrecognized(405, 'Method not allowed'),
+    notImplemented: () => errors.unrecognized(405, 'Method not allowed'),
+  });
+}

@@ -1,0 +1,22 @@
+/** The set of services the API layer is handed (built in main.ts). */
+import type { Config } from '../config.ts';
+import type { AccountService } from './accounts.ts';
+import type { LoginService } from './login.ts';
+import type { ProfileService } from './profiles.ts';
+import type { RateLimits } from './rateLimits.ts';
+import type { RegistrationTokenService } from './registrationTokens.ts';
+import type { SessionService } from './sessions.ts';
+import type { UiaService } from './uia.ts';
+import type { UserIds } from './userIds.ts';
+
+export interface Services {
+  config: Config;
+  userIds: UserIds;
+  rateLimits: RateLimits;
+  sessions: SessionService;
+  login: LoginService;
+  uia: UiaService;
+  accounts: AccountService;
+  profiles: ProfileService;
+  registrationTokens: RegistrationTokenService;
+}

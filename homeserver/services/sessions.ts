@@ -1,0 +1,178 @@
+/**
+ * Sessions are devices: signing in creates a device with an access token (and, when the
+ * client asks, an expiring access token plus a rotating refresh token).
+ */
+import type { Config } from '../config.ts';
+import { errors } from '../errors.ts';
+import type { Db, Queryable } from '../storage/database.ts';
+import * as devices from '../storage/devices.ts';
+import * as tokens from '../storage/tokens.ts';
+import { hashToken, randomDeviceId, randomToken } from './secrets.ts';
+
+/** Who is making an authenticated request. */
+export interface Requester {
+  userId: string;
+  deviceId: string;
+  isAdmin: boolean;
+  accessTokenHash: string;
+}
+
+/** Where a request came from, recorded as the device's last-seen. */
+export interface Seen {
+  ip: string;
+  userAgent: string | null;
+}
+
+export interface IssuedSession {
+  user_id: string;
+  device_id: string;
+  access_token: string;
+  refresh_token?: string;
+  expires_in_ms?: number;
+}
+
+/** Last-seen is written at most this often per device (unless IP or user agent change). */
+const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+
+export class SessionService {
+  private readonly db: Db;
+  private readonly config: Config;
+
+  constructor(db: Db, config: Config) {
+    this.db = db;
+    this.config = config;
+  }
+
+  /** Creates (or reuses) a device and gives it a fresh access token. Runs inside `q`. */
+  async createSession(
+    q: Queryable,
+    userId: string,
+    opts: { deviceId?: string; displayName?: string | null; withRefreshToken?: boolean; seen: Seen },
+  ): Promise<IssuedSession> {
+    const now = Date.now();
+    const deviceId = opts.deviceId ?? randomDeviceId();
+    await devices.upsertDevice(q, {
+      user_id: userId,
+      device_id: deviceId,
+      display_name: opts.displayName ?? null,
+      created_ts: now,
+      last_seen_ts: now,
+      last_seen_ip: opts.seen.ip,
+      last_seen_user_agent: opts.seen.userAgent,
+    });
+    // Re-using a device id signs that device's previous tokens out (spec: login).
+    await tokens.deleteTokensOfDevice(q, userId, deviceId);
+    return (await this.issueTokens(q, userId, deviceId, opts.withRefreshToken ?? false)).session;
+  }
+
+  private async issueTokens(
+    q: Queryable,
+    userId: string,
+    deviceId: string,
+    withRefresh: boolean,
+  ): Promise<{ session: IssuedSession; refreshId?: number }> {
+    const now = Date.now();
+    const accessToken = randomToken('wsa');
+    if (!withRefresh) {
+      await tokens.insertAccessToken(q, {
+        token_hash: hashToken(accessToken), user_id: userId, device_id: deviceId,
+        created_ts: now, expires_ts: null, refresh_token_id: null,
+      });
+      return { session: { user_id: userId, device_id: deviceId, access_token: accessToken } };
+    }
+    const refreshToken = randomToken('wsr');
+    const refreshId = await tokens.insertRefreshToken(q, {
+      token_hash: hashToken(refreshToken), user_id: userId, device_id: deviceId, created_ts: now,
+    });
+    const lifetime = this.config.accessTokenLifetimeMs;
+    await tokens.insertAccessToken(q, {
+      token_hash: hashToken(accessToken), user_id: userId, device_id: deviceId,
+      created_ts: now, expires_ts: now + lifetime, refresh_token_id: refreshId,
+    });
+    return {
+      session: { user_id: userId, device_id: deviceId, access_token: accessToken, refresh_token: refreshToken, expires_in_ms: lifetime },
+      refreshId,
+    };
+  }
+
+  /** Resolves an access token to its requester, or throws M_UNKNOWN_TOKEN. */
+  async authenticate(accessToken: string, seen: Seen): Promise<Requester> {
+    const tokenHash = hashToken(accessToken);
+    const row = await tokens.findAccessToken(this.db, tokenHash);
+    if (!row || row.deactivated) throw errors.unknownToken(false);
+    const now = Date.now();
+    if (row.expires_ts != null && row.expires_ts <= now) throw errors.unknownToken(true);
+    if (!row.used) {
+      // First use of a refreshed token: the refresh token that produced it is now spent.
+      await this.db.transaction(async (trx) => {
+        if (await tokens.markAccessTokenUsed(trx, row.id)) {
+          await tokens.spendRefreshTokenParentOf(trx, row.refresh_token_id!);
+        }
+      });
+    }
+    if (
+      row.last_seen_ts == null ||
+      now - row.last_seen_ts > LAST_SEEN_WRITE_INTERVAL_MS ||
+      row.last_seen_ip !== seen.ip ||
+      row.last_seen_user_agent !== seen.userAgent
+    ) {
+      await devices.touchDevice(this.db, row.user_id, row.device_id, { ts: now, ...seen });
+    }
+    return { userId: row.user_id, deviceId: row.device_id, isAdmin: row.is_admin, accessTokenHash: tokenHash };
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. The old pair keeps working until the new one is
+   * used, so a client that lost the response can retry; presenting a token whose successor
+   * was already used is reuse (a stolen token), and signs the whole session out.
+   */
+  async refresh(refreshToken: string): Promise<{ outcome: 'ok'; session: IssuedSession } | { outcome: 'reused'; userId: string; deviceId: string }> {
+    return this.db.transaction(async (trx) => {
+      const row = await tokens.findRefreshTokenForUpdate(trx, hashToken(refreshToken));
+      if (!row) throw errors.unknownToken(false);
+      if (row.spent) {
+        await devices.deleteDevices(trx, row.user_id, [row.device_id]);
+        return { outcome: 'reused', userId: row.user_id, deviceId: row.device_id } as const;
+      }
+      await tokens.spendRefreshTokenParentOf(trx, row.id);
+      // A retried exchange replaces the successor handed out before (never used).
+      if (row.next_id != null) await tokens.deleteRefreshTokens(trx, [row.next_id]);
+      const { session, refreshId } = await this.issueTokens(trx, row.user_id, row.device_id, true);
+      await tokens.setRefreshTokenNext(trx, row.id, refreshId!);
+      return { outcome: 'ok', session } as const;
+    });
+  }
+
+  async logout(requester: Requester): Promise<void> {
+    await devices.deleteDevices(this.db, requester.userId, [requester.deviceId]);
+  }
+
+  async logoutAll(userId: string, q: Queryable = this.db): Promise<void> {
+    await devices.deleteDevicesExcept(q, userId, null);
+  }
+
+  listDevices(userId: string): Promise<devices.DeviceRow[]> {
+    return devices.listDevices(this.db, userId);
+  }
+
+  async getDevice(userId: string, deviceId: string): Promise<devices.DeviceRow> {
+    const device = await devices.getDevice(this.db, userId, deviceId);
+    if (!device) throw errors.notFound('Device not found.');
+    return device;
+  }
+
+  async renameDevice(userId: string, deviceId: string, displayName: string | null): Promise<void> {
+    if (!(await devices.updateDeviceDisplayName(this.db, userId, deviceId, displayName))) {
+      throw errors.notFound('Device not found.');
+    }
+  }
+
+  /** Signs devices out; unknown ids are ignored, as the spec asks for delete_devices. */
+  deleteDevices(userId: string, deviceIds: string[], q: Queryable = this.db): Promise<number> {
+    return devices.deleteDevices(q, userId, deviceIds);
+  }
+
+  deleteOtherDevices(userId: string, keepDeviceId: string, q: Queryable = this.db): Promise<number> {
+    return devices.deleteDevicesExcept(q, userId, keepDeviceId);
+  }
+}

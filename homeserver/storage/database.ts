@@ -1,0 +1,102 @@
+/**
+ * Opens the database: PostgreSQL through `pg` when a URL is given, otherwise the embedded
+ * PGlite in the data dir (one process only, guarded by a lock), and runs the migrations.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import lockfile from 'proper-lockfile';
+import { migrations } from '../../migrations/index.ts';
+
+export type Db = Knex;
+/** Anything that can run a query: the database or a transaction. */
+export type Queryable = Knex | Knex.Transaction;
+
+export interface DatabaseOptions {
+  /** postgres:// URL; without it the embedded PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite lives in `<dataDir>/pglite`; ':memory:' keeps it in memory (tests). */
+  dataDir: string;
+}
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export class DataDirLockedError extends Error {}
+
+/** How long a crashed holder's lock stays in force (it is refreshed every half of this). */
+const LOCK_STALE_MS = 5000;
+
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => migrations.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations.find(([n]) => n === name)![1],
+};
+
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  mkdirSync(dir, { recursive: true });
+  try {
+    return await lockfile.lock(dir, {
+      lockfilePath: path.join(dir, 'whisper.lock'),
+      stale: LOCK_STALE_MS,
+      update: LOCK_STALE_MS / 2,
+      realpath: false,
+      onCompromised: (err) => {
+        // Another process took the data dir over: continuing would corrupt it.
+        console.error(`fatal: lost the lock on ${dir}: ${err.message}`);
+        process.exit(1);
+      },
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new DataDirLockedError(
+        `the data directory ${dir} is in use by another Whisper process. ` +
+          'Stop it first, or use a different WHISPER_DATA_DIR (or DATABASE_URL for a shared PostgreSQL).',
+      );
+    }
+    throw err;
+  }
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const db = knexFactory({
+      client: 'pg',
+      connection: opts.databaseUrl,
+      pool: { min: 0, max: 10 },
+    });
+    await migrate(db);
+    return { db, kind: 'postgres', close: () => db.destroy() };
+  }
+
+  const inMemory = opts.dataDir === ':memory:';
+  const release = inMemory ? async () => {} : await lockDataDir(opts.dataDir);
+  try {
+    const db = knexFactory({
+      client: ClientPgLite as unknown as typeof Knex.Client,
+      dialect: 'postgres',
+      connection: inMemory ? {} : { filename: path.join(opts.dataDir, 'pglite') },
+    });
+    await migrate(db);
+    return {
+      db,
+      kind: 'pglite',
+      close: async () => {
+        await db.destroy();
+        await release();
+      },
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** Runs pending migrations; concurrent starts against one PostgreSQL are serialized by knex's lock. */
+export async function migrate(db: Db): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}

@@ -1,0 +1,15 @@
+/**
+ * The ordered list of migrations. Listed explicitly (not read from the folder) so the same
+ * list runs under the server, the admin CLI, tests and a bundled build.
+ */
+import type { Knex } from 'knex';
+import * as accounts from './20261125_001_accounts.ts';
+
+export interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: Array<[name: string, migration: Migration]> = [
+  ['20261125_001_accounts', accounts],
+];

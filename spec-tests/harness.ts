@@ -1,0 +1,191 @@
+/**
+ * Starts a real Whisper server in-process on a random loopback port, with its own database:
+ * a fresh in-memory PGlite, or a fresh PostgreSQL database when DATABASE_URL is set (the
+ * suite then runs once per backend).
+ */
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+import { buildConfig, type Config, type ConfigInput } from '../homeserver/config.ts';
+import { createLogger } from '../homeserver/logging.ts';
+import { startHomeserver, type RunningHomeserver } from '../homeserver/main.ts';
+
+export interface Backend {
+  name: 'pglite' | 'postgres';
+  /** Makes a fresh database and returns its URL and how to drop it. */
+  create(): Promise<{ databaseUrl?: string; drop(): Promise<void> }>;
+}
+
+const pglite: Backend = {
+  name: 'pglite',
+  create: async () => ({ databaseUrl: undefined, drop: async () => {} }),
+};
+
+function postgres(adminUrl: string): Backend {
+  return {
+    name: 'postgres',
+    async create() {
+      const name = `whisper_test_${randomBytes(6).toString('hex')}`;
+      const admin = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+      await admin.raw(`CREATE DATABASE ${name}`);
+      await admin.destroy();
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      return {
+        databaseUrl: url.toString(),
+        async drop() {
+          const a = knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+          await a.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          await a.destroy();
+        },
+      };
+    },
+  };
+}
+
+/** PGlite always; PostgreSQL too when DATABASE_URL names one. */
+export function backends(): Backend[] {
+  const url = process.env.DATABASE_URL;
+  return url ? [pglite, postgres(url)] : [pglite];
+}
+
+export interface Response<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as-is (for malformed-input tests). */
+  rawBody?: string | Buffer;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestUser {
+  user_id: string;
+  access_token: string;
+  device_id: string;
+  password: string;
+}
+
+/** Generous limits so ordinary tests never trip them; rate-limit tests set their own. */
+const RELAXED_LIMITS = { points: 100_000, durationSec: 60 };
+
+export class TestServer {
+  readonly hs: RunningHomeserver;
+  readonly logLines: string[];
+  private readonly dropDb: () => Promise<void>;
+  private counter = 0;
+
+  constructor(hs: RunningHomeserver, logLines: string[], dropDb: () => Promise<void>) {
+    this.hs = hs;
+    this.logLines = logLines;
+    this.dropDb = dropDb;
+  }
+
+  get url(): string {
+    return this.hs.url;
+  }
+
+  get config(): Config {
+    return this.hs.config;
+  }
+
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    let body: string | Buffer | undefined;
+    if (opts.rawBody !== undefined) body = opts.rawBody;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['Content-Type'] = 'application/json';
+    }
+    const res = await fetch(this.url + path, { method, headers, body: body as BodyInit | undefined });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: the test will see the text
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  /** Registers through the real UIA flow (dummy stage; token stage when given one). */
+  async register(localpart?: string, opts: { password?: string; registrationToken?: string; extra?: Record<string, unknown> } = {}): Promise<TestUser> {
+    const username = localpart ?? `user${++this.counter}_${randomBytes(3).toString('hex')}`;
+    const password = opts.password ?? 'correct horse battery staple';
+    const first = await this.request('POST', '/_matrix/client/v3/register', { body: { username, password, ...opts.extra } });
+    if (first.status !== 401) throw new Error(`expected a UIA challenge, got ${first.status} ${JSON.stringify(first.body)}`);
+    const stages: string[] = first.body.flows[0].stages;
+    let session = first.body.session;
+    let res = first;
+    for (const stage of stages) {
+      const auth: Record<string, unknown> = { type: stage, session };
+      if (stage === 'm.login.registration_token') auth.token = opts.registrationToken;
+      res = await this.request('POST', '/_matrix/client/v3/register', { body: { username, password, ...opts.extra, auth } });
+      session = res.body.session ?? session;
+    }
+    if (res.status !== 200) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return { ...res.body, password };
+  }
+
+  async close(): Promise<void> {
+    await this.hs.close();
+    await this.dropDb();
+  }
+}
+
+export async function startTestServer(backend: Backend, overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+  const db = await backend.create();
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const config = buildConfig({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: ':memory:',
+    serverName: 'whisper.test',
+    databaseUrl: db.databaseUrl,
+    registration: 'open',
+    logLevel: 'info',
+    rateLimits: {
+      loginPerIp: RELAXED_LIMITS, loginPerAccount: RELAXED_LIMITS, registerPerIp: RELAXED_LIMITS,
+      refreshPerIp: RELAXED_LIMITS, passwordPerAccount: RELAXED_LIMITS,
+    },
+    ...overrides,
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const hs = await startHomeserver(config, logger);
+  return new TestServer(hs, logLines, db.drop);
+}
+
+/**
+ * Declares a suite once per backend, each with its own server (started before, stopped
+ * after): `describeServer('accounts', {}, (srv) => { it(..., () => srv().request(...)) })`.
+ */
+export function describeServer(
+  title: string,
+  overrides: Partial<ConfigInput>,
+  body: (server: () => TestServer) => void,
+): void {
+  for (const backend of backends()) {
+    describe(`${title} [${backend.name}]`, function () {
+      this.timeout(60_000);
+      let server: TestServer | undefined;
+      before(async () => {
+        server = await startTestServer(backend, overrides);
+      });
+      after(async () => {
+        await server?.close();
+      });
+      body(() => server!);
+    });
+  }
+}
