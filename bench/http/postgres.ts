@@ -1,0 +1,40 @@
+/** A throwaway PostgreSQL database for one benchmark target (as spec-tests/harness.ts does). */
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+function admin(adminUrl: string) {
+  return knexFactory({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
+}
+
+export async function createScratchDatabase(adminUrl: string): Promise<ScratchDatabase> {
+  const name = `whisper_bench_${randomBytes(6).toString('hex')}`;
+  const a = admin(adminUrl);
+  try {
+    await a.raw(`CREATE DATABASE ${name}`);
+  } finally {
+    await a.destroy();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      const d = admin(adminUrl);
+      try {
+        await d.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await d.destroy();
+      }
+    },
+  };
+}
