@@ -3,7 +3,8 @@
  * layer. `startHomeserver` is what `npm start`, the tests and the benchmarks call.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { startControlSocket } from './admin/controlSocket.ts';
 import { publicUrlFor, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './logging.ts';
@@ -15,6 +16,7 @@ import { ProfileService } from './services/profiles.ts';
 import { RateLimits } from './services/rateLimits.ts';
 import { RegistrationTokenService } from './services/registrationTokens.ts';
 import { SessionService } from './services/sessions.ts';
+import { SESSIONS_CHANNEL, TokenCache } from './services/tokenCache.ts';
 import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
 import { openDatabase, type Database } from './storage/database.ts';
@@ -22,13 +24,21 @@ import { openDatabase, type Database } from './storage/database.ts';
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long shutdown keeps accepting, so connections already queued are taken in. */
+const ACCEPT_DRAIN_MS = 100;
 
+/** Builds the services and subscribes them to the database's change notifications. */
 export async function buildServices(config: Config, database: Database): Promise<Services> {
   const db = database.db;
+  const tokenCache = new TokenCache();
+  await database.notifications.listen(SESSIONS_CHANNEL, {
+    onMessage: (userId) => tokenCache.invalidateUser(userId),
+    onGap: (listening) => (listening ? tokenCache.enable() : tokenCache.disable()),
+  });
   const userIds = new UserIds(config.serverName);
   const passwords = new PasswordHasher();
   const rateLimits = RateLimits.create(config.rateLimits, database.kind === 'postgres' ? db : undefined);
-  const sessions = new SessionService(db, config);
+  const sessions = new SessionService(db, config, tokenCache);
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds });
   return {
     config,
@@ -53,7 +63,9 @@ export interface RunningHomeserver {
 }
 
 export async function startHomeserver(initial: Config, logger: Logger): Promise<RunningHomeserver> {
-  const database = await openDatabase({ databaseUrl: initial.databaseUrl, dataDir: initial.dataDir });
+  const database = await openDatabase({ databaseUrl: initial.databaseUrl, dataDir: initial.dataDir }, (err) =>
+    logger.warn({ err }, 'database notification connection failed'),
+  );
   let server: http.Server | undefined;
   try {
     // Listen before building the app so a port-0 server knows its public URL.
@@ -68,6 +80,10 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
     const config: Config = { ...initial, port, publicUrl: publicUrlFor(initial, port) };
     const services = await buildServices(config, database);
     handler = createApp(services, logger).callback();
+    // The embedded database is ours alone: admin commands reach it through us.
+    const stopControl = database.kind === 'pglite' && config.dataDir !== ':memory:'
+      ? await startControlSocket(config.dataDir, services, logger)
+      : async () => {};
 
     const housekeeping = setInterval(() => {
       Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired()]).catch((err) =>
@@ -80,6 +96,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
     const close = () => {
       closing ??= (async () => {
         clearInterval(housekeeping);
+        await stopControl();
         await shutdownHttp(server!);
         await database.close();
       })();
@@ -94,13 +111,22 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
   }
 }
 
+/**
+ * Stops accepting, then lets every request already sent finish. Two traps: closing the
+ * listening socket resets connections the kernel completed but we had not accepted yet
+ * (the event loop was busy), and http.Server.close() at once closes connections whose
+ * request is still unread in the socket. So: keep listening for a moment so queued
+ * connections are accepted and read, stop listening (net.Server.close), close connections
+ * as they fall idle, and cut the rest after a grace period.
+ */
 async function shutdownHttp(server: http.Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-  // Connections that finish their last request become idle; close them as they do.
+  await new Promise((resolve) => setTimeout(resolve, ACCEPT_DRAIN_MS));
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
   const idle = setInterval(() => server.closeIdleConnections(), 100);
+  const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
   await closed;
   clearTimeout(force);
   clearInterval(idle);
+  // Releases http.Server's own housekeeping (its connection-checking timer).
+  server.close();
 }

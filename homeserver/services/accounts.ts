@@ -176,7 +176,10 @@ export class AccountService {
 
   async setAdmin(userId: string, isAdmin: boolean): Promise<void> {
     await this.requireUser(userId);
-    await users.updateUser(this.db, userId, { is_admin: isAdmin });
+    await this.db.transaction(async (trx) => {
+      await users.updateUser(trx, userId, { is_admin: isAdmin });
+      await this.sessions.sessionsChanged(trx, userId);
+    });
   }
 
   private async requireUser(userId: string): Promise<UserRow> {

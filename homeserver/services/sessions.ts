@@ -7,7 +7,9 @@ import { errors } from '../errors.ts';
 import type { Db, Queryable } from '../storage/database.ts';
 import * as devices from '../storage/devices.ts';
 import * as tokens from '../storage/tokens.ts';
+import { notify } from '../storage/notifications.ts';
 import { hashToken, randomDeviceId, randomToken } from './secrets.ts';
+import { SESSIONS_CHANNEL, TokenCache } from './tokenCache.ts';
 
 /** Who is making an authenticated request. */
 export interface Requester {
@@ -37,10 +39,21 @@ const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 export class SessionService {
   private readonly db: Db;
   private readonly config: Config;
+  private readonly cache: TokenCache;
 
-  constructor(db: Db, config: Config) {
+  constructor(db: Db, config: Config, cache: TokenCache) {
     this.db = db;
     this.config = config;
+    this.cache = cache;
+  }
+
+  /**
+   * Records, as part of `q`, that a user's sessions changed: every process drops its cached
+   * tokens for the user once `q` commits; this one also does so now.
+   */
+  async sessionsChanged(q: Queryable, userId: string): Promise<void> {
+    await notify(q, SESSIONS_CHANNEL, userId);
+    this.cache.invalidateUser(userId);
   }
 
   /** Creates (or reuses) a device and gives it a fresh access token. Runs inside `q`. */
@@ -62,6 +75,7 @@ export class SessionService {
     });
     // Re-using a device id signs that device's previous tokens out (spec: login).
     await tokens.deleteTokensOfDevice(q, userId, deviceId);
+    await this.sessionsChanged(q, userId);
     return (await this.issueTokens(q, userId, deviceId, opts.withRefreshToken ?? false)).session;
   }
 
@@ -98,17 +112,25 @@ export class SessionService {
   /** Resolves an access token to its requester, or throws M_UNKNOWN_TOKEN. */
   async authenticate(accessToken: string, seen: Seen): Promise<Requester> {
     const tokenHash = hashToken(accessToken);
-    const row = await tokens.findAccessToken(this.db, tokenHash);
+    let row = this.cache.get(tokenHash);
+    if (!row) {
+      const mark = this.cache.mark();
+      row = await tokens.findAccessToken(this.db, tokenHash);
+      if (row) this.cache.set(tokenHash, row, mark);
+    }
     if (!row || row.deactivated) throw errors.unknownToken(false);
     const now = Date.now();
     if (row.expires_ts != null && row.expires_ts <= now) throw errors.unknownToken(true);
     if (!row.used) {
       // First use of a refreshed token: the refresh token that produced it is now spent.
+      const used = row;
       await this.db.transaction(async (trx) => {
-        if (await tokens.markAccessTokenUsed(trx, row.id)) {
-          await tokens.spendRefreshTokenParentOf(trx, row.refresh_token_id!);
+        if (await tokens.markAccessTokenUsed(trx, used.id)) {
+          await tokens.spendRefreshTokenParentOf(trx, used.refresh_token_id!);
+          await this.sessionsChanged(trx, used.user_id);
         }
       });
+      used.used = true;
     }
     if (
       row.last_seen_ts == null ||
@@ -117,6 +139,8 @@ export class SessionService {
       row.last_seen_user_agent !== seen.userAgent
     ) {
       await devices.touchDevice(this.db, row.user_id, row.device_id, { ts: now, ...seen });
+      // The cached row is what the next request compares against.
+      Object.assign(row, { last_seen_ts: now, last_seen_ip: seen.ip, last_seen_user_agent: seen.userAgent });
     }
     return { userId: row.user_id, deviceId: row.device_id, isAdmin: row.is_admin, accessTokenHash: tokenHash };
   }
@@ -132,6 +156,7 @@ export class SessionService {
       if (!row) throw errors.unknownToken(false);
       if (row.spent) {
         await devices.deleteDevices(trx, row.user_id, [row.device_id]);
+        await this.sessionsChanged(trx, row.user_id);
         return { outcome: 'reused', userId: row.user_id, deviceId: row.device_id } as const;
       }
       await tokens.spendRefreshTokenParentOf(trx, row.id);
@@ -139,16 +164,18 @@ export class SessionService {
       if (row.next_id != null) await tokens.deleteRefreshTokens(trx, [row.next_id]);
       const { session, refreshId } = await this.issueTokens(trx, row.user_id, row.device_id, true);
       await tokens.setRefreshTokenNext(trx, row.id, refreshId!);
+      await this.sessionsChanged(trx, row.user_id);
       return { outcome: 'ok', session } as const;
     });
   }
 
   async logout(requester: Requester): Promise<void> {
-    await devices.deleteDevices(this.db, requester.userId, [requester.deviceId]);
+    await this.deleteDevices(requester.userId, [requester.deviceId]);
   }
 
   async logoutAll(userId: string, q: Queryable = this.db): Promise<void> {
     await devices.deleteDevicesExcept(q, userId, null);
+    await this.sessionsChanged(q, userId);
   }
 
   listDevices(userId: string): Promise<devices.DeviceRow[]> {
@@ -168,11 +195,15 @@ export class SessionService {
   }
 
   /** Signs devices out; unknown ids are ignored, as the spec asks for delete_devices. */
-  deleteDevices(userId: string, deviceIds: string[], q: Queryable = this.db): Promise<number> {
-    return devices.deleteDevices(q, userId, deviceIds);
+  async deleteDevices(userId: string, deviceIds: string[], q: Queryable = this.db): Promise<number> {
+    const n = await devices.deleteDevices(q, userId, deviceIds);
+    await this.sessionsChanged(q, userId);
+    return n;
   }
 
-  deleteOtherDevices(userId: string, keepDeviceId: string, q: Queryable = this.db): Promise<number> {
-    return devices.deleteDevicesExcept(q, userId, keepDeviceId);
+  async deleteOtherDevices(userId: string, keepDeviceId: string, q: Queryable = this.db): Promise<number> {
+    const n = await devices.deleteDevicesExcept(q, userId, keepDeviceId);
+    await this.sessionsChanged(q, userId);
+    return n;
   }
 }

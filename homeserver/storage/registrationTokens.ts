@@ -45,9 +45,13 @@ export async function getRegistrationToken(
   liveSince: number,
   forUpdate = false,
 ): Promise<RegistrationTokenWithPending | undefined> {
-  const query = withPending(q, liveSince).where('t.token', token);
-  if (forUpdate) query.forUpdate();
-  const r = await query.first();
+  if (forUpdate) {
+    // Lock first, count after: a statement that waited for the lock still counts pending
+    // sessions with the snapshot it took before waiting (READ COMMITTED), missing the
+    // session the lock holder just added. The next statement sees it.
+    await q('registration_tokens').where({ token }).forUpdate().first('token');
+  }
+  const r = await withPending(q, liveSince).where('t.token', token).first();
   return r && toRow(r);
 }
 
