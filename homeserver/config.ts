@@ -44,7 +44,10 @@ const schema = z.object({
     .object({
       loginPerIp: rateLimit.default({ points: 20, durationSec: 60 }),
       loginPerAccount: rateLimit.default({ points: 10, durationSec: 60 }),
-      registerPerIp: rateLimit.default({ points: 10, durationSec: 3600 }),
+      // Each registration is 2-3 requests (the UIA steps); friends may share one IP.
+      registerPerIp: rateLimit.default({ points: 30, durationSec: 3600 }),
+      // Username availability and token checks: clients ask as the user types.
+      lookupPerIp: rateLimit.default({ points: 120, durationSec: 60 }),
       refreshPerIp: rateLimit.default({ points: 60, durationSec: 60 }),
       passwordPerAccount: rateLimit.default({ points: 5, durationSec: 300 }),
     })
@@ -90,8 +93,13 @@ function readFile(file: string): Record<string, unknown> {
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`config file ${file} must hold a mapping of settings`);
   }
-  // The file may use snake_case (server_name) or camelCase (serverName).
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [snakeToCamel(k), v]));
+  return camelKeys(raw) as Record<string, unknown>;
+}
+
+/** The file may use snake_case (server_name, rate_limits.login_per_ip) or camelCase. */
+function camelKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [snakeToCamel(k), camelKeys(v)]));
 }
 
 /** Validates a config from explicit values (tests, CLI) with defaults filled in. */

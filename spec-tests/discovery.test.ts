@@ -9,6 +9,13 @@ describeServer('discovery and HTTP basics', {}, (srv) => {
     assert.equal(res.body.unstable_features['org.whisper.registration_tokens'], true);
   });
 
+  it('serves the web client page at /', async () => {
+    const res = await fetch(`${srv().url}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /text\/html/);
+    assert.match(await res.text(), /<title>Whisper<\/title>/);
+  });
+
   it('/.well-known/matrix/client points at the public URL', async () => {
     const res = await srv().request('GET', '/.well-known/matrix/client');
     assert.equal(res.status, 200);

@@ -157,7 +157,7 @@ export async function startTestServer(backend: Backend, overrides: Partial<Confi
     logLevel: 'info',
     rateLimits: {
       loginPerIp: RELAXED_LIMITS, loginPerAccount: RELAXED_LIMITS, registerPerIp: RELAXED_LIMITS,
-      refreshPerIp: RELAXED_LIMITS, passwordPerAccount: RELAXED_LIMITS,
+      refreshPerIp: RELAXED_LIMITS, passwordPerAccount: RELAXED_LIMITS, lookupPerIp: RELAXED_LIMITS,
     },
     ...overrides,
   });

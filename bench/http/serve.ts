@@ -86,6 +86,7 @@ async function startWhisper(opts: ServeOptions): Promise<Started> {
       loginPerIp: GENEROUS,
       loginPerAccount: GENEROUS,
       registerPerIp: GENEROUS,
+      lookupPerIp: GENEROUS,
       refreshPerIp: GENEROUS,
       passwordPerAccount: GENEROUS,
     },

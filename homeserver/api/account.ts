@@ -58,7 +58,7 @@ export function accountHandlers(s: Services) {
 
     async available(ctx: Ctx) {
       const { username } = parseQuery(availableQuery, ctx.query);
-      await s.rateLimits.consume('registerPerIp', ctx.ip);
+      await s.rateLimits.consume('lookupPerIp', ctx.ip);
       await s.accounts.checkAvailable(username);
       ctx.body = { available: true };
     },
@@ -68,7 +68,7 @@ export function accountHandlers(s: Services) {
       if (s.config.registration !== 'invite') {
         throw errors.forbidden('This server does not use registration tokens.');
       }
-      await s.rateLimits.consume('registerPerIp', ctx.ip);
+      await s.rateLimits.consume('lookupPerIp', ctx.ip);
       ctx.body = { valid: await s.registrationTokens.isValid(token) };
     },
 

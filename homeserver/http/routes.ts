@@ -5,6 +5,7 @@ import { deviceHandlers } from '../api/devices.ts';
 import { discoveryHandlers } from '../api/discovery.ts';
 import { profileHandlers } from '../api/profile.ts';
 import { sessionHandlers } from '../api/session.ts';
+import { webClientHandlers } from '../api/webClient.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { requireAuth } from './middleware/auth.ts';
@@ -28,6 +29,7 @@ export function buildRouter(s: Services): Router<WhisperState> {
   const devices = deviceHandlers(s);
   const profile = profileHandlers(s);
 
+  router.get('/', open(webClientHandlers().index));
   router.get('/_matrix/client/versions', open(discovery.versions));
   router.get('/.well-known/matrix/client', open(discovery.wellKnown));
   router.get(cs('/capabilities'), ...authed(discovery.capabilities));

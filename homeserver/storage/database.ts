@@ -40,7 +40,7 @@ const LOCK_STALE_MS = 5000;
  */
 const PGLITE_SETTINGS = ['-c', 'shared_buffers=32MB', '-c', 'wal_buffers=1MB'];
 
-const migrationSource: Knex.MigrationSource<string> = {
+export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => migrations.map(([name]) => name),
   getMigrationName: (name) => name,
   getMigration: async (name) => migrations.find(([n]) => n === name)![1],
@@ -123,4 +123,9 @@ export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) 
 /** Runs pending migrations; concurrent starts against one PostgreSQL are serialized by knex's lock. */
 export async function migrate(db: Db): Promise<void> {
   await db.migrate.latest({ migrationSource });
+}
+
+/** Undoes every migration (tests prove the schema can go down and up again). */
+export async function rollbackAll(db: Db): Promise<void> {
+  await db.migrate.rollback({ migrationSource }, true);
 }
