@@ -2,7 +2,9 @@
  * Opens the database: PostgreSQL through `pg` when a URL is given, otherwise the embedded
  * PGlite in the data dir (one process only, guarded by a lock), and runs the migrations.
  */
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
@@ -71,6 +73,13 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   }
 }
 
+/** Runs PGlite's one-time initdb in a child process (see pgliteInit.ts). */
+async function initPgliteDir(dir: string, startParams: string[]): Promise<void> {
+  if (existsSync(path.join(dir, 'PG_VERSION'))) return;
+  const script = path.join(import.meta.dirname, 'pgliteInit.ts');
+  await promisify(execFile)(process.execPath, [script, dir, JSON.stringify(startParams)]);
+}
+
 export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) => void = () => {}): Promise<Database> {
   if (opts.databaseUrl) {
     const db = knexFactory({
@@ -94,10 +103,10 @@ export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) 
   const inMemory = opts.dataDir === ':memory:';
   const release = inMemory ? async () => {} : await lockDataDir(opts.dataDir);
   try {
-    const pglite = new PGlite({
-      dataDir: inMemory ? undefined : path.join(opts.dataDir, 'pglite'),
-      startParams: [...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams, ...PGLITE_SETTINGS],
-    });
+    const pgliteDir = inMemory ? undefined : path.join(opts.dataDir, 'pglite');
+    const startParams = [...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams, ...PGLITE_SETTINGS];
+    if (pgliteDir) await initPgliteDir(pgliteDir, startParams);
+    const pglite = new PGlite({ dataDir: pgliteDir, startParams });
     const db = knexFactory({
       client: ClientPgLite as unknown as typeof Knex.Client,
       dialect: 'postgres',
