@@ -17,6 +17,13 @@ import { RateLimits } from './services/rateLimits.ts';
 import { RegistrationTokenService } from './services/registrationTokens.ts';
 import { SessionService } from './services/sessions.ts';
 import { SESSIONS_CHANNEL, TokenCache } from './services/tokenCache.ts';
+import { HistoryService } from './services/rooms/history.ts';
+import { EventPersister } from './services/rooms/persister.ts';
+import { RoomService } from './services/rooms/roomService.ts';
+import { FilterService } from './services/sync/filters.ts';
+import { EVENTS_CHANNEL, Notifier } from './services/sync/notifier.ts';
+import { SyncService } from './services/sync/syncService.ts';
+import { committedPositions } from './storage/streams.ts';
 import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
 import { openDatabase, type Database } from './storage/database.ts';
@@ -40,7 +47,24 @@ export async function buildServices(config: Config, database: Database): Promise
   const rateLimits = RateLimits.create(config.rateLimits, database.kind === 'postgres' ? db : undefined);
   const sessions = new SessionService(db, config, tokenCache);
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds });
+  const notifier = new Notifier(db, (await committedPositions(db)).events ?? 0);
+  await database.notifications.listen(EVENTS_CHANNEL, {
+    onMessage: (payload) => {
+      const notice = notifier.decodeNotice(payload);
+      if (notice) void notifier.onEvent(notice);
+    },
+    // Events may have been missed while not listening: every long-poll re-checks.
+    onGap: (listening) => {
+      if (listening) void committedPositions(db).then((p) => notifier.resync(p.events ?? 0));
+    },
+  });
+  const rooms = new RoomService({ db, persister: new EventPersister(db, notifier), userIds });
   return {
+    notifier,
+    rooms,
+    history: new HistoryService({ db, rooms, notifier }),
+    sync: new SyncService(db, notifier),
+    filters: new FilterService(db),
     config,
     userIds,
     rateLimits,
@@ -96,6 +120,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
     const close = () => {
       closing ??= (async () => {
         clearInterval(housekeeping);
+        services.notifier.close();
         await stopControl();
         await shutdownHttp(server!);
         await database.close();

@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import * as accounts from './20261125_001_accounts.ts';
+import * as rooms from './20261125_002_rooms.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,4 +13,5 @@ export interface Migration {
 
 export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_001_accounts', accounts],
+  ['20261125_002_rooms', rooms],
 ];

@@ -4,6 +4,8 @@ import { accountHandlers } from '../api/account.ts';
 import { deviceHandlers } from '../api/devices.ts';
 import { discoveryHandlers } from '../api/discovery.ts';
 import { profileHandlers } from '../api/profile.ts';
+import { roomHandlers } from '../api/rooms.ts';
+import { syncHandlers } from '../api/sync.ts';
 import { sessionHandlers } from '../api/session.ts';
 import { webClientHandlers } from '../api/webClient.ts';
 import { errors } from '../errors.ts';
@@ -28,6 +30,8 @@ export function buildRouter(s: Services): Router<WhisperState> {
   const account = accountHandlers(s);
   const devices = deviceHandlers(s);
   const profile = profileHandlers(s);
+  const rooms = roomHandlers(s);
+  const sync = syncHandlers(s);
 
   router.get('/', open(webClientHandlers().index));
   router.get('/_matrix/client/versions', open(discovery.versions));
@@ -58,6 +62,31 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(cs('/profile/:userId/avatar_url'), open(profile.getField('avatar_url')));
   router.put(cs('/profile/:userId/displayname'), ...authed(profile.putDisplayname));
   router.put(cs('/profile/:userId/avatar_url'), ...authed(profile.putAvatarUrl));
+
+  router.post(cs('/createRoom'), ...authed(rooms.createRoom));
+  router.post(cs('/join/:roomIdOrAlias'), ...authed(rooms.join));
+  router.post(cs('/rooms/:roomId/join'), ...authed(rooms.join));
+  router.post(cs('/rooms/:roomId/invite'), ...authed(rooms.invite));
+  router.post(cs('/rooms/:roomId/leave'), ...authed(rooms.leave));
+  router.post(cs('/rooms/:roomId/kick'), ...authed(rooms.kick));
+  router.post(cs('/rooms/:roomId/ban'), ...authed(rooms.ban));
+  router.post(cs('/rooms/:roomId/unban'), ...authed(rooms.unban));
+  router.get(cs('/joined_rooms'), ...authed(rooms.joinedRooms));
+  router.put(cs('/rooms/:roomId/send/:eventType/:txnId'), ...authed(rooms.send));
+  router.get(cs('/rooms/:roomId/state'), ...authed(rooms.getState));
+  router.get(cs('/rooms/:roomId/state/:eventType'), ...authed(rooms.getStateEvent));
+  router.get(cs('/rooms/:roomId/state/:eventType/:stateKey'), ...authed(rooms.getStateEvent));
+  router.put(cs('/rooms/:roomId/state/:eventType'), ...authed(rooms.putState));
+  router.put(cs('/rooms/:roomId/state/:eventType/:stateKey'), ...authed(rooms.putState));
+  router.put(cs('/rooms/:roomId/redact/:eventId/:txnId'), ...authed(rooms.redact));
+  router.get(cs('/rooms/:roomId/event/:eventId'), ...authed(rooms.event));
+  router.get(cs('/rooms/:roomId/messages'), ...authed(rooms.messages));
+  router.get(cs('/rooms/:roomId/members'), ...authed(rooms.members));
+  router.get(cs('/rooms/:roomId/joined_members'), ...authed(rooms.joinedMembers));
+
+  router.get(cs('/sync'), ...authed(sync.sync));
+  router.post(cs('/user/:userId/filter'), ...authed(sync.createFilter));
+  router.get(cs('/user/:userId/filter/:filterId'), ...authed(sync.getFilter));
 
   return router;
 }

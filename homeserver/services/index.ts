@@ -8,6 +8,11 @@ import type { RegistrationTokenService } from './registrationTokens.ts';
 import type { SessionService } from './sessions.ts';
 import type { UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
+import type { HistoryService } from './rooms/history.ts';
+import type { RoomService } from './rooms/roomService.ts';
+import type { FilterService } from './sync/filters.ts';
+import type { Notifier } from './sync/notifier.ts';
+import type { SyncService } from './sync/syncService.ts';
 
 export interface Services {
   config: Config;
@@ -19,4 +24,9 @@ export interface Services {
   accounts: AccountService;
   profiles: ProfileService;
   registrationTokens: RegistrationTokenService;
+  notifier: Notifier;
+  rooms: RoomService;
+  history: HistoryService;
+  sync: SyncService;
+  filters: FilterService;
 }

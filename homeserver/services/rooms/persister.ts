@@ -1,0 +1,146 @@
+/**
+ * The one writer of room events. In a transaction it allocates the event's stream position
+ * (which locks the events stream until commit: positions commit in order), checks the auth
+ * rules against the current state, links the event after the room's newest one (the room
+ * graph is a line), derives its id, stores it and its state, and queues a notification that
+ * other processes receive on commit. Local long-polls are woken right after the commit.
+ */
+import { randomBytes } from 'node:crypto';
+import { errors } from '../../errors.ts';
+import type { Db, Queryable } from '../../storage/database.ts';
+import * as events from '../../storage/events.ts';
+import * as eventTxns from '../../storage/eventTxns.ts';
+import { notify } from '../../storage/notifications.ts';
+import * as roomState from '../../storage/roomState.ts';
+import { allocatePosition } from '../../storage/streams.ts';
+import { EVENTS_CHANNEL, type EventNotice, type Notifier } from '../sync/notifier.ts';
+import { authStateKeysFor, checkEventAuth, stateKey as authKey, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
+import { checkEventSize, eventIdFor, redactEvent, withHashes, type PduBody } from './eventFormat.ts';
+
+export interface EventDraft {
+  roomId: string;
+  sender: string;
+  type: string;
+  stateKey?: string;
+  content: Record<string, unknown>;
+  /** Redactions: the event redacted (kept in content for v11, top level for v10). */
+  redacts?: string;
+  txn?: { deviceId: string; txnId: string };
+}
+
+export interface PersistedEvent {
+  eventId: string;
+  position: number;
+  /** True when a retried transaction id returned the earlier event. */
+  duplicate: boolean;
+}
+
+export function newRoomId(serverName: string): string {
+  return `!${randomBytes(12).toString('base64url')}:${serverName}`;
+}
+
+export class EventPersister {
+  private readonly db: Db;
+  private readonly notifier: Notifier;
+
+  constructor(db: Db, notifier: Notifier) {
+    this.db = db;
+    this.notifier = notifier;
+  }
+
+  /** Persists the drafts in order, in one transaction. `newRoom` is created first. */
+  async persist(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
+    const notices: EventNotice[] = [];
+    const results = await this.db.transaction(async (trx) => {
+      const out: PersistedEvent[] = [];
+      for (const draft of drafts) {
+        const position = await allocatePosition(trx, 'events');
+        if (draft.txn) {
+          const existing = await eventTxns.findTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId);
+          if (existing) {
+            out.push({ eventId: existing, position, duplicate: true });
+            continue;
+          }
+        }
+        if (newRoom && out.length === 0) await roomState.insertRoom(trx, newRoom);
+        const room = newRoom ?? (await roomState.getRoom(trx, draft.roomId));
+        if (!room) throw errors.notFound('Unknown room.');
+        const notice = await this.persistOne(trx, draft, position, room.room_version as RoomVersion);
+        notices.push(notice.notice);
+        out.push({ eventId: notice.eventId, position, duplicate: false });
+      }
+      return out;
+    });
+    for (const n of notices) await this.notifier.onEvent(n);
+    return results;
+  }
+
+  private async persistOne(trx: Queryable, draft: EventDraft, position: number, version: RoomVersion): Promise<{ eventId: string; notice: EventNotice }> {
+    const state = await this.authState(trx, draft);
+    const latest = await events.latestEvent(trx, draft.roomId);
+    const content = draft.type === 'm.room.redaction' && version === '11' && draft.redacts ? { ...draft.content, redacts: draft.redacts } : draft.content;
+    const body: PduBody = {
+      room_id: draft.roomId,
+      sender: draft.sender,
+      type: draft.type,
+      content,
+      origin_server_ts: Date.now(),
+      depth: latest ? latest.depth + 1 : 1,
+      prev_events: latest ? [latest.event_id] : [],
+      auth_events: [...state.values()].map((e) => e.event_id),
+    };
+    if (draft.stateKey !== undefined) body.state_key = draft.stateKey;
+    if (draft.type === 'm.room.redaction' && version === '10' && draft.redacts) body.redacts = draft.redacts;
+    const hashed = withHashes(body);
+    const pdu = { ...hashed, signatures: {}, event_id: eventIdFor(hashed, version) } as events.Pdu;
+    checkEventSize(pdu);
+    checkEventAuth(pdu as AuthEvent, state, version);
+
+    const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
+    const replaces = draft.stateKey !== undefined ? await roomState.currentStateEventId(trx, draft.roomId, draft.type, draft.stateKey) : undefined;
+    await events.insertEvent(trx, {
+      stream_ordering: position,
+      event_id: pdu.event_id,
+      room_id: draft.roomId,
+      type: draft.type,
+      state_key: draft.stateKey ?? null,
+      sender: draft.sender,
+      origin_server_ts: pdu.origin_server_ts,
+      depth: pdu.depth,
+      json: pdu,
+      txn_device_id: draft.txn?.deviceId ?? null,
+      txn_id: draft.txn?.txnId ?? null,
+      membership,
+      replaces_state: replaces ?? null,
+    });
+    if (draft.stateKey !== undefined) {
+      await roomState.setCurrentState(trx, {
+        room_id: draft.roomId, type: draft.type, state_key: draft.stateKey, event_id: pdu.event_id, stream_ordering: position, membership,
+      });
+    }
+    if (draft.type === 'm.room.redaction' && draft.redacts) await this.applyRedaction(trx, draft.redacts, pdu.event_id, version);
+    if (draft.txn) await eventTxns.insertTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId, pdu.event_id);
+
+    const notice: EventNotice = { position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined };
+    await notify(trx, EVENTS_CHANNEL, this.notifier.encodeNotice(notice));
+    return { eventId: pdu.event_id, notice };
+  }
+
+  /** The current state entries the auth rules need for this draft. */
+  private async authState(trx: Queryable, draft: EventDraft): Promise<AuthState> {
+    const keys = authStateKeysFor({ room_id: draft.roomId, sender: draft.sender, type: draft.type, state_key: draft.stateKey, content: draft.content });
+    const pairs = keys.map((k) => k.split('\u0000') as [string, string]);
+    const rows = await roomState.currentStateIds(trx, draft.roomId, pairs);
+    const loaded = await events.getEvents(trx, rows.map((r) => r.event_id));
+    const state: AuthState = new Map();
+    for (const e of loaded) state.set(authKey(e.type, e.state_key ?? ''), e.json as AuthEvent);
+    return state;
+  }
+
+  /** The redacted event keeps only what the redaction algorithm keeps, for every reader. */
+  private async applyRedaction(trx: Queryable, targetId: string, redactionId: string, version: RoomVersion): Promise<void> {
+    const target = await events.getEvent(trx, targetId);
+    if (!target || target.redacted_by) return;
+    await events.setRedacted(trx, targetId, redactionId, redactEvent(target.json as unknown as PduBody, version) as unknown as events.Pdu);
+  }
+}

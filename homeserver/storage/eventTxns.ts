@@ -1,0 +1,11 @@
+/** Transaction ids of sent events, so a retried send returns the first event. */
+import type { Queryable } from './database.ts';
+
+export async function findTxn(q: Queryable, userId: string, deviceId: string, txnId: string): Promise<string | undefined> {
+  const r = await q('event_txns').where({ user_id: userId, device_id: deviceId, txn_id: txnId }).first('event_id');
+  return r?.event_id;
+}
+
+export async function insertTxn(q: Queryable, userId: string, deviceId: string, txnId: string, eventId: string): Promise<void> {
+  await q('event_txns').insert({ user_id: userId, device_id: deviceId, txn_id: txnId, event_id: eventId, created_ts: Date.now() });
+}

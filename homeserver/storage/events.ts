@@ -1,0 +1,155 @@
+/** The events table: every room event in stream order, and the state it implies. */
+import type { Queryable } from './database.ts';
+
+export interface EventRow {
+  stream_ordering: number;
+  event_id: string;
+  room_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  origin_server_ts: number;
+  depth: number;
+  json: Pdu;
+  redacted_by: string | null;
+  txn_device_id: string | null;
+  txn_id: string | null;
+  membership: string | null;
+  replaces_state: string | null;
+}
+
+/** The stored event (room v10/11 format plus its derived event_id). */
+export interface Pdu {
+  event_id: string;
+  room_id: string;
+  sender: string;
+  type: string;
+  state_key?: string;
+  content: Record<string, unknown>;
+  origin_server_ts: number;
+  depth: number;
+  prev_events: string[];
+  auth_events: string[];
+  hashes: { sha256: string };
+  signatures: Record<string, Record<string, string>>;
+  redacts?: string;
+}
+
+function toRow(r: Record<string, unknown>): EventRow {
+  return {
+    ...(r as unknown as EventRow),
+    stream_ordering: Number(r.stream_ordering),
+    origin_server_ts: Number(r.origin_server_ts),
+    depth: Number(r.depth),
+    json: typeof r.json === 'string' ? JSON.parse(r.json) : (r.json as Pdu),
+  };
+}
+
+export async function insertEvent(q: Queryable, row: Omit<EventRow, 'redacted_by'>): Promise<void> {
+  await q('events').insert({ ...row, json: JSON.stringify(row.json) });
+}
+
+export async function getEvent(q: Queryable, eventId: string): Promise<EventRow | undefined> {
+  const r = await q('events').where({ event_id: eventId }).first();
+  return r && toRow(r);
+}
+
+export async function getEvents(q: Queryable, eventIds: string[]): Promise<EventRow[]> {
+  if (eventIds.length === 0) return [];
+  return (await q('events').whereIn('event_id', eventIds)).map(toRow);
+}
+
+/** The newest event of a room: the next event's prev_events and depth come from it. */
+export async function latestEvent(q: Queryable, roomId: string): Promise<{ event_id: string; depth: number } | undefined> {
+  const r = await q('events').where({ room_id: roomId }).orderBy('stream_ordering', 'desc').first('event_id', 'depth');
+  return r && { event_id: r.event_id, depth: Number(r.depth) };
+}
+
+/**
+ * A room's events in a window of stream positions: `after` < position ≤ `upTo`, newest
+ * first when `dir` is 'b' (back-pagination), oldest first when 'f'.
+ */
+export async function roomEvents(
+  q: Queryable,
+  roomId: string,
+  opts: { after: number; upTo: number; dir: 'b' | 'f'; limit: number; types?: string[]; notTypes?: string[]; senders?: string[]; notSenders?: string[] },
+): Promise<EventRow[]> {
+  const query = q('events')
+    .where('room_id', roomId)
+    .where('stream_ordering', '>', opts.after)
+    .where('stream_ordering', '<=', opts.upTo)
+    .orderBy('stream_ordering', opts.dir === 'b' ? 'desc' : 'asc')
+    .limit(opts.limit);
+  if (opts.types?.length) query.whereIn('type', opts.types);
+  if (opts.notTypes?.length) query.whereNotIn('type', opts.notTypes);
+  if (opts.senders?.length) query.whereIn('sender', opts.senders);
+  if (opts.notSenders?.length) query.whereNotIn('sender', opts.notSenders);
+  return (await query).map(toRow);
+}
+
+/**
+ * The latest state event per (type, state_key) among a room's events with
+ * `after` < position ≤ `upTo`: the full state at `upTo` when `after` is 0, a delta otherwise.
+ */
+export async function stateEventsBetween(q: Queryable, roomId: string, after: number, upTo: number): Promise<EventRow[]> {
+  const rows = await q
+    .select('*')
+    .from(
+      q('events')
+        .distinctOn('type', 'state_key')
+        .where('room_id', roomId)
+        .whereNotNull('state_key')
+        .where('stream_ordering', '>', after)
+        .where('stream_ordering', '<=', upTo)
+        .orderBy([{ column: 'type' }, { column: 'state_key' }, { column: 'stream_ordering', order: 'desc' }])
+        .as('s'),
+    )
+    .orderBy('stream_ordering');
+  return rows.map(toRow);
+}
+
+/** One user's membership events in a room (their whole history), oldest first. */
+export async function membershipHistory(q: Queryable, roomId: string, userId: string): Promise<Array<{ stream_ordering: number; membership: string }>> {
+  const rows = await q('events')
+    .where({ room_id: roomId, type: 'm.room.member', state_key: userId })
+    .orderBy('stream_ordering')
+    .select('stream_ordering', 'membership');
+  return rows.map((r: { stream_ordering: string; membership: string }) => ({ stream_ordering: Number(r.stream_ordering), membership: r.membership }));
+}
+
+/** History-visibility settings of a room over time, oldest first. */
+export async function visibilityHistory(q: Queryable, roomId: string): Promise<Array<{ stream_ordering: number; visibility: string }>> {
+  const rows = await q('events')
+    .where({ room_id: roomId, type: 'm.room.history_visibility', state_key: '' })
+    .orderBy('stream_ordering')
+    .select('stream_ordering', 'json');
+  return rows.map((r: { stream_ordering: string; json: Pdu | string }) => {
+    const json = typeof r.json === 'string' ? (JSON.parse(r.json) as Pdu) : r.json;
+    return { stream_ordering: Number(r.stream_ordering), visibility: String(json.content.history_visibility ?? 'shared') };
+  });
+}
+
+/** Membership changes of a user across all rooms with `after` < position ≤ `upTo`. */
+export async function membershipChangesOf(q: Queryable, userId: string, after: number, upTo: number): Promise<EventRow[]> {
+  const rows = await q('events')
+    .where({ type: 'm.room.member', state_key: userId })
+    .where('stream_ordering', '>', after)
+    .where('stream_ordering', '<=', upTo)
+    .orderBy('stream_ordering');
+  return rows.map(toRow);
+}
+
+export async function setRedacted(q: Queryable, eventId: string, redactedBy: string, json: Pdu): Promise<void> {
+  await q('events').where({ event_id: eventId }).update({ redacted_by: redactedBy, json: JSON.stringify(json) });
+}
+
+/** Which of the given rooms have events with `after` < position ≤ `upTo`. */
+export async function roomsWithEventsBetween(q: Queryable, roomIds: string[], after: number, upTo: number): Promise<Set<string>> {
+  if (roomIds.length === 0 || upTo <= after) return new Set();
+  const rows = await q('events')
+    .where('stream_ordering', '>', after)
+    .where('stream_ordering', '<=', upTo)
+    .whereIn('room_id', roomIds)
+    .distinct('room_id');
+  return new Set(rows.map((r: { room_id: string }) => r.room_id));
+}

@@ -1,0 +1,75 @@
+/** Rooms and their current state (the latest state event per type and state_key). */
+import type { Queryable } from './database.ts';
+
+export interface RoomRow {
+  room_id: string;
+  room_version: string;
+  creator: string;
+  created_ts: number;
+  published: boolean;
+}
+
+export interface CurrentStateRow {
+  room_id: string;
+  type: string;
+  state_key: string;
+  event_id: string;
+  stream_ordering: number;
+  membership: string | null;
+}
+
+export async function insertRoom(q: Queryable, row: RoomRow): Promise<void> {
+  await q('rooms').insert(row);
+}
+
+export async function getRoom(q: Queryable, roomId: string): Promise<RoomRow | undefined> {
+  const r = await q<RoomRow>('rooms').where({ room_id: roomId }).first();
+  return r && { ...r, created_ts: Number(r.created_ts) };
+}
+
+export async function setCurrentState(q: Queryable, row: CurrentStateRow): Promise<void> {
+  await q('current_state')
+    .insert(row)
+    .onConflict(['room_id', 'type', 'state_key'])
+    .merge(['event_id', 'stream_ordering', 'membership']);
+}
+
+export async function currentStateEventId(q: Queryable, roomId: string, type: string, stateKey: string): Promise<string | undefined> {
+  const r = await q('current_state').where({ room_id: roomId, type, state_key: stateKey }).first('event_id');
+  return r?.event_id;
+}
+
+/** Event ids of the current state entries named by (type, state_key) pairs. */
+export async function currentStateIds(q: Queryable, roomId: string, keys?: Array<[string, string]>): Promise<CurrentStateRow[]> {
+  const query = q<CurrentStateRow>('current_state').where({ room_id: roomId });
+  if (keys) {
+    if (keys.length === 0) return [];
+    query.where((w) => {
+      for (const [type, stateKey] of keys) w.orWhere({ type, state_key: stateKey });
+    });
+  }
+  return (await query).map((r) => ({ ...r, stream_ordering: Number(r.stream_ordering) }));
+}
+
+/** The rooms a user has the given memberships in, now. */
+export async function roomsOfUser(q: Queryable, userId: string, memberships: string[]): Promise<Array<{ room_id: string; membership: string; stream_ordering: number }>> {
+  const rows = await q('current_state')
+    .where({ type: 'm.room.member', state_key: userId })
+    .whereIn('membership', memberships)
+    .select('room_id', 'membership', 'stream_ordering');
+  return rows.map((r: { room_id: string; membership: string; stream_ordering: string }) => ({ ...r, stream_ordering: Number(r.stream_ordering) }));
+}
+
+export async function membershipOf(q: Queryable, roomId: string, userId: string): Promise<string | undefined> {
+  const r = await q('current_state').where({ room_id: roomId, type: 'm.room.member', state_key: userId }).first('membership');
+  return r?.membership ?? undefined;
+}
+
+/** Users with one of the memberships in a room, now. */
+export async function roomMembers(q: Queryable, roomId: string, memberships: string[]): Promise<Array<{ user_id: string; membership: string }>> {
+  const rows = await q('current_state')
+    .where({ room_id: roomId, type: 'm.room.member' })
+    .whereIn('membership', memberships)
+    .select('state_key', 'membership');
+  return rows.map((r: { state_key: string; membership: string }) => ({ user_id: r.state_key, membership: r.membership }));
+}
