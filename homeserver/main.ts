@@ -21,8 +21,12 @@ import { HistoryService } from './services/rooms/history.ts';
 import { EventPersister } from './services/rooms/persister.ts';
 import { RoomService } from './services/rooms/roomService.ts';
 import { FilterService } from './services/sync/filters.ts';
-import { EVENTS_CHANNEL, Notifier } from './services/sync/notifier.ts';
+import { CHANGES_CHANNEL, Notifier } from './services/sync/notifier.ts';
 import { SyncService } from './services/sync/syncService.ts';
+import { PushService } from './services/push/pushService.ts';
+import { AccountDataService } from './services/streams/accountData.ts';
+import { ReceiptService } from './services/streams/receipts.ts';
+import { TypingService } from './services/streams/typing.ts';
 import { committedPositions } from './storage/streams.ts';
 import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
@@ -47,23 +51,32 @@ export async function buildServices(config: Config, database: Database): Promise
   const rateLimits = RateLimits.create(config.rateLimits, database.kind === 'postgres' ? db : undefined);
   const sessions = new SessionService(db, config, tokenCache);
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds });
-  const notifier = new Notifier(db, (await committedPositions(db)).events ?? 0);
-  await database.notifications.listen(EVENTS_CHANNEL, {
+  const notifier = new Notifier(db, await committedPositions(db));
+  await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
-      const notice = notifier.decodeNotice(payload);
-      if (notice) void notifier.onEvent(notice);
+      const notice = notifier.decode(payload);
+      if (notice) void notifier.onChange(notice);
     },
-    // Events may have been missed while not listening: every long-poll re-checks.
+    // Changes may have been missed while not listening: every long-poll re-checks.
     onGap: (listening) => {
-      if (listening) void committedPositions(db).then((p) => notifier.resync(p.events ?? 0));
+      if (listening) void committedPositions(db).then((p) => notifier.resync(p));
     },
   });
-  const rooms = new RoomService({ db, persister: new EventPersister(db, notifier), userIds });
+  const accountData = new AccountDataService(db, notifier);
+  const receipts = new ReceiptService({ db, notifier, accountData });
+  const typing = new TypingService(db, notifier);
+  const push = new PushService(db, accountData);
+  const persister = new EventPersister(db, notifier, [(trx, pdu, position) => push.onEventStored(trx, pdu, position)]);
+  const rooms = new RoomService({ db, persister, userIds });
   return {
     notifier,
     rooms,
+    accountData,
+    receipts,
+    typing,
+    push,
     history: new HistoryService({ db, rooms, notifier }),
-    sync: new SyncService(db, notifier),
+    sync: new SyncService({ db, notifier, accountData, receipts, typing, push }),
     filters: new FilterService(db),
     config,
     userIds,
@@ -121,6 +134,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
       closing ??= (async () => {
         clearInterval(housekeeping);
         services.notifier.close();
+        services.typing.close();
         await stopControl();
         await shutdownHttp(server!);
         await database.close();

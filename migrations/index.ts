@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as accounts from './20261125_001_accounts.ts';
 import * as rooms from './20261125_002_rooms.ts';
+import * as streams from './20261125_003_streams.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,4 +15,5 @@ export interface Migration {
 export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_001_accounts', accounts],
   ['20261125_002_rooms', rooms],
+  ['20261125_003_streams', streams],
 ];

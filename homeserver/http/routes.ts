@@ -5,6 +5,9 @@ import { deviceHandlers } from '../api/devices.ts';
 import { discoveryHandlers } from '../api/discovery.ts';
 import { profileHandlers } from '../api/profile.ts';
 import { roomHandlers } from '../api/rooms.ts';
+import { accountDataHandlers } from '../api/accountData.ts';
+import { pushHandlers } from '../api/push.ts';
+import { receiptHandlers } from '../api/receipts.ts';
 import { syncHandlers } from '../api/sync.ts';
 import { sessionHandlers } from '../api/session.ts';
 import { webClientHandlers } from '../api/webClient.ts';
@@ -32,6 +35,9 @@ export function buildRouter(s: Services): Router<WhisperState> {
   const profile = profileHandlers(s);
   const rooms = roomHandlers(s);
   const sync = syncHandlers(s);
+  const accountData = accountDataHandlers(s);
+  const receipts = receiptHandlers(s);
+  const push = pushHandlers(s);
 
   router.get('/', open(webClientHandlers().index));
   router.get('/_matrix/client/versions', open(discovery.versions));
@@ -87,6 +93,27 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(cs('/sync'), ...authed(sync.sync));
   router.post(cs('/user/:userId/filter'), ...authed(sync.createFilter));
   router.get(cs('/user/:userId/filter/:filterId'), ...authed(sync.getFilter));
+
+  router.put(cs('/user/:userId/account_data/:type'), ...authed(accountData.put));
+  router.get(cs('/user/:userId/account_data/:type'), ...authed(accountData.get));
+  router.put(cs('/user/:userId/rooms/:roomId/account_data/:type'), ...authed(accountData.put));
+  router.get(cs('/user/:userId/rooms/:roomId/account_data/:type'), ...authed(accountData.get));
+
+  router.post(cs('/rooms/:roomId/receipt/:receiptType/:eventId'), ...authed(receipts.receipt));
+  router.post(cs('/rooms/:roomId/read_markers'), ...authed(receipts.readMarkers));
+  router.put(cs('/rooms/:roomId/typing/:userId'), ...authed(receipts.typing));
+
+  router.get(cs('/pushrules'), ...authed(push.all));
+  router.get(cs('/pushrules/'), ...authed(push.all));
+  router.get(cs('/pushrules/:scope'), ...authed(push.scope));
+  router.get(cs('/pushrules/:scope/:kind/:ruleId'), ...authed(push.getRule));
+  router.put(cs('/pushrules/:scope/:kind/:ruleId'), ...authed(push.putRule));
+  router.delete(cs('/pushrules/:scope/:kind/:ruleId'), ...authed(push.deleteRule));
+  for (const attribute of ['enabled', 'actions'] as const) {
+    router.get(cs(`/pushrules/:scope/:kind/:ruleId/${attribute}`), ...authed(push.getAttribute(attribute)));
+    router.put(cs(`/pushrules/:scope/:kind/:ruleId/${attribute}`), ...authed(push.putAttribute(attribute)));
+  }
+  router.get(cs('/notifications'), ...authed(push.notifications));
 
   return router;
 }

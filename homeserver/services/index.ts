@@ -13,6 +13,10 @@ import type { RoomService } from './rooms/roomService.ts';
 import type { FilterService } from './sync/filters.ts';
 import type { Notifier } from './sync/notifier.ts';
 import type { SyncService } from './sync/syncService.ts';
+import type { PushService } from './push/pushService.ts';
+import type { AccountDataService } from './streams/accountData.ts';
+import type { ReceiptService } from './streams/receipts.ts';
+import type { TypingService } from './streams/typing.ts';
 
 export interface Services {
   config: Config;
@@ -29,4 +33,8 @@ export interface Services {
   history: HistoryService;
   sync: SyncService;
   filters: FilterService;
+  accountData: AccountDataService;
+  receipts: ReceiptService;
+  typing: TypingService;
+  push: PushService;
 }

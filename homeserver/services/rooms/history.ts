@@ -40,7 +40,7 @@ export class HistoryService {
     const readable = await this.rooms.readableUpTo(requester.userId, roomId);
     const filter = await this.parseFilter(requester.userId, req.filter);
     const limit = Math.min(filter?.limit ?? req.limit, req.limit, MAX_LIMIT);
-    const head = Math.min(this.notifier.currentPosition(), readable);
+    const head = Math.min(this.notifier.current().events, readable);
     const start = req.from ?? (req.dir === 'b' ? head : 0);
     const window =
       req.dir === 'b'

@@ -13,7 +13,7 @@ import * as eventTxns from '../../storage/eventTxns.ts';
 import { notify } from '../../storage/notifications.ts';
 import * as roomState from '../../storage/roomState.ts';
 import { allocatePosition } from '../../storage/streams.ts';
-import { EVENTS_CHANNEL, type EventNotice, type Notifier } from '../sync/notifier.ts';
+import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
 import { authStateKeysFor, checkEventAuth, stateKey as authKey, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
 import { checkEventSize, eventIdFor, redactEvent, withHashes, type PduBody } from './eventFormat.ts';
 
@@ -39,18 +39,23 @@ export function newRoomId(serverName: string): string {
   return `!${randomBytes(12).toString('base64url')}:${serverName}`;
 }
 
+/** Work done in the event's own transaction once it is stored (e.g. push-rule evaluation). */
+export type StoredEventHook = (trx: Queryable, pdu: events.Pdu, position: number) => Promise<void>;
+
 export class EventPersister {
   private readonly db: Db;
   private readonly notifier: Notifier;
+  private readonly hooks: StoredEventHook[];
 
-  constructor(db: Db, notifier: Notifier) {
+  constructor(db: Db, notifier: Notifier, hooks: StoredEventHook[] = []) {
     this.db = db;
     this.notifier = notifier;
+    this.hooks = hooks;
   }
 
   /** Persists the drafts in order, in one transaction. `newRoom` is created first. */
   async persist(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
-    const notices: EventNotice[] = [];
+    const notices: Notice[] = [];
     const results = await this.db.transaction(async (trx) => {
       const out: PersistedEvent[] = [];
       for (const draft of drafts) {
@@ -71,11 +76,11 @@ export class EventPersister {
       }
       return out;
     });
-    for (const n of notices) await this.notifier.onEvent(n);
+    for (const n of notices) await this.notifier.onChange(n);
     return results;
   }
 
-  private async persistOne(trx: Queryable, draft: EventDraft, position: number, version: RoomVersion): Promise<{ eventId: string; notice: EventNotice }> {
+  private async persistOne(trx: Queryable, draft: EventDraft, position: number, version: RoomVersion): Promise<{ eventId: string; notice: Notice }> {
     const state = await this.authState(trx, draft);
     const latest = await events.latestEvent(trx, draft.roomId);
     const content = draft.type === 'm.room.redaction' && version === '11' && draft.redacts ? { ...draft.content, redacts: draft.redacts } : draft.content;
@@ -120,9 +125,10 @@ export class EventPersister {
     }
     if (draft.type === 'm.room.redaction' && draft.redacts) await this.applyRedaction(trx, draft.redacts, pdu.event_id, version);
     if (draft.txn) await eventTxns.insertTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId, pdu.event_id);
+    for (const hook of this.hooks) await hook(trx, pdu, position);
 
-    const notice: EventNotice = { position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined };
-    await notify(trx, EVENTS_CHANNEL, this.notifier.encodeNotice(notice));
+    const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined };
+    await notify(trx, CHANGES_CHANNEL, this.notifier.encode(notice));
     return { eventId: pdu.event_id, notice };
   }
 

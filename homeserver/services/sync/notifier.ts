@@ -1,67 +1,78 @@
 /**
- * Wakes long-polling /sync requests when something they care about commits. Events reach it
- * from this process (right after commit) and from other processes (PostgreSQL NOTIFY on
- * EVENTS_CHANNEL, delivered in commit order). It keeps, per user, the newest position that
- * concerned them, so a sync that registers its wait late still sees what it missed.
+ * Wakes long-polling /sync requests when something they care about commits. Changes reach
+ * it from this process (right after commit) and from other processes (PostgreSQL NOTIFY on
+ * CHANGES_CHANNEL, delivered in commit order). It keeps, per user, the newest position of
+ * each stream that concerned them, so a sync that registers its wait late still sees what
+ * it missed.
  */
 import type { Db } from '../../storage/database.ts';
 import * as roomState from '../../storage/roomState.ts';
+import { STREAMS, type Stream, type SyncToken } from './tokens.ts';
 
-export const EVENTS_CHANNEL = 'whisper_events';
+export const CHANGES_CHANNEL = 'whisper_changes';
 
-export interface EventNotice {
+/** A committed change: a room's (events, receipts, typing) or one user's (account data). */
+export interface Notice {
+  stream: Stream;
   position: number;
-  roomId: string;
-  type: string;
+  roomId?: string;
+  userId?: string;
+  /** Events: the event's type, state key and membership, to track who is in a room. */
+  type?: string;
   stateKey?: string;
   membership?: string;
 }
 
 interface Waiter {
-  since: number;
+  since: SyncToken;
   resolve: () => void;
 }
 
-/** Memberships whose holders hear about a room's events. */
+/** Memberships whose holders hear about a room's changes. */
 const LISTENING = new Set(['join', 'invite', 'knock']);
+
+const zero = (): SyncToken => ({ events: 0, account_data: 0, receipts: 0, typing: 0 });
 
 export class Notifier {
   private readonly db: Db;
-  private position = 0;
+  private readonly positions: SyncToken;
   private closed = false;
-  private readonly userPositions = new Map<string, number>();
+  private readonly userPositions = new Map<string, SyncToken>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Who is in each room (joined, invited, knocking), loaded when first needed. */
   private readonly members = new Map<string, Set<string>>();
   /** Rooms whose member list changed while it was loading (the load is discarded). */
   private readonly staleLoads = new Set<string>();
 
-  constructor(db: Db, startPosition: number) {
+  constructor(db: Db, start: Partial<SyncToken>) {
     this.db = db;
-    this.position = startPosition;
+    this.positions = { ...zero(), ...start };
   }
 
-  /** Everything at or below this position has committed. */
-  currentPosition(): number {
-    return this.position;
+  /** For each stream, everything at or below this position has committed. */
+  current(): SyncToken {
+    return { ...this.positions };
   }
 
-  encodeNotice(n: EventNotice): string {
-    return JSON.stringify([n.position, n.roomId, n.type, n.stateKey ?? null, n.membership ?? null]);
+  encode(n: Notice): string {
+    return JSON.stringify([n.stream, n.position, n.roomId ?? null, n.userId ?? null, n.type ?? null, n.stateKey ?? null, n.membership ?? null]);
   }
 
-  decodeNotice(payload: string): EventNotice | undefined {
+  decode(payload: string): Notice | undefined {
     try {
-      const [position, roomId, type, stateKey, membership] = JSON.parse(payload) as [number, string, string, string | null, string | null];
-      return { position, roomId, type, stateKey: stateKey ?? undefined, membership: membership ?? undefined };
+      const [stream, position, roomId, userId, type, stateKey, membership] = JSON.parse(payload) as Array<string | number | null>;
+      if (!STREAMS.includes(stream as Stream) || typeof position !== 'number') return undefined;
+      const orUndefined = (v: string | number | null) => (v == null ? undefined : String(v));
+      return { stream: stream as Stream, position, roomId: orUndefined(roomId), userId: orUndefined(userId), type: orUndefined(type), stateKey: orUndefined(stateKey), membership: orUndefined(membership) };
     } catch {
       return undefined;
     }
   }
 
-  async onEvent(n: EventNotice): Promise<void> {
-    if (n.position > this.position) this.position = n.position;
-    if (n.type === 'm.room.member' && n.stateKey) {
+  async onChange(n: Notice): Promise<void> {
+    if (n.position > this.positions[n.stream]) this.positions[n.stream] = n.position;
+    if (n.userId) this.wake(n.userId, n.stream, n.position);
+    if (n.type === 'm.room.member' && n.stateKey && n.roomId) {
       const set = this.members.get(n.roomId);
       if (set) {
         if (LISTENING.has(n.membership ?? '')) set.add(n.stateKey);
@@ -69,21 +80,22 @@ export class Notifier {
       } else {
         this.staleLoads.add(n.roomId);
       }
-      this.wake(n.stateKey, n.position);
+      this.wake(n.stateKey, n.stream, n.position);
     }
-    for (const userId of await this.membersOf(n.roomId)) this.wake(userId, n.position);
+    if (n.roomId) for (const userId of await this.membersOf(n.roomId)) this.wake(userId, n.stream, n.position);
   }
 
   /** Something was missed (the notification connection dropped): everyone re-checks. */
-  resync(position: number): void {
-    if (position > this.position) this.position = position;
+  resync(positions: Partial<SyncToken>): void {
+    for (const s of STREAMS) if ((positions[s] ?? 0) > this.positions[s]) this.positions[s] = positions[s]!;
     this.members.clear();
-    for (const userId of this.waiters.keys()) this.wake(userId, this.position);
+    for (const userId of [...this.waiters.keys()]) for (const s of STREAMS) this.wake(userId, s, this.positions[s]);
   }
 
   /** Resolves once something newer than `since` concerns the user, or after the timeout. */
-  waitForUser(userId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.closed || (this.userPositions.get(userId) ?? 0) > since || timeoutMs <= 0) return Promise.resolve();
+  waitForUser(userId: string, since: SyncToken, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const seen = this.userPositions.get(userId);
+    if (this.closed || timeoutMs <= 0 || (seen && STREAMS.some((s) => seen[s] > since[s]))) return Promise.resolve();
     return new Promise((resolve) => {
       let set = this.waiters.get(userId);
       if (!set) this.waiters.set(userId, (set = new Set()));
@@ -109,12 +121,13 @@ export class Notifier {
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w.resolve();
   }
 
-  /** Wakes a user's waiters directly (streams that concern one user). */
-  wake(userId: string, position: number): void {
-    if (position > (this.userPositions.get(userId) ?? 0)) this.userPositions.set(userId, position);
+  private wake(userId: string, stream: Stream, position: number): void {
+    let seen = this.userPositions.get(userId);
+    if (!seen) this.userPositions.set(userId, (seen = zero()));
+    if (position > seen[stream]) seen[stream] = position;
     const set = this.waiters.get(userId);
     if (!set) return;
-    for (const w of [...set]) if (position > w.since) w.resolve();
+    for (const w of [...set]) if (position > w.since[stream]) w.resolve();
   }
 
   private async membersOf(roomId: string): Promise<Iterable<string>> {

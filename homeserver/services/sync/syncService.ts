@@ -5,13 +5,20 @@
  */
 import type { Db } from '../../storage/database.ts';
 import * as events from '../../storage/events.ts';
+import * as receiptsStore from '../../storage/receipts.ts';
 import * as roomState from '../../storage/roomState.ts';
+import * as typingStore from '../../storage/typing.ts';
+import type { PushService } from '../push/pushService.ts';
+import { buildPushRules } from '../push/ruleset.ts';
+import type { AccountDataService } from '../streams/accountData.ts';
+import type { ReceiptService } from '../streams/receipts.ts';
+import type { TypingService } from '../streams/typing.ts';
 import { toClientEvents, strippedState, type ClientEvent } from '../rooms/clientEvents.ts';
 import { VisibilityFilter } from '../rooms/visibility.ts';
 import type { Requester } from '../sessions.ts';
 import { eventSelected, roomSelected, timelineLimit, type Filter } from './filter.ts';
 import type { Notifier } from './notifier.ts';
-import { encodePaginationToken, encodeSyncToken, type SyncToken } from './tokens.ts';
+import { encodePaginationToken, encodeSyncToken, maxToken, type SyncToken } from './tokens.ts';
 
 export interface SyncRequest {
   since?: SyncToken;
@@ -27,7 +34,14 @@ interface JoinedRoomResult {
   ephemeral: { events: unknown[] };
   account_data: { events: unknown[] };
   unread_notifications: { notification_count: number; highlight_count: number };
+  unread_thread_notifications?: Record<string, { notification_count: number; highlight_count: number }>;
   summary: Record<string, unknown>;
+}
+
+/** Where a room section's windows start and end, per stream. */
+interface Window {
+  after: SyncToken;
+  upTo: SyncToken;
 }
 
 export interface SyncResponse {
@@ -49,34 +63,47 @@ export interface SyncResponse {
 const INVITE_STATE_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.room.topic', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.encryption'];
 const HERO_COUNT = 5;
 
+const ZERO: SyncToken = { events: 0, account_data: 0, receipts: 0, typing: 0 };
+
 export class SyncService {
   private readonly db: Db;
   private readonly notifier: Notifier;
+  private readonly accountData: AccountDataService;
+  private readonly receipts: ReceiptService;
+  private readonly typing: TypingService;
+  private readonly push: PushService;
 
-  constructor(db: Db, notifier: Notifier) {
-    this.db = db;
-    this.notifier = notifier;
+  constructor(deps: { db: Db; notifier: Notifier; accountData: AccountDataService; receipts: ReceiptService; typing: TypingService; push: PushService }) {
+    this.db = deps.db;
+    this.notifier = deps.notifier;
+    this.accountData = deps.accountData;
+    this.receipts = deps.receipts;
+    this.typing = deps.typing;
+    this.push = deps.push;
   }
 
   async sync(requester: Requester, req: SyncRequest): Promise<SyncResponse> {
     const deadline = Date.now() + req.timeoutMs;
+    // A token from a process that is ahead of this one: never answer with an older one.
+    const head = () => (req.since ? maxToken(this.notifier.current(), req.since) : this.notifier.current());
     for (;;) {
-      const upTo = Math.max(this.notifier.currentPosition(), req.since?.events ?? 0);
+      const upTo = head();
       const response = await this.compute(requester, req, upTo);
       const remaining = deadline - Date.now();
       if (!req.since || !isEmpty(response) || remaining <= 0 || req.signal?.aborted) return response;
       await this.notifier.waitForUser(requester.userId, upTo, remaining, req.signal);
-      if (req.signal?.aborted || Date.now() >= deadline) {
-        return this.compute(requester, req, Math.max(this.notifier.currentPosition(), req.since.events));
-      }
+      if (req.signal?.aborted || Date.now() >= deadline) return this.compute(requester, req, head());
     }
   }
 
-  private async compute(requester: Requester, req: SyncRequest, upTo: number): Promise<SyncResponse> {
-    const after = req.since?.events ?? 0;
+  private async compute(requester: Requester, req: SyncRequest, upToToken: SyncToken): Promise<SyncResponse> {
+    const afterToken = req.since ?? ZERO;
+    const after = afterToken.events;
+    const upTo = upToToken.events;
     const initial = !req.since;
+    const window: Window = { after: afterToken, upTo: upToToken };
     const response: SyncResponse = {
-      next_batch: encodeSyncToken({ events: upTo }),
+      next_batch: encodeSyncToken(upToToken),
       rooms: { join: {}, invite: {}, leave: {}, knock: {} },
       presence: { events: [] },
       account_data: { events: [] },
@@ -90,14 +117,40 @@ export class SyncService {
     const memberships = await this.membershipsAt(userId, upTo);
 
     const joined = [...memberships].filter(([, m]) => m.membership === 'join').map(([roomId]) => roomId);
-    const active = initial || req.fullState ? new Set(joined) : await events.roomsWithEventsBetween(this.db, joined, after, upTo);
-    for (const roomId of changedRooms.keys()) if (memberships.get(roomId)?.membership === 'join') active.add(roomId);
+    const accountData = await this.accountData.between(userId, afterToken.account_data, upToToken.account_data);
+    response.account_data.events = accountData.filter((a) => a.room_id === '').map((a) => ({ type: a.type, content: a.content }));
+    if (initial && !accountData.some((a) => a.room_id === '' && a.type === 'm.push_rules')) {
+      response.account_data.events.push({ type: 'm.push_rules', content: buildPushRules(userId) });
+    }
+    const roomAccountData = new Map<string, unknown[]>();
+    for (const a of accountData.filter((a) => a.room_id !== '')) {
+      roomAccountData.set(a.room_id, [...(roomAccountData.get(a.room_id) ?? []), { type: a.type, content: a.content }]);
+    }
+
+    let active: Set<string>;
+    if (initial || req.fullState) {
+      active = new Set(joined);
+    } else {
+      const [withEvents, withReceipts, withTyping] = await Promise.all([
+        events.roomsWithEventsBetween(this.db, joined, after, upTo),
+        receiptsStore.roomsWithReceiptsBetween(this.db, joined, afterToken.receipts, upToToken.receipts),
+        typingStore.roomsWithTypingChangesBetween(this.db, joined, afterToken.typing, upToToken.typing),
+      ]);
+      active = new Set([...withEvents, ...withReceipts, ...withTyping, ...[...roomAccountData.keys()].filter((r) => joined.includes(r))]);
+      for (const roomId of changedRooms.keys()) if (memberships.get(roomId)?.membership === 'join') active.add(roomId);
+    }
 
     for (const roomId of active) {
       if (!roomSelected(req.filter, roomId)) continue;
       const fresh = initial || req.fullState || changedRooms.has(roomId);
       const room = await this.joinedRoom(requester, roomId, fresh ? 0 : after, upTo, req.filter, fresh);
-      if (room) response.rooms.join[roomId] = room;
+      const ephemeral = await this.ephemeral(roomId, userId, fresh ? { after: ZERO, upTo: upToToken } : window);
+      const roomData = roomAccountData.get(roomId) ?? [];
+      if (!room && ephemeral.length === 0 && roomData.length === 0) continue;
+      const section = room ?? (await this.joinedRoom(requester, roomId, upTo, upTo, req.filter, false, true))!;
+      section.ephemeral.events = ephemeral;
+      section.account_data.events = roomData;
+      response.rooms.join[roomId] = section;
     }
 
     for (const [roomId, m] of memberships) {
@@ -129,7 +182,19 @@ export class SyncService {
     return out;
   }
 
-  private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean): Promise<JoinedRoomResult | undefined> {
+  /** m.typing and m.receipt for a room, when they changed in the window. */
+  private async ephemeral(roomId: string, userId: string, w: Window): Promise<unknown[]> {
+    const out: unknown[] = [];
+    if (w.after.typing === 0 || (await typingStore.roomsWithTypingChangesBetween(this.db, [roomId], w.after.typing, w.upTo.typing)).size) {
+      const typing = await this.typing.typingIn(roomId);
+      if (w.after.typing !== 0 || typing.length) out.push({ type: 'm.typing', content: { user_ids: typing } });
+    }
+    const receipt = await this.receipts.receiptEvent(roomId, userId, w.after.receipts, w.upTo.receipts);
+    if (receipt) out.push(receipt);
+    return out;
+  }
+
+  private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean, always = false): Promise<JoinedRoomResult | undefined> {
     const { timeline, limited, visible } = await this.timeline(requester, roomId, after, upTo, filter);
     const timelineStart = timeline.length ? timeline[0].stream_ordering - 1 : upTo;
     // Fresh rooms get their whole state at the timeline's start; others what changed since.
@@ -139,8 +204,10 @@ export class SyncService {
       stateRows = stateRows.filter((e) => e.type !== 'm.room.member' || senders.has(e.state_key ?? ''));
     }
     stateRows = stateRows.filter((e) => eventSelected(filter.room?.state, e));
-    if (!fresh && timeline.length === 0 && stateRows.length === 0) return undefined;
+    if (!fresh && !always && timeline.length === 0 && stateRows.length === 0) return undefined;
     const hasMemberChange = fresh || [...timeline, ...stateRows].some((e) => e.type === 'm.room.member');
+    const counts = await this.push.unreadCounts(requester.userId, roomId);
+    const threaded = filter.room?.timeline && (filter.room.timeline as { unread_thread_notifications?: boolean }).unread_thread_notifications;
     return {
       timeline: {
         events: await toClientEvents(this.db, timeline.filter((e) => visible(e.stream_ordering)), requester),
@@ -150,7 +217,8 @@ export class SyncService {
       state: { events: await toClientEvents(this.db, stateRows, requester) },
       ephemeral: { events: [] },
       account_data: { events: [] },
-      unread_notifications: { notification_count: 0, highlight_count: 0 },
+      unread_notifications: threaded ? counts.main : sumCounts(counts),
+      ...(threaded ? { unread_thread_notifications: counts.threads } : {}),
       summary: hasMemberChange ? await this.summary(roomId, requester.userId) : {},
     };
   }
@@ -200,6 +268,15 @@ export class SyncService {
       'm.invited_member_count': members.filter((m) => m.membership === 'invite').length,
     };
   }
+}
+
+/** Without thread-aware clients, threads count toward the room. */
+function sumCounts(c: { main: { notification_count: number; highlight_count: number }; threads: Record<string, { notification_count: number; highlight_count: number }> }) {
+  const all = [c.main, ...Object.values(c.threads)];
+  return {
+    notification_count: all.reduce((n, x) => n + x.notification_count, 0),
+    highlight_count: all.reduce((n, x) => n + x.highlight_count, 0),
+  };
 }
 
 function isEmpty(r: SyncResponse): boolean {

@@ -1,23 +1,34 @@
 /**
  * Sync and pagination tokens. Opaque to clients; inside, a sync token is the position of
- * each stream it covers ("s<events>"; later streams append "_<name><position>"), and a
+ * each stream it covers ("s<events>_a<account data>_r<receipts>_t<typing>"), and a
  * pagination token is a point between two events of the line ("t<position>": events at or
  * below it are "before", above it "after").
  */
 import { errors } from '../../errors.ts';
 
-export interface SyncToken {
-  events: number;
-}
+export const STREAMS = ['events', 'account_data', 'receipts', 'typing'] as const;
+export type Stream = (typeof STREAMS)[number];
+export type SyncToken = Record<Stream, number>;
+
+const LETTERS: Record<Exclude<Stream, 'events'>, string> = { account_data: 'a', receipts: 'r', typing: 't' };
 
 export function encodeSyncToken(t: SyncToken): string {
-  return `s${t.events}`;
+  return `s${t.events}_a${t.account_data}_r${t.receipts}_t${t.typing}`;
 }
 
 export function decodeSyncToken(token: string): SyncToken {
-  const m = /^s(\d{1,15})(?:_[a-z]\d{1,15})*$/.exec(token);
+  const m = /^s(\d{1,15})((?:_[a-z]\d{1,15})*)$/.exec(token);
   if (!m) throw errors.invalidParam('Unknown sync token.');
-  return { events: Number(m[1]) };
+  const out: SyncToken = { events: Number(m[1]), account_data: 0, receipts: 0, typing: 0 };
+  for (const part of m[2].split('_').filter(Boolean)) {
+    const stream = (Object.keys(LETTERS) as Array<keyof typeof LETTERS>).find((s) => LETTERS[s] === part[0]);
+    if (stream) out[stream] = Number(part.slice(1));
+  }
+  return out;
+}
+
+export function maxToken(a: SyncToken, b: SyncToken): SyncToken {
+  return Object.fromEntries(STREAMS.map((s) => [s, Math.max(a[s], b[s])])) as SyncToken;
 }
 
 export function encodePaginationToken(position: number): string {

@@ -1,0 +1,131 @@
+/**
+ * Push rules per user (read and changed through /pushrules, mirrored into the m.push_rules
+ * account data that sync delivers), their evaluation for every recipient when an event is
+ * stored, and what that gives: unread counts per room and thread, and /notifications.
+ */
+import type { Db, Queryable } from '../../storage/database.ts';
+import * as events from '../../storage/events.ts';
+import * as push from '../../storage/push.ts';
+import * as receipts from '../../storage/receipts.ts';
+import * as roomState from '../../storage/roomState.ts';
+import { stateKey as authKey, userPowerLevel, type AuthEvent, type AuthState } from '../rooms/authRules.ts';
+import { toClientEvents, type Viewer } from '../rooms/clientEvents.ts';
+import type { AccountDataService } from '../streams/accountData.ts';
+import { evaluatePushRules } from './evaluate.ts';
+import { buildPushRules, type PushRulesJson, type UserPushRules } from './ruleset.ts';
+
+export interface UnreadCounts {
+  main: { notification_count: number; highlight_count: number };
+  threads: Record<string, { notification_count: number; highlight_count: number }>;
+}
+
+export class PushService {
+  private readonly db: Db;
+  private readonly accountData: AccountDataService;
+
+  constructor(db: Db, accountData: AccountDataService) {
+    this.db = db;
+    this.accountData = accountData;
+  }
+
+  async stored(userId: string): Promise<UserPushRules> {
+    return ((await push.getUserRules(this.db, [userId])).get(userId) as UserPushRules | undefined) ?? {};
+  }
+
+  async rules(userId: string): Promise<PushRulesJson> {
+    return buildPushRules(userId, await this.stored(userId));
+  }
+
+  /** Applies a change to the user's customisations and publishes the new rule set. */
+  async change(userId: string, edit: (stored: UserPushRules) => UserPushRules): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const current = ((await push.getUserRules(trx, [userId])).get(userId) as UserPushRules | undefined) ?? {};
+      const next = edit(current);
+      await push.putUserRules(trx, userId, next);
+      await this.accountData.put(userId, '', 'm.push_rules', buildPushRules(userId, next) as unknown as Record<string, unknown>, trx);
+    });
+  }
+
+  /** Called by the persister in the event's transaction: who gets notified, and how loudly. */
+  async onEventStored(trx: Queryable, pdu: events.Pdu, position: number): Promise<void> {
+    if (pdu.type === 'm.room.redaction') return;
+    const members = await roomState.roomMembers(trx, pdu.room_id, ['join', 'invite']);
+    const joined = members.filter((m) => m.membership === 'join');
+    // Recipients: everyone joined but the sender, and an invitee for their own invite.
+    const recipients = joined.map((m) => m.user_id).filter((u) => u !== pdu.sender);
+    if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && pdu.state_key && !recipients.includes(pdu.state_key)) {
+      recipients.push(pdu.state_key);
+    }
+    if (recipients.length === 0) return;
+    const state = await this.stateFor(trx, pdu.room_id, recipients);
+    const stored = await push.getUserRules(trx, recipients);
+    const powerLevels = state.get(authKey('m.room.power_levels', ''))?.content as { notifications?: Record<string, number> } | undefined;
+    const senderPower = userPowerLevel(state, pdu.sender);
+    const threadId = threadOf(pdu);
+    const rows: push.PushActionRow[] = [];
+    for (const userId of recipients) {
+      const ruleset = buildPushRules(userId, (stored.get(userId) as UserPushRules | undefined) ?? {}).global;
+      const member = state.get(authKey('m.room.member', userId));
+      const result = evaluatePushRules(ruleset, pdu, {
+        userId,
+        displayName: (member?.content.displayname as string | undefined) ?? null,
+        roomMemberCount: joined.length,
+        senderPowerLevel: senderPower,
+        notificationPowerLevels: powerLevels?.notifications ?? {},
+      });
+      if (!result.notify) continue;
+      const actions: unknown[] = ['notify'];
+      if (result.highlight) actions.push({ set_tweak: 'highlight', value: true });
+      if (result.sound) actions.push({ set_tweak: 'sound', value: result.sound });
+      rows.push({
+        user_id: userId, room_id: pdu.room_id, event_id: pdu.event_id, stream_ordering: position, thread_id: threadId,
+        notify: true, highlight: result.highlight, actions, ts: pdu.origin_server_ts,
+      });
+    }
+    await push.insertPushActions(trx, rows);
+  }
+
+  /** Unread counts after the user's read receipt (and their join: what came before, such as
+   * their own invite, is not news in the room), for the main timeline and each thread. */
+  async unreadCounts(userId: string, roomId: string): Promise<UnreadCounts> {
+    const [member] = await roomState.currentStateIds(this.db, roomId, [['m.room.member', userId]]);
+    const joinedAt = member?.membership === 'join' ? member.stream_ordering : 0;
+    const readUpTo = Math.max(await receipts.readUpTo(this.db, roomId, userId), joinedAt);
+    const rows = await push.unreadCounts(this.db, userId, roomId, readUpTo);
+    const counts: UnreadCounts = { main: { notification_count: 0, highlight_count: 0 }, threads: {} };
+    for (const r of rows) {
+      const c = { notification_count: r.notifications, highlight_count: r.highlights };
+      if (r.thread_id === 'main') counts.main = c;
+      else counts.threads[r.thread_id] = c;
+    }
+    return counts;
+  }
+
+  /** GET /notifications: newest first, each marked read or unread by the user's receipt. */
+  async notifications(viewer: Viewer, opts: { from?: number; limit: number; onlyHighlight: boolean }) {
+    const rows = await push.notificationsOf(this.db, viewer.userId, { before: opts.from ?? Number.MAX_SAFE_INTEGER, limit: opts.limit, onlyHighlight: opts.onlyHighlight });
+    const readPositions = new Map<string, number>();
+    for (const roomId of new Set(rows.map((r) => r.room_id))) readPositions.set(roomId, await receipts.readUpTo(this.db, roomId, viewer.userId));
+    const clientEvents = await toClientEvents(this.db, await events.getEvents(this.db, rows.map((r) => r.event_id)), viewer);
+    const byId = new Map(clientEvents.map((e) => [e.event_id, e]));
+    return {
+      notifications: rows
+        .filter((r) => byId.has(r.event_id))
+        .map((r) => ({ actions: r.actions, event: byId.get(r.event_id), read: r.stream_ordering <= (readPositions.get(r.room_id) ?? 0), room_id: r.room_id, ts: r.ts })),
+      ...(rows.length === opts.limit ? { next_token: String(rows.at(-1)!.stream_ordering) } : {}),
+    };
+  }
+
+  private async stateFor(trx: Queryable, roomId: string, users: string[]): Promise<AuthState> {
+    const keys: Array<[string, string]> = [['m.room.power_levels', ''], ['m.room.create', ''], ...users.map((u) => ['m.room.member', u] as [string, string])];
+    const rows = await roomState.currentStateIds(trx, roomId, keys);
+    const loaded = await events.getEvents(trx, rows.map((r) => r.event_id));
+    return new Map(loaded.map((e) => [authKey(e.type, e.state_key ?? ''), e.json as unknown as AuthEvent]));
+  }
+}
+
+/** The thread an event belongs to: its root for m.thread relations, else the main timeline. */
+export function threadOf(pdu: { content: Record<string, unknown> }): string {
+  const rel = pdu.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
+  return rel?.rel_type === 'm.thread' && typeof rel.event_id === 'string' ? rel.event_id : 'main';
+}

@@ -1,0 +1,54 @@
+/** Push rule customisations per user, and the push actions decided for each event and recipient. */
+import type { Queryable } from './database.ts';
+
+export async function getUserRules(q: Queryable, userIds: string[]): Promise<Map<string, unknown>> {
+  if (!userIds.length) return new Map();
+  const rows = await q('push_rules').whereIn('user_id', userIds).select('user_id', 'rules');
+  return new Map(rows.map((r: { user_id: string; rules: unknown }) => [r.user_id, typeof r.rules === 'string' ? JSON.parse(r.rules) : r.rules]));
+}
+
+export async function putUserRules(q: Queryable, userId: string, rules: unknown): Promise<void> {
+  await q('push_rules').insert({ user_id: userId, rules: JSON.stringify(rules) }).onConflict('user_id').merge(['rules']);
+}
+
+export interface PushActionRow {
+  user_id: string;
+  room_id: string;
+  event_id: string;
+  stream_ordering: number;
+  thread_id: string;
+  notify: boolean;
+  highlight: boolean;
+  actions: unknown[];
+  ts: number;
+}
+
+export async function insertPushActions(q: Queryable, rows: PushActionRow[]): Promise<void> {
+  if (rows.length) await q('event_push_actions').insert(rows.map((r) => ({ ...r, actions: JSON.stringify(r.actions) })));
+}
+
+/** Notification and highlight counts after a read position, per thread ('main' = main timeline). */
+export async function unreadCounts(q: Queryable, userId: string, roomId: string, after: number): Promise<Array<{ thread_id: string; notifications: number; highlights: number }>> {
+  const rows = await q('event_push_actions')
+    .where({ user_id: userId, room_id: roomId, notify: true })
+    .where('stream_ordering', '>', after)
+    .groupBy('thread_id')
+    .select('thread_id', q.raw('count(*) as notifications'), q.raw('count(*) filter (where highlight) as highlights'));
+  return rows.map((r: { thread_id: string; notifications: string; highlights: string }) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
+}
+
+/** A user's notifications, newest first, before a stream position. */
+export async function notificationsOf(q: Queryable, userId: string, opts: { before: number; limit: number; onlyHighlight: boolean }): Promise<PushActionRow[]> {
+  const query = q('event_push_actions')
+    .where({ user_id: userId, notify: true })
+    .where('stream_ordering', '<', opts.before)
+    .orderBy('stream_ordering', 'desc')
+    .limit(opts.limit);
+  if (opts.onlyHighlight) query.where({ highlight: true });
+  return (await query).map((r: Record<string, unknown>) => ({
+    ...(r as unknown as PushActionRow),
+    stream_ordering: Number(r.stream_ordering),
+    ts: Number(r.ts),
+    actions: typeof r.actions === 'string' ? JSON.parse(r.actions) : (r.actions as unknown[]),
+  }));
+}
