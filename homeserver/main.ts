@@ -19,6 +19,7 @@ import { SessionService } from './services/sessions.ts';
 import { SESSIONS_CHANNEL, TokenCache } from './services/tokenCache.ts';
 import { HistoryService } from './services/rooms/history.ts';
 import { EventPersister } from './services/rooms/persister.ts';
+import { RelationService } from './services/rooms/relations.ts';
 import { RoomService } from './services/rooms/roomService.ts';
 import { FilterService } from './services/sync/filters.ts';
 import { CHANGES_CHANNEL, Notifier } from './services/sync/notifier.ts';
@@ -66,11 +67,15 @@ export async function buildServices(config: Config, database: Database): Promise
   const receipts = new ReceiptService({ db, notifier, accountData });
   const typing = new TypingService(db, notifier);
   const push = new PushService(db, accountData);
-  const persister = new EventPersister(db, notifier, [(trx, pdu, position) => push.onEventStored(trx, pdu, position)]);
+  const persister = new EventPersister(db, notifier);
   const rooms = new RoomService({ db, persister, userIds });
+  const relations = new RelationService(db, rooms);
+  persister.check((trx, draft) => relations.validate(trx, draft));
+  persister.onStored((trx, pdu, position) => push.onEventStored(trx, pdu, position));
   return {
     notifier,
     rooms,
+    relations,
     accountData,
     receipts,
     typing,

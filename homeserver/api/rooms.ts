@@ -165,3 +165,41 @@ export function roomHandlers(s: Services) {
 function checkType(type: string): void {
   if (type.length === 0 || type.length > 255) throw errors.invalidParam('Event type must be 1-255 characters.');
 }
+
+const relationsQuery = z.object({
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
+  dir: z.enum(['b', 'f']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  recurse: z.enum(['true', 'false']).optional(),
+});
+const threadsQuery = z.object({
+  include: z.enum(['all', 'participated']).optional(),
+  from: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export function relationHandlers(s: Services) {
+  return {
+    async relations(ctx: Ctx) {
+      const q = parseQuery(relationsQuery, ctx.query);
+      ctx.body = await s.relations.list(ctx.state.requester!, ctx.params.roomId, ctx.params.eventId, {
+        relType: ctx.params.relType,
+        eventType: ctx.params.eventType,
+        from: q.from !== undefined ? decodePaginationToken(q.from) : undefined,
+        to: q.to !== undefined ? decodePaginationToken(q.to) : undefined,
+        dir: q.dir ?? 'b',
+        limit: q.limit ?? 50,
+      });
+    },
+
+    async threads(ctx: Ctx) {
+      const q = parseQuery(threadsQuery, ctx.query);
+      ctx.body = await s.relations.threads(ctx.state.requester!, ctx.params.roomId, {
+        participatedOnly: q.include === 'participated',
+        from: q.from !== undefined ? decodePaginationToken(q.from) : undefined,
+        limit: q.limit ?? 50,
+      });
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { accountHandlers } from '../api/account.ts';
 import { deviceHandlers } from '../api/devices.ts';
 import { discoveryHandlers } from '../api/discovery.ts';
 import { profileHandlers } from '../api/profile.ts';
-import { roomHandlers } from '../api/rooms.ts';
+import { relationHandlers, roomHandlers } from '../api/rooms.ts';
 import { accountDataHandlers } from '../api/accountData.ts';
 import { pushHandlers } from '../api/push.ts';
 import { receiptHandlers } from '../api/receipts.ts';
@@ -34,6 +34,7 @@ export function buildRouter(s: Services): Router<WhisperState> {
   const devices = deviceHandlers(s);
   const profile = profileHandlers(s);
   const rooms = roomHandlers(s);
+  const relations = relationHandlers(s);
   const sync = syncHandlers(s);
   const accountData = accountDataHandlers(s);
   const receipts = receiptHandlers(s);
@@ -89,6 +90,11 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(cs('/rooms/:roomId/messages'), ...authed(rooms.messages));
   router.get(cs('/rooms/:roomId/members'), ...authed(rooms.members));
   router.get(cs('/rooms/:roomId/joined_members'), ...authed(rooms.joinedMembers));
+
+  for (const path of ['', '/:relType', '/:relType/:eventType']) {
+    router.get(v1(`/rooms/:roomId/relations/:eventId${path}`), ...authed(relations.relations));
+  }
+  router.get(v1('/rooms/:roomId/threads'), ...authed(relations.threads));
 
   router.get(cs('/sync'), ...authed(sync.sync));
   router.post(cs('/user/:userId/filter'), ...authed(sync.createFilter));

@@ -9,6 +9,7 @@ import type { SessionService } from './sessions.ts';
 import type { UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
 import type { HistoryService } from './rooms/history.ts';
+import type { RelationService } from './rooms/relations.ts';
 import type { RoomService } from './rooms/roomService.ts';
 import type { FilterService } from './sync/filters.ts';
 import type { Notifier } from './sync/notifier.ts';
@@ -30,6 +31,7 @@ export interface Services {
   registrationTokens: RegistrationTokenService;
   notifier: Notifier;
   rooms: RoomService;
+  relations: RelationService;
   history: HistoryService;
   sync: SyncService;
   filters: FilterService;

@@ -16,6 +16,9 @@ export interface EventRow {
   txn_id: string | null;
   membership: string | null;
   replaces_state: string | null;
+  relates_to: string | null;
+  rel_type: string | null;
+  aggregation_key: string | null;
 }
 
 /** The stored event (room v10/11 format plus its derived event_id). */
@@ -137,6 +140,67 @@ export async function membershipChangesOf(q: Queryable, userId: string, after: n
     .where('stream_ordering', '<=', upTo)
     .orderBy('stream_ordering');
   return rows.map(toRow);
+}
+
+/** Events relating to one event, newest first (dir 'b') or oldest first, in a position window. */
+export async function relationsOf(
+  q: Queryable,
+  eventId: string,
+  opts: { relType?: string; eventType?: string; after: number; upTo: number; dir: 'b' | 'f'; limit: number },
+): Promise<EventRow[]> {
+  const query = q('events')
+    .where({ relates_to: eventId })
+    .whereNull('redacted_by')
+    .where('stream_ordering', '>', opts.after)
+    .where('stream_ordering', '<=', opts.upTo)
+    .orderBy('stream_ordering', opts.dir === 'b' ? 'desc' : 'asc')
+    .limit(opts.limit);
+  if (opts.relType) query.where({ rel_type: opts.relType });
+  if (opts.eventType) query.where({ type: opts.eventType });
+  return (await query).map(toRow);
+}
+
+/** An un-redacted annotation with this sender and key on the event, if there is one. */
+export async function findAnnotation(q: Queryable, eventId: string, sender: string, key: string): Promise<string | undefined> {
+  const r = await q('events').where({ relates_to: eventId, rel_type: 'm.annotation', sender, aggregation_key: key }).whereNull('redacted_by').first('event_id');
+  return r?.event_id;
+}
+
+/** For bundling: the newest valid edit of each event (same sender and type as the original). */
+export async function latestEdits(q: Queryable, originals: Array<{ event_id: string; sender: string; type: string }>): Promise<Map<string, EventRow>> {
+  if (!originals.length) return new Map();
+  const rows = await q('events as e')
+    .distinctOn('e.relates_to')
+    .whereIn('e.relates_to', originals.map((o) => o.event_id))
+    .where('e.rel_type', 'm.replace')
+    .whereNull('e.redacted_by')
+    .orderBy([{ column: 'e.relates_to' }, { column: 'e.stream_ordering', order: 'desc' }])
+    .select('e.*');
+  const byId = new Map(originals.map((o) => [o.event_id, o]));
+  const out = new Map<string, EventRow>();
+  for (const r of rows.map(toRow)) {
+    const original = byId.get(r.relates_to!);
+    if (original && original.sender === r.sender && original.type === r.type) out.set(r.relates_to!, r);
+  }
+  return out;
+}
+
+/** For bundling: each thread root's reply count and newest reply, and whether a user took part. */
+export async function threadSummaries(q: Queryable, rootIds: string[], userId: string): Promise<Map<string, { count: number; latest: EventRow; participated: boolean }>> {
+  if (!rootIds.length) return new Map();
+  const counts = await q('events')
+    .whereIn('relates_to', rootIds)
+    .where('rel_type', 'm.thread')
+    .whereNull('redacted_by')
+    .groupBy('relates_to')
+    .select('relates_to', q.raw('count(*) as n'), q.raw('max(stream_ordering) as latest'), q.raw('bool_or(sender = ?) as participated', [userId]));
+  if (!counts.length) return new Map();
+  const latest = await q('events').whereIn('stream_ordering', counts.map((c: { latest: string }) => c.latest));
+  const latestById = new Map(latest.map((r: Record<string, unknown>) => [Number(r.stream_ordering), toRow(r)]));
+  return new Map(counts.map((c: { relates_to: string; n: string; latest: string; participated: boolean }) => [
+    c.relates_to,
+    { count: Number(c.n), latest: latestById.get(Number(c.latest))!, participated: Boolean(c.participated) },
+  ]));
 }
 
 export async function setRedacted(q: Queryable, eventId: string, redactedBy: string, json: Pdu): Promise<void> {

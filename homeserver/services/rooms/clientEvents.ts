@@ -29,6 +29,13 @@ export async function toClientEvents(q: Queryable, rows: events.EventRow[], view
   ]);
   const byId = new Map(related.map((r) => [r.event_id, r]));
   const now = Date.now();
+  // Bundled aggregations (spec: "Aggregations of child events"): the newest edit and the
+  // thread summary of each message, so clients need no extra request to show them.
+  const bundleable = rows.filter((r) => r.state_key === null && !r.redacted_by);
+  const [edits, threads] = await Promise.all([
+    events.latestEdits(q, bundleable),
+    events.threadSummaries(q, bundleable.map((r) => r.event_id), viewer?.userId ?? ''),
+  ]);
   return rows.map((row) => {
     const pdu = row.json;
     const unsigned: Record<string, unknown> = { age: Math.max(0, now - row.origin_server_ts) };
@@ -43,6 +50,14 @@ export async function toClientEvents(q: Queryable, rows: events.EventRow[], view
     }
     const redaction = row.redacted_by ? byId.get(row.redacted_by) : undefined;
     if (redaction) unsigned.redacted_because = plain(redaction, now);
+    const relations: Record<string, unknown> = {};
+    const edit = edits.get(row.event_id);
+    if (edit) relations['m.replace'] = plain(edit, now);
+    const thread = threads.get(row.event_id);
+    if (thread) {
+      relations['m.thread'] = { latest_event: plain(thread.latest, now), count: thread.count, current_user_participated: thread.participated };
+    }
+    if (Object.keys(relations).length) unsigned['m.relations'] = relations;
     const event: ClientEvent = {
       event_id: row.event_id,
       room_id: row.room_id,

@@ -35,22 +35,43 @@ export interface PersistedEvent {
   duplicate: boolean;
 }
 
+/** The m.relates_to of an event, as the columns /relations and bundling read. */
+export function relationOf(content: Record<string, unknown>): { relates_to: string | null; rel_type: string | null; aggregation_key: string | null } {
+  const rel = content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown; key?: unknown } | undefined;
+  if (!rel || typeof rel !== 'object' || typeof rel.event_id !== 'string' || typeof rel.rel_type !== 'string') {
+    return { relates_to: null, rel_type: null, aggregation_key: null };
+  }
+  return { relates_to: rel.event_id, rel_type: rel.rel_type, aggregation_key: typeof rel.key === 'string' ? rel.key : null };
+}
+
 export function newRoomId(serverName: string): string {
   return `!${randomBytes(12).toString('base64url')}:${serverName}`;
 }
 
 /** Work done in the event's own transaction once it is stored (e.g. push-rule evaluation). */
 export type StoredEventHook = (trx: Queryable, pdu: events.Pdu, position: number) => Promise<void>;
+/** Checks run under the events lock before storing (rules that races could otherwise break). */
+export type DraftCheck = (trx: Queryable, draft: EventDraft) => Promise<void>;
 
 export class EventPersister {
   private readonly db: Db;
   private readonly notifier: Notifier;
-  private readonly hooks: StoredEventHook[];
+  private readonly hooks: StoredEventHook[] = [];
+  private readonly checks: DraftCheck[] = [];
 
-  constructor(db: Db, notifier: Notifier, hooks: StoredEventHook[] = []) {
+  constructor(db: Db, notifier: Notifier) {
     this.db = db;
     this.notifier = notifier;
-    this.hooks = hooks;
+  }
+
+  /** Registers work for the stored event's transaction (wired in main.ts). */
+  onStored(hook: StoredEventHook): void {
+    this.hooks.push(hook);
+  }
+
+  /** Registers a check for each draft, run under the lock before it is stored. */
+  check(check: DraftCheck): void {
+    this.checks.push(check);
   }
 
   /** Persists the drafts in order, in one transaction. `newRoom` is created first. */
@@ -82,6 +103,7 @@ export class EventPersister {
 
   private async persistOne(trx: Queryable, draft: EventDraft, position: number, version: RoomVersion): Promise<{ eventId: string; notice: Notice }> {
     const state = await this.authState(trx, draft);
+    for (const check of this.checks) await check(trx, draft);
     const latest = await events.latestEvent(trx, draft.roomId);
     const content = draft.type === 'm.room.redaction' && version === '11' && draft.redacts ? { ...draft.content, redacts: draft.redacts } : draft.content;
     const body: PduBody = {
@@ -117,6 +139,7 @@ export class EventPersister {
       txn_id: draft.txn?.txnId ?? null,
       membership,
       replaces_state: replaces ?? null,
+      ...relationOf(draft.content),
     });
     if (draft.stateKey !== undefined) {
       await roomState.setCurrentState(trx, {
