@@ -182,10 +182,11 @@ export function describeServer(
       before(async () => {
         server = await startTestServer(backend, overrides);
       });
+      body(() => server!);
+      // After the body's own after-hooks (e.g. stopping its clients), which mocha runs first.
       after(async () => {
         await server?.close();
       });
-      body(() => server!);
     });
   }
 }

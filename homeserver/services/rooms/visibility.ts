@@ -44,6 +44,8 @@ export class VisibilityFilter {
   }
 
   canSee(position: number): boolean {
+    // A user always sees their own membership changes (their invite, their kick or ban).
+    if (this.memberships.some((m) => m.stream_ordering === position)) return true;
     const visibility = at(this.visibilities, position) ?? 'shared';
     const membership = at(this.memberships, position);
     if (visibility === 'world_readable') return true;

@@ -36,7 +36,7 @@ const zero = (): SyncToken => ({ events: 0, account_data: 0, receipts: 0, typing
 export class Notifier {
   private readonly db: Db;
   private readonly positions: SyncToken;
-  private closed = false;
+  private isClosed = false;
   private readonly userPositions = new Map<string, SyncToken>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Who is in each room (joined, invited, knocking), loaded when first needed. */
@@ -95,7 +95,7 @@ export class Notifier {
   /** Resolves once something newer than `since` concerns the user, or after the timeout. */
   waitForUser(userId: string, since: SyncToken, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const seen = this.userPositions.get(userId);
-    if (this.closed || timeoutMs <= 0 || (seen && STREAMS.some((s) => seen[s] > since[s]))) return Promise.resolve();
+    if (this.isClosed || timeoutMs <= 0 || (seen && STREAMS.some((s) => seen[s] > since[s]))) return Promise.resolve();
     return new Promise((resolve) => {
       let set = this.waiters.get(userId);
       if (!set) this.waiters.set(userId, (set = new Set()));
@@ -115,9 +115,13 @@ export class Notifier {
     });
   }
 
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
   /** At shutdown: every long-poll answers now, and new ones do not wait. */
   close(): void {
-    this.closed = true;
+    this.isClosed = true;
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w.resolve();
   }
 

@@ -92,7 +92,8 @@ export class SyncService {
       const remaining = deadline - Date.now();
       if (!req.since || !isEmpty(response) || remaining <= 0 || req.signal?.aborted) return response;
       await this.notifier.waitForUser(requester.userId, upTo, remaining, req.signal);
-      if (req.signal?.aborted || Date.now() >= deadline) return this.compute(requester, req, head());
+      // Answer now when the wait ended for good: timeout, the client went away, or shutdown.
+      if (req.signal?.aborted || this.notifier.closed || Date.now() >= deadline) return this.compute(requester, req, head());
     }
   }
 

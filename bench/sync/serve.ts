@@ -1,0 +1,190 @@
+/**
+ * Child-process side of the sync benchmark: starts ONE server, a real Whisper or a bare Koa
+ * long-poll endpoint, so the load generator in the parent does not share its event loop.
+ * Started by children.ts with `fork` and `--expose-gc`:
+ *
+ *   node --expose-gc bench/sync/serve.ts '{"kind":"whisper","dataDir":"/tmp/x","databaseUrl":"postgres://…"}'
+ *
+ * Prints one JSON line on stdout once listening: {"ready":true,"kind","url","pid"}. Then
+ * answers IPC requests {type, id}:
+ *   'stats' → {cpuUserUs, cpuSystemUs, rss, heapUsed, maxRss} (process.cpuUsage() and
+ *             process.memoryUsage(); maxRss is the lifetime peak from process.resourceUsage())
+ *   'gc'    → the same, after two full GCs (for an idle RSS figure)
+ *   'stop'  → closes the server and exits.
+ * Exits too if the parent goes away.
+ *
+ * The Koa endpoint, GET /poll?timeout=<ms>, answers a small JSON body after `timeout` ms
+ * (default 30 000), or at once when the client goes away: the cheapest honest long-poll, the
+ * baseline for what a held /sync costs Whisper.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+
+export type ServeKind = 'whisper' | 'koa-longpoll';
+
+export interface ServeOptions {
+  kind: ServeKind;
+  /** Whisper only: where PGlite lives (always given, also with a database URL). */
+  dataDir?: string;
+  /** Whisper only: PostgreSQL instead of PGlite. */
+  databaseUrl?: string;
+}
+
+export interface ReadyLine {
+  ready: true;
+  kind: ServeKind;
+  url: string;
+  pid: number;
+}
+
+export interface StatsRequest {
+  type: 'stats' | 'gc';
+  id: number;
+}
+
+export interface StatsReply {
+  type: 'stats';
+  id: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  rss: number;
+  heapUsed: number;
+  /** Lifetime peak resident set size, bytes. */
+  maxRss: number;
+}
+
+/** Every limit far above what the benchmark sends, so nothing answers 429. */
+const GENEROUS = { points: 10_000_000, durationSec: 60 };
+const DEFAULT_POLL_MS = 30_000;
+const MAX_POLL_MS = 120_000;
+
+interface Started {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function listen(server: http.Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+async function startKoaLongPoll(): Promise<Started> {
+  const app = new Koa();
+  const held = new Set<() => void>();
+  app.use(async (ctx) => {
+    if (ctx.method !== 'GET' || ctx.path !== '/poll') {
+      ctx.status = 404;
+      return;
+    }
+    const asked = Number(ctx.query.timeout ?? DEFAULT_POLL_MS);
+    const timeoutMs = Number.isFinite(asked) ? Math.min(Math.max(0, asked), MAX_POLL_MS) : DEFAULT_POLL_MS;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        ctx.req.off('close', done);
+        held.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      ctx.req.once('close', done);
+      held.add(done);
+    });
+    ctx.body = { next_batch: 'koa', rooms: {} };
+  });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000; // as Whisper's server
+  const url = await listen(server);
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const done of [...held]) done();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function startWhisper(opts: ServeOptions): Promise<Started> {
+  if (!opts.dataDir) throw new Error('serve.ts: whisper needs a dataDir');
+  // Imported here, not at the top, so the Koa baseline child never loads Whisper's modules.
+  const { buildConfig } = await import('../../homeserver/config.ts');
+  const { createLogger } = await import('../../homeserver/logging.ts');
+  const { startHomeserver } = await import('../../homeserver/main.ts');
+  const config = buildConfig({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: opts.dataDir,
+    databaseUrl: opts.databaseUrl,
+    serverName: 'whisper.bench',
+    registration: 'open',
+    logLevel: 'silent',
+    rateLimits: {
+      loginPerIp: GENEROUS,
+      loginPerAccount: GENEROUS,
+      registerPerIp: GENEROUS,
+      lookupPerIp: GENEROUS,
+      refreshPerIp: GENEROUS,
+      passwordPerAccount: GENEROUS,
+    },
+  });
+  const hs = await startHomeserver(config, createLogger('silent'));
+  return { url: hs.url, close: () => hs.close() };
+}
+
+function stats(id: number): StatsReply {
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  return {
+    type: 'stats',
+    id,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
+  const started = opts.kind === 'koa-longpoll' ? await startKoaLongPoll() : await startWhisper(opts);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number) => {
+    stopping ??= started
+      .close()
+      .catch((err: unknown) => console.error(`serve.ts: close failed: ${(err as Error).message}`))
+      .finally(() => process.exit(code));
+    return stopping;
+  };
+
+  process.on('message', (msg: { type?: string; id?: number }) => {
+    if (msg?.type === 'stats' || msg?.type === 'gc') {
+      if (msg.type === 'gc') {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        gc?.();
+      }
+      process.send?.(stats(msg.id ?? 0));
+    } else if (msg?.type === 'stop') {
+      void stop(0);
+    }
+  });
+  process.on('disconnect', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGINT', () => void stop(0));
+
+  const ready: ReadyLine = { ready: true, kind: opts.kind, url: started.url, pid: process.pid };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`serve.ts: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
