@@ -19,6 +19,7 @@ import { SessionService } from './services/sessions.ts';
 import { SESSIONS_CHANNEL, TokenCache } from './services/tokenCache.ts';
 import { HistoryService } from './services/rooms/history.ts';
 import { EventPersister } from './services/rooms/persister.ts';
+import { DirectoryService } from './services/rooms/directory.ts';
 import { RelationService } from './services/rooms/relations.ts';
 import { RoomService } from './services/rooms/roomService.ts';
 import { FilterService } from './services/sync/filters.ts';
@@ -70,12 +71,15 @@ export async function buildServices(config: Config, database: Database): Promise
   const persister = new EventPersister(db, notifier);
   const rooms = new RoomService({ db, persister, userIds });
   const relations = new RelationService(db, rooms);
+  const directory = new DirectoryService({ db, rooms, userIds });
   persister.check((trx, draft) => relations.validate(trx, draft));
+  persister.check((trx, draft) => directory.validate(trx, draft));
   persister.onStored((trx, pdu, position) => push.onEventStored(trx, pdu, position));
   return {
     notifier,
     rooms,
     relations,
+    directory,
     accountData,
     receipts,
     typing,

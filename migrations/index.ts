@@ -7,6 +7,7 @@ import * as accounts from './20261125_001_accounts.ts';
 import * as rooms from './20261125_002_rooms.ts';
 import * as streams from './20261125_003_streams.ts';
 import * as relations from './20261125_004_relations.ts';
+import * as directory from './20261125_005_directory.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,4 +19,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_002_rooms', rooms],
   ['20261125_003_streams', streams],
   ['20261125_004_relations', relations],
+  ['20261125_005_directory', directory],
 ];

@@ -35,6 +35,7 @@ const messagesQuery = z.object({
   limit: z.coerce.number().int().min(0).max(1000).optional(),
   filter: z.string().max(8192).optional(),
 });
+const contextQuery = z.object({ limit: z.coerce.number().int().min(0).max(1000).optional(), filter: z.string().max(8192).optional() });
 const membersQuery = z.object({
   at: z.string().max(64).optional(),
   membership: z.enum(['join', 'invite', 'leave', 'ban', 'knock']).optional(),
@@ -48,20 +49,23 @@ export function roomHandlers(s: Services) {
       if (body.room_version !== undefined && body.room_version !== '10' && body.room_version !== '11') {
         throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${body.room_version} is not supported; use 10 or 11.`);
       }
+      const alias = body.room_alias_name !== undefined ? `#${body.room_alias_name}:${s.config.serverName}` : undefined;
+      if (alias) await s.directory.checkFree(alias);
       const roomId = await s.rooms.createRoom(ctx.state.requester!, {
         preset: body.preset, visibility: body.visibility, roomVersion: body.room_version as '10' | '11' | undefined,
         name: body.name, topic: body.topic, invite: body.invite, isDirect: body.is_direct, initialState: body.initial_state,
         powerLevelOverride: body.power_level_content_override, creationContent: body.creation_content, roomAliasName: body.room_alias_name,
       });
+      if (alias) await s.directory.aliasNewRoom(ctx.state.requester!, roomId, alias);
       ctx.body = { room_id: roomId };
     },
 
     async join(ctx: Ctx) {
       const body = parseBody(reasonBody, ctx.state.body);
       const target = ctx.params.roomIdOrAlias ?? ctx.params.roomId;
-      if (target.startsWith('#')) throw errors.notFound(`Unknown room alias ${target}.`);
-      if (!target.startsWith('!')) throw errors.invalidParam('Not a room id or alias.');
-      ctx.body = { room_id: await s.rooms.join(ctx.state.requester!, target, body.reason) };
+      if (!target.startsWith('!') && !target.startsWith('#')) throw errors.invalidParam('Not a room id or alias.');
+      const roomId = target.startsWith('#') ? (await s.directory.resolve(target)).room_id : target;
+      ctx.body = { room_id: await s.rooms.join(ctx.state.requester!, roomId, body.reason) };
     },
 
     async invite(ctx: Ctx) {
@@ -92,6 +96,16 @@ export function roomHandlers(s: Services) {
       const body = parseBody(membershipBody, ctx.state.body);
       await s.rooms.unban(ctx.state.requester!, ctx.params.roomId, body.user_id, body.reason);
       ctx.body = {};
+    },
+
+    async forget(ctx: Ctx) {
+      await s.rooms.forget(ctx.state.requester!, ctx.params.roomId);
+      ctx.body = {};
+    },
+
+    async context(ctx: Ctx) {
+      const q = parseQuery(contextQuery, ctx.query);
+      ctx.body = await s.history.context(ctx.state.requester!, ctx.params.roomId, ctx.params.eventId, { limit: q.limit ?? 10, filter: q.filter });
     },
 
     async joinedRooms(ctx: Ctx) {

@@ -6,6 +6,7 @@ import { discoveryHandlers } from '../api/discovery.ts';
 import { profileHandlers } from '../api/profile.ts';
 import { relationHandlers, roomHandlers } from '../api/rooms.ts';
 import { accountDataHandlers } from '../api/accountData.ts';
+import { directoryHandlers } from '../api/directory.ts';
 import { pushHandlers } from '../api/push.ts';
 import { receiptHandlers } from '../api/receipts.ts';
 import { syncHandlers } from '../api/sync.ts';
@@ -35,6 +36,7 @@ export function buildRouter(s: Services): Router<WhisperState> {
   const profile = profileHandlers(s);
   const rooms = roomHandlers(s);
   const relations = relationHandlers(s);
+  const directory = directoryHandlers(s);
   const sync = syncHandlers(s);
   const accountData = accountDataHandlers(s);
   const receipts = receiptHandlers(s);
@@ -78,7 +80,18 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.post(cs('/rooms/:roomId/kick'), ...authed(rooms.kick));
   router.post(cs('/rooms/:roomId/ban'), ...authed(rooms.ban));
   router.post(cs('/rooms/:roomId/unban'), ...authed(rooms.unban));
+  router.post(cs('/rooms/:roomId/forget'), ...authed(rooms.forget));
   router.get(cs('/joined_rooms'), ...authed(rooms.joinedRooms));
+  router.get(cs('/rooms/:roomId/context/:eventId'), ...authed(rooms.context));
+
+  router.get(cs('/directory/room/:alias'), open(directory.getAlias));
+  router.put(cs('/directory/room/:alias'), ...authed(directory.putAlias));
+  router.delete(cs('/directory/room/:alias'), ...authed(directory.deleteAlias));
+  router.get(cs('/rooms/:roomId/aliases'), ...authed(directory.roomAliases));
+  router.get(cs('/directory/list/room/:roomId'), open(directory.getVisibility));
+  router.put(cs('/directory/list/room/:roomId'), ...authed(directory.putVisibility));
+  router.get(cs('/publicRooms'), ...authed(directory.publicRoomsGet));
+  router.post(cs('/publicRooms'), ...authed(directory.publicRoomsPost));
   router.put(cs('/rooms/:roomId/send/:eventType/:txnId'), ...authed(rooms.send));
   router.get(cs('/rooms/:roomId/state'), ...authed(rooms.getState));
   router.get(cs('/rooms/:roomId/state/:eventType'), ...authed(rooms.getStateEvent));

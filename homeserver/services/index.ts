@@ -9,6 +9,7 @@ import type { SessionService } from './sessions.ts';
 import type { UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
 import type { HistoryService } from './rooms/history.ts';
+import type { DirectoryService } from './rooms/directory.ts';
 import type { RelationService } from './rooms/relations.ts';
 import type { RoomService } from './rooms/roomService.ts';
 import type { FilterService } from './sync/filters.ts';
@@ -32,6 +33,7 @@ export interface Services {
   notifier: Notifier;
   rooms: RoomService;
   relations: RelationService;
+  directory: DirectoryService;
   history: HistoryService;
   sync: SyncService;
   filters: FilterService;

@@ -66,6 +66,37 @@ export class HistoryService {
     return { chunk, start: encodePaginationToken(start), ...(end ? { end } : {}), state };
   }
 
+  /** GET /context/{eventId}: the event with up to `limit` events around it, and the state then. */
+  async context(requester: Requester, roomId: string, eventId: string, opts: { limit: number; filter?: string }) {
+    const event = await this.rooms.event(requester, roomId, eventId);
+    const readable = await this.rooms.readableUpTo(requester.userId, roomId);
+    const row = (await events.getEvent(this.db, eventId))!;
+    const filter = await this.parseFilter(requester.userId, opts.filter);
+    const half = Math.floor(Math.min(opts.limit, MAX_LIMIT) / 2);
+    const head = Math.min(this.notifier.current().events, readable);
+    const around = (after: number, upTo: number, dir: 'b' | 'f', limit: number) =>
+      limit === 0 ? Promise.resolve([]) : events.roomEvents(this.db, roomId, {
+        after, upTo, dir, limit, types: filter?.types, notTypes: filter?.not_types, senders: filter?.senders, notSenders: filter?.not_senders,
+      });
+    const [before, after] = await Promise.all([around(0, row.stream_ordering - 1, 'b', half), around(row.stream_ordering, head, 'f', Math.min(opts.limit, MAX_LIMIT) - half)]);
+    const visibility = await VisibilityFilter.forUser(this.db, roomId, requester.userId);
+    const visible = (rows: events.EventRow[]) => rows.filter((r) => visibility.canSee(r.stream_ordering));
+    const lastPosition = after.at(-1)?.stream_ordering ?? row.stream_ordering;
+    let stateRows = await events.stateEventsBetween(this.db, roomId, 0, lastPosition);
+    if (filter?.lazy_load_members) {
+      const senders = new Set([...before, row, ...after].map((e) => e.sender));
+      stateRows = stateRows.filter((e) => e.type !== 'm.room.member' || senders.has(e.state_key ?? ''));
+    }
+    return {
+      event,
+      events_before: await toClientEvents(this.db, visible(before), requester),
+      events_after: await toClientEvents(this.db, visible(after), requester),
+      start: encodePaginationToken((before.at(-1)?.stream_ordering ?? row.stream_ordering) - 1),
+      end: encodePaginationToken(lastPosition),
+      state: await toClientEvents(this.db, stateRows, requester),
+    };
+  }
+
   private async parseFilter(userId: string, raw: string | undefined): Promise<RoomEventFilter | undefined> {
     if (raw === undefined || raw === '') return undefined;
     let value: unknown;

@@ -5,6 +5,7 @@
  */
 import { errors, MatrixError } from '../../errors.ts';
 import type { Db } from '../../storage/database.ts';
+import * as aliases from '../../storage/aliases.ts';
 import * as events from '../../storage/events.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as users from '../../storage/users.ts';
@@ -157,6 +158,7 @@ export class RoomService {
     await this.requireRoom(roomId);
     const current = await roomState.membershipOf(this.db, roomId, requester.userId);
     if (current === 'join') return roomId;
+    await aliases.setForgotten(this.db, requester.userId, roomId, false);
     const content: Record<string, unknown> = { membership: 'join', ...(await this.profileContent(requester.userId)) };
     if (reason) content.reason = reason;
     await this.persister.persist([{ roomId, sender: requester.userId, type: 'm.room.member', stateKey: requester.userId, content }]);
@@ -208,6 +210,14 @@ export class RoomService {
     await this.persister.persist([{ roomId, sender, type: 'm.room.member', stateKey: target, content }]);
   }
 
+  /** Forgets a room the user has left: it leaves their sync and its history closes to them. */
+  async forget(requester: Requester, roomId: string): Promise<void> {
+    await this.requireRoom(roomId);
+    const current = await roomState.membershipOf(this.db, roomId, requester.userId);
+    if (current === 'join' || current === 'invite' || current === 'knock') throw new MatrixError(400, 'M_UNKNOWN', 'Leave the room before forgetting it.');
+    await aliases.setForgotten(this.db, requester.userId, roomId, true);
+  }
+
   // --- reading ----------------------------------------------------------------------------
 
   async joinedRooms(userId: string): Promise<string[]> {
@@ -254,6 +264,7 @@ export class RoomService {
     const filter = await VisibilityFilter.forUser(this.db, roomId, userId);
     const upTo = filter.readableUpTo();
     if (upTo === 0) throw errors.forbidden('You are not in this room.');
+    if (!filter.isMember && (await aliases.forgottenRooms(this.db, userId)).has(roomId)) throw errors.forbidden('You have forgotten this room.');
     return upTo;
   }
 

@@ -4,6 +4,7 @@
  * every event has committed, so a reader never skips an event a slower writer still holds.
  */
 import type { Db } from '../../storage/database.ts';
+import * as aliasesStore from '../../storage/aliases.ts';
 import * as events from '../../storage/events.ts';
 import * as receiptsStore from '../../storage/receipts.ts';
 import * as roomState from '../../storage/roomState.ts';
@@ -154,8 +155,9 @@ export class SyncService {
       response.rooms.join[roomId] = section;
     }
 
+    const forgotten = await aliasesStore.forgottenRooms(this.db, userId);
     for (const [roomId, m] of memberships) {
-      if (!roomSelected(req.filter, roomId)) continue;
+      if (!roomSelected(req.filter, roomId) || forgotten.has(roomId)) continue;
       const changedHere = changedRooms.has(roomId);
       if (m.membership === 'invite' && (initial || changedHere)) {
         response.rooms.invite[roomId] = { invite_state: { events: await this.inviteState(roomId, userId, m.position) } };

@@ -1,0 +1,595 @@
+/**
+ * `npm run bench:sync`: message delivery through /sync under load.
+ *
+ * 1,000 long-polling clients (500 DMs, plus 10 groups of 20 made of the first 200 users),
+ * 200 messages/s for BENCH_SECONDS, open loop: send→sync delivery latency per (message,
+ * recipient), every message checked received exactly once by every recipient, server CPU and
+ * RSS; then the cost of 1,000 idle long-polls against a bare Koa long-poll endpoint.
+ *
+ * Each server runs in its own child process (serve.ts); the clients and the sender run here,
+ * in the parent, on the same machine (2 cores: the load generator competes with the server,
+ * which is the setup the benchmark asks for; its own CPU use is reported). Progress goes to
+ * stderr; one JSON document goes to stdout at the end.
+ *
+ * Environment: BENCH_SECONDS (60), BENCH_RATE (200 messages/s), BENCH_CLIENTS (1000),
+ * BENCH_GROUPS (10), BENCH_GROUP_SIZE (20), BENCH_IDLE_SECONDS (10), BENCH_DRAIN_SECONDS
+ * (10), BENCH_MAX_BACKLOG_SECONDS (600: how long, after the last message is issued, sends
+ * still queued in an overloaded server may take before counting as errors), BENCH_POLL_TIMEOUT_MS (30000), BENCH_TIMELINE_LIMIT (50), BENCH_SEED (1),
+ * BENCH_REGISTER_CONCURRENCY (8), BENCH_SETUP_CONCURRENCY (16), DATABASE_URL (adds a
+ * PostgreSQL run on a scratch database it creates and drops).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { percentile, round } from '../http/load.ts';
+import { createScratchDatabase } from '../http/postgres.ts';
+import { killAllChildren, startServerChild, type ServerChild } from './children.ts';
+import { KoaPoller, Ledger, newPollStats, SyncPoller, type PollStats, type Poller } from './clients.ts';
+import { JsonClient, mapLimit } from './http.ts';
+import { isLocalDatabase, postgresCpuSeconds } from './proc.ts';
+import { buildPopulation, type Population, type Room } from './setup.ts';
+import { planMessages, prng, startSending } from './traffic.ts';
+import type { StatsReply } from './serve.ts';
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
+  return n;
+}
+
+const settings = {
+  seconds: envNumber('BENCH_SECONDS', 60),
+  ratePerSec: envNumber('BENCH_RATE', 200),
+  clients: envNumber('BENCH_CLIENTS', 1000),
+  groups: envNumber('BENCH_GROUPS', 10),
+  groupSize: envNumber('BENCH_GROUP_SIZE', 20),
+  idleSeconds: envNumber('BENCH_IDLE_SECONDS', 10),
+  drainSeconds: envNumber('BENCH_DRAIN_SECONDS', 10),
+  maxBacklogSeconds: envNumber('BENCH_MAX_BACKLOG_SECONDS', 600),
+  pollTimeoutMs: envNumber('BENCH_POLL_TIMEOUT_MS', 30_000),
+  timelineLimit: envNumber('BENCH_TIMELINE_LIMIT', 50),
+  seed: envNumber('BENCH_SEED', 1),
+  registerConcurrency: envNumber('BENCH_REGISTER_CONCURRENCY', 8),
+  setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16),
+};
+/** After the long-polls start, before measuring anything idle. */
+const SETTLE_MS = 3000;
+/** When messages are still missing after the drain, how much longer to look for late ones. */
+const LATE_CHECK_MS = 10_000;
+const SAMPLES = 10;
+const GOALS = { p99Ms: 50, lost: 0, duplicated: 0 };
+
+const log = (msg: string) => console.error(`[bench:sync] ${msg}`);
+const mb = (bytes: number) => round(bytes / (1024 * 1024), 1);
+const cpuSecondsOf = (s: StatsReply) => (s.cpuUserUs + s.cpuSystemUs) / 1e6;
+
+/** Things to undo, newest first, whether the run succeeds or not. */
+const cleanups: Array<() => Promise<void>> = [];
+async function cleanUp(): Promise<void> {
+  while (cleanups.length > 0) {
+    const step = cleanups.pop()!;
+    await step().catch((err: unknown) => log(`cleanup step failed: ${(err as Error).message}`));
+  }
+}
+
+async function startChild(kind: 'whisper' | 'koa-longpoll', extra: { dataDir?: string; databaseUrl?: string } = {}): Promise<ServerChild> {
+  const child = await startServerChild({ kind, ...extra });
+  cleanups.push(() => child.stop());
+  log(`${kind} child pid ${child.pid} listening on ${child.url}`);
+  return child;
+}
+
+function latencySummary(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50Ms: sorted.length ? round(percentile(sorted, 50)) : null,
+    p90Ms: sorted.length ? round(percentile(sorted, 90)) : null,
+    p99Ms: sorted.length ? round(percentile(sorted, 99)) : null,
+    maxMs: sorted.length ? round(sorted[sorted.length - 1]) : null,
+    meanMs: sorted.length ? round(sorted.reduce((a, b) => a + b, 0) / sorted.length) : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Idle long-polls
+
+interface IdleResult {
+  heldPolls: number;
+  seconds: number;
+  /** Server CPU time per wall-clock second while the clients only long-poll, ms/s. */
+  cpuMsPerSec: number;
+  pollCycles: number;
+  pollCyclesPerSec: number;
+  cpuMsPerPollCycle: number | null;
+  /** RSS after two full GCs, with every client's long-poll held. */
+  rssMb: number;
+  heapUsedMb: number;
+}
+
+/**
+ * Clients' first long-polls got a random timeout in [1, pollTimeoutMs], so their cycles are
+ * spread evenly: any window then sees about clients × window / pollTimeout poll cycles.
+ */
+async function measureIdle(child: ServerChild, stats: PollStats, clients: number, label: string): Promise<IdleResult> {
+  await sleep(SETTLE_MS);
+  const gc = await child.statsAfterGc();
+  const a = await child.stats();
+  const r0 = stats.responses;
+  const t0 = performance.now();
+  await sleep(settings.idleSeconds * 1000);
+  const b = await child.stats();
+  const seconds = (performance.now() - t0) / 1000;
+  const cycles = stats.responses - r0;
+  const cpuMs = (cpuSecondsOf(b) - cpuSecondsOf(a)) * 1000;
+  const out: IdleResult = {
+    heldPolls: clients,
+    seconds: round(seconds),
+    cpuMsPerSec: round(cpuMs / seconds, 3),
+    pollCycles: cycles,
+    pollCyclesPerSec: round(cycles / seconds),
+    cpuMsPerPollCycle: cycles ? round(cpuMs / cycles, 3) : null,
+    rssMb: mb(gc.rss),
+    heapUsedMb: mb(gc.heapUsed),
+  };
+  log(`${label}: idle ${out.cpuMsPerSec} ms CPU/s, ${out.pollCyclesPerSec} poll cycles/s (${out.cpuMsPerPollCycle} ms each), RSS ${out.rssMb} MB`);
+  return out;
+}
+
+function firstTimeouts(n: number, seed: number): number[] {
+  const rnd = prng(seed);
+  return Array.from({ length: n }, () => 1 + Math.floor(rnd() * settings.pollTimeoutMs));
+}
+
+async function stopPollers(pollers: Poller[]): Promise<void> {
+  await Promise.all(pollers.map((p) => p.stop()));
+}
+
+async function idleKoa(): Promise<IdleResult & { errors: PollStats['errors'] }> {
+  const child = await startChild('koa-longpoll');
+  const http = new JsonClient(child.url);
+  const stats = newPollStats();
+  const timeouts = firstTimeouts(settings.clients, settings.seed + 7);
+  const pollers = timeouts.map(
+    (firstTimeoutMs, user) =>
+      new KoaPoller({ http, stats, user, token: randomBytes(24).toString('base64url'), timeoutMs: settings.pollTimeoutMs, firstTimeoutMs }),
+  );
+  for (const p of pollers) p.start();
+  log(`koa: ${pollers.length} clients long-polling`);
+  const idle = await measureIdle(child, stats, pollers.length, 'koa');
+  await stopPollers(pollers);
+  http.close();
+  await child.stop();
+  return { ...idle, errors: stats.errors };
+}
+
+// ---------------------------------------------------------------------------------------
+// Verification
+
+interface Sample {
+  kind: Room['kind'];
+  roomId: string;
+  seq: number;
+  eventId: string | undefined;
+  sender: string;
+  recipient: string;
+  [key: string]: unknown;
+}
+
+function verify(ledger: Ledger, pop: Population, loadStart: number) {
+  const rel = (t: number) => round(t - loadStart);
+  const all: number[] = [];
+  const byKind = { dm: [] as number[], group: [] as number[] };
+  const lostByKind = { dm: 0, group: 0 };
+  const dupByKind = { dm: 0, group: 0 };
+  let expected = 0;
+  let lost = 0;
+  let duplicated = 0;
+  let extraCopies = 0;
+  let wrongEventId = 0;
+  let deliveredDespiteSendFailure = 0;
+  const echo = { expected: 0, lost: 0, duplicated: 0 };
+  const lostSamples: Sample[] = [];
+  const dupSamples: Sample[] = [];
+  const lostList: Array<{ seq: number; member: number }> = [];
+  const BUCKET_S = 5;
+  const buckets: number[][] = [];
+
+  for (const msg of ledger.messages) {
+    if (!msg) continue;
+    const room = pop.rooms[msg.room];
+    for (const member of room.members) {
+      const r = ledger.received[member].get(msg.seq);
+      if (msg.eventId === undefined) {
+        if (r && member !== msg.sender) deliveredDespiteSendFailure++;
+        continue;
+      }
+      const base = () => ({
+        kind: room.kind,
+        roomId: room.roomId,
+        seq: msg.seq,
+        eventId: msg.eventId,
+        sender: pop.users[msg.sender].userId,
+        recipient: pop.users[member].userId,
+        sentAtMs: rel(msg.sentAt),
+        sendAckMs: msg.ackAt === undefined ? null : round(msg.ackAt - msg.sentAt),
+      });
+      if (member === msg.sender) {
+        echo.expected++;
+        if (!r) echo.lost++;
+        else if (r.count > 1) echo.duplicated++;
+        continue;
+      }
+      expected++;
+      if (!r) {
+        lost++;
+        lostByKind[room.kind]++;
+        lostList.push({ seq: msg.seq, member });
+        if (lostSamples.length < SAMPLES) {
+          // Where the others got it: each "sync A→B" brackets the event's stream position.
+          const elsewhere = room.members
+            .filter((m) => m !== member)
+            .map((m) => ({ user: pop.users[m].userId, via: ledger.received[m].get(msg.seq)?.via[0] }))
+            .filter((x) => x.via)
+            .slice(0, 3);
+          const syncs = ledger.syncLog[member]
+            .filter((e) => e.at >= msg.sentAt - 1000)
+            .slice(0, 8)
+            .map((e) => ({ since: e.since, next: e.next, atMs: rel(e.at), messages: e.seqs.length, limitedRooms: e.limitedRooms }));
+          lostSamples.push({ ...base(), deliveredElsewhereVia: elsewhere, recipientSyncsAfterSend: syncs });
+        }
+        continue;
+      }
+      const latency = r.firstAt - msg.sentAt;
+      all.push(latency);
+      byKind[room.kind].push(latency);
+      const bucket = Math.floor((msg.sentAt - loadStart) / 1000 / BUCKET_S);
+      (buckets[bucket] ??= []).push(latency);
+      if (r.count > 1) {
+        duplicated++;
+        dupByKind[room.kind]++;
+        extraCopies += r.count - 1;
+        if (dupSamples.length < SAMPLES) dupSamples.push({ ...base(), copies: r.count, eventIds: r.eventIds, via: r.via });
+      }
+      if (r.eventIds.some((id) => id !== msg.eventId)) wrongEventId++;
+    }
+  }
+  return {
+    expected,
+    delivered: all.length,
+    latency: latencySummary(all),
+    latencyByKind: { dm: latencySummary(byKind.dm), group: latencySummary(byKind.group) },
+    /** Per 5 s of send time: does latency stay flat (keeping up) or grow (falling behind)? */
+    bySendTime: [...buckets].map((b, i) => {
+      const l = latencySummary(b ?? []);
+      return { sentFromS: i * BUCKET_S, deliveries: l.n, p50Ms: l.p50Ms, p99Ms: l.p99Ms };
+    }),
+    lost,
+    lostByKind,
+    duplicated,
+    duplicatedByKind: dupByKind,
+    extraCopies,
+    wrongEventId,
+    deliveredDespiteSendFailure,
+    unknownMessages: ledger.unknown,
+    ownEcho: echo,
+    lostSamples,
+    dupSamples,
+    lostList,
+  };
+}
+
+/** For a few lost deliveries: can the recipient find the event in the room's history at all? */
+async function historyCheck(http: JsonClient, pop: Population, ledger: Ledger, lostList: Array<{ seq: number; member: number }>) {
+  const out: unknown[] = [];
+  for (const { seq, member } of lostList.slice(0, SAMPLES)) {
+    const msg = ledger.messages[seq];
+    const room = pop.rooms[msg.room];
+    let found = false;
+    let from: string | undefined;
+    for (let page = 0; page < 50 && !found; page++) {
+      const res = await http.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(room.roomId)}/messages?dir=b&limit=1000${from ? `&from=${encodeURIComponent(from)}` : ''}`, {
+        token: pop.users[member].accessToken,
+      });
+      if (res.status !== 200) break;
+      found = (res.body.chunk ?? []).some((e: any) => e.event_id === msg.eventId);
+      if (!res.body.end) break;
+      from = res.body.end;
+    }
+    out.push({ seq, recipient: pop.users[member].userId, eventId: msg.eventId, inRecipientsMessagesHistory: found });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// One Whisper run
+
+async function runWhisper(backend: 'pglite' | 'postgres') {
+  const label = `whisper-${backend}`;
+  const setupStart = performance.now();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'whisper-bench-sync-'));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  let databaseUrl: string | undefined;
+  if (backend === 'postgres') {
+    const db = await createScratchDatabase(process.env.DATABASE_URL!);
+    cleanups.push(() => db.drop());
+    databaseUrl = db.url;
+    log(`${label}: created database ${db.name}`);
+  }
+  const child = await startChild('whisper', { dataDir, databaseUrl });
+  await sleep(1000);
+  const bare = await child.statsAfterGc();
+  const http = new JsonClient(child.url);
+  cleanups.push(async () => http.close());
+
+  log(`${label}: registering ${settings.clients} users (argon2, ${settings.registerConcurrency} at a time)`);
+  const pop = await buildPopulation(child.url, http, { ...settings, log });
+  const dms = pop.rooms.filter((r) => r.kind === 'dm').length;
+  log(`${label}: ${pop.users.length} users, ${dms} DMs, ${pop.rooms.length - dms} groups`);
+
+  let t = performance.now();
+  const starts = await mapLimit(pop.users, settings.setupConcurrency, (u, i) =>
+    http.ok('GET', `/_matrix/client/v3/sync?timeout=0&filter=${encodeURIComponent(pop.filterIds[i])}`, { token: u.accessToken, timeoutMs: 120_000 }),
+  );
+  const initialSyncSeconds = (performance.now() - t) / 1000;
+  log(`${label}: ${starts.length} initial syncs in ${initialSyncSeconds.toFixed(1)} s`);
+
+  const ledger = new Ledger(pop.users.length, pop.rooms);
+  const stats = newPollStats();
+  const timeouts = firstTimeouts(pop.users.length, settings.seed + 7);
+  const pollers = pop.users.map(
+    (u, user) =>
+      new SyncPoller({
+        http, stats, user, token: u.accessToken, timeoutMs: settings.pollTimeoutMs, firstTimeoutMs: timeouts[user],
+        since: String(starts[user].next_batch), filterId: pop.filterIds[user], ledger,
+      }),
+  );
+  let pollersStopped = false;
+  const stopAll = async () => {
+    if (pollersStopped) return;
+    pollersStopped = true;
+    await stopPollers(pollers);
+  };
+  cleanups.push(stopAll);
+  for (const p of pollers) p.start();
+  const setupSeconds = (performance.now() - setupStart) / 1000;
+  log(`${label}: ${pollers.length} clients long-polling; setup took ${setupSeconds.toFixed(1)} s`);
+
+  const idle = await measureIdle(child, stats, pollers.length, label);
+
+  // ---- load
+  const plan = planMessages(pop.rooms, Math.round(settings.ratePerSec * settings.seconds), settings.seed);
+  const groupShare = plan.filter((m) => pop.rooms[m.room].kind === 'group').length / Math.max(1, plan.length);
+  ledger.recording = true;
+  const before = { requests: stats.requests, responses: stats.responses, messageEvents: stats.messageEvents, withMessages: stats.responsesWithMessages };
+  const pgLocal = backend === 'postgres' && isLocalDatabase(databaseUrl!);
+  const pg0 = pgLocal ? postgresCpuSeconds() : null;
+  const cpu0 = await child.stats();
+  const parent0 = process.cpuUsage();
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  let peakRss = child.vmRss() ?? 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, child.vmRss() ?? 0);
+  }, 250);
+  log(`${label}: sending ${plan.length} messages at ${settings.ratePerSec}/s (${round(groupShare * 100, 1)}% to groups)`);
+  const loadStart = performance.now();
+  const sending = startSending({
+    http, users: pop.users, rooms: pop.rooms, plan, ratePerSec: settings.ratePerSec, ledger, errors: stats, runTag: `b${randomBytes(3).toString('hex')}`,
+    sendTimeoutMs: (settings.seconds + settings.maxBacklogSeconds) * 1000,
+  });
+  const progress = setInterval(() => {
+    const s = (performance.now() - loadStart) / 1000;
+    log(`  ${s.toFixed(0)} s: ${sending.stats.issued} issued, ${sending.stats.ok} ok, ${ledger.deliveredPairs} deliveries, ${stats.limitedSyncs} limited, ${sending.stats.non2xx + sending.stats.exceptions + stats.errors.syncNon2xx + stats.errors.syncExceptions} errors`);
+  }, 5000);
+  await sending.issued;
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  const cpu1 = await child.stats();
+  const parent1 = process.cpuUsage(parent0);
+  const pg1 = pgLocal ? postgresCpuSeconds() : null;
+  const after = { requests: stats.requests, responses: stats.responses, messageEvents: stats.messageEvents, withMessages: stats.responsesWithMessages };
+
+  // ---- backlog: an overloaded server still holds sends; every one answers (or times out)
+  const backlogStart = performance.now();
+  await sending.settled();
+  const backlogSeconds = (performance.now() - backlogStart) / 1000;
+  if (backlogSeconds > 1) log(`${label}: the last sends answered ${backlogSeconds.toFixed(1)} s after the last was issued`);
+  // ---- drain: every sent message to every recipient, or the drain time is up
+  const drainStart = performance.now();
+  const expectedPairs = ledger.messages.reduce((n, m) => n + (m && m.eventId !== undefined ? pop.rooms[m.room].members.length - 1 : 0), 0);
+  while (performance.now() - drainStart < settings.drainSeconds * 1000 && ledger.deliveredPairs < expectedPairs) await sleep(100);
+  const drainSeconds = (performance.now() - drainStart) / 1000;
+  clearInterval(progress);
+  clearInterval(sampler);
+  eld.disable();
+  const cpu2 = await child.stats();
+  log(`${label}: drained in ${drainSeconds.toFixed(1)} s`);
+
+  let v = verify(ledger, pop, loadStart);
+  let lateArrivals = 0;
+  let history: unknown[] = [];
+  if (v.lost > 0) {
+    log(`${label}: ${v.lost} deliveries missing after the drain; looking ${LATE_CHECK_MS / 1000} s more`);
+    await sleep(LATE_CHECK_MS);
+    const again = verify(ledger, pop, loadStart);
+    lateArrivals = v.lost - again.lost;
+    if (again.lost > 0) {
+      v = again;
+      history = await historyCheck(http, pop, ledger, v.lostList);
+    }
+  }
+  await stopAll();
+  const lifetime = await child.stats();
+  await child.stop();
+  http.close();
+
+  const s = sending.stats;
+  const sendSorted = [...s.latencies].sort((a, b) => a - b);
+  const serverCpuSeconds = cpuSecondsOf(cpu1) - cpuSecondsOf(cpu0);
+  const errors = {
+    total: s.non2xx + s.exceptions + stats.errors.syncNon2xx + stats.errors.syncExceptions + stats.errors.gapFillNon2xx + stats.errors.gapFillExceptions,
+    sendNon2xx: s.non2xx,
+    sendExceptions: s.exceptions,
+    ...stats.errors,
+    samples: stats.errorSamples,
+  };
+  const responses = after.responses - before.responses;
+  const result = {
+    backend,
+    setupSeconds: round(setupSeconds, 1),
+    setup: {
+      users: pop.users.length,
+      dms,
+      groups: pop.rooms.length - dms,
+      groupSize: settings.groupSize,
+      registerSeconds: round(pop.timings.registerSeconds, 1),
+      roomsSeconds: round(pop.timings.roomsSeconds, 1),
+      filtersSeconds: round(pop.timings.filtersSeconds, 1),
+      initialSyncSeconds: round(initialSyncSeconds, 1),
+    },
+    loadSeconds: round(loadSeconds),
+    messagesPlanned: plan.length,
+    messagesSent: s.ok,
+    messagesPerSecIssued: round(s.issued / loadSeconds),
+    messagesPerSecAchieved: round(s.ok / Math.max(loadSeconds, (s.lastAckAt - loadStart) / 1000)),
+    messagesPerSecAchievedNote: 'successful sends / time from the first issue to the last answer (the sustained rate when the server falls behind)',
+    sendBacklogSecondsAfterLoad: round(backlogSeconds, 1),
+    drainSeconds: round(drainSeconds, 1),
+    messagesToGroupsShare: round(groupShare, 3),
+    sendLatencyMs: { p50: round(percentile(sendSorted, 50)), p99: round(percentile(sendSorted, 99)), max: round(sendSorted.at(-1) ?? NaN) },
+    maxSendsInFlight: s.maxInFlight,
+    deliveries: v.delivered,
+    expectedDeliveries: v.expected,
+    deliveryLatencyMs: v.latency,
+    deliveryLatencyByKindMs: v.latencyByKind,
+    deliveryLatencyBySendTimeMs: v.bySendTime,
+    lost: v.lost,
+    lostByKind: v.lostByKind,
+    duplicated: v.duplicated,
+    duplicatedByKind: v.duplicatedByKind,
+    extraCopies: v.extraCopies,
+    wrongEventId: v.wrongEventId,
+    deliveredDespiteSendFailure: v.deliveredDespiteSendFailure,
+    unknownMessages: v.unknownMessages,
+    lateArrivalsAfterDrain: lateArrivals,
+    ownEcho: v.ownEcho,
+    errors,
+    limitedSyncs: stats.limitedSyncs,
+    gapFillRequests: stats.gapFillRequests,
+    syncs: {
+      responsesDuringLoad: responses,
+      responsesPerSec: round(responses / loadSeconds),
+      withMessages: after.withMessages - before.withMessages,
+      messagesPerResponseWithMessages: round((after.messageEvents - before.messageEvents) / Math.max(1, after.withMessages - before.withMessages)),
+    },
+    serverCpuSeconds: round(serverCpuSeconds),
+    serverCpuPercent: round((serverCpuSeconds / loadSeconds) * 100, 1),
+    serverCpuSecondsWithDrain: round(cpuSecondsOf(cpu2) - cpuSecondsOf(cpu0)),
+    ...(backend === 'postgres'
+      ? {
+          postgresCpuSeconds: pg0 !== null && pg1 !== null ? round(pg1 - pg0) : null,
+          postgresCpuPercent: pg0 !== null && pg1 !== null ? round(((pg1 - pg0) / loadSeconds) * 100, 1) : null,
+          postgresCpuNote: 'all processes of the local PostgreSQL cluster over the load window (machine-wide, from /proc); not included in serverCpu*',
+        }
+      : {}),
+    serverRssMb: {
+      bareStart: mb(bare.rss),
+      idleAfterSetup: idle.rssMb,
+      peakDuringLoad: peakRss ? mb(peakRss) : null,
+      lifetimePeak: mb(lifetime.maxRss),
+    },
+    idle,
+    loadGenerator: {
+      cpuSeconds: round((parent1.user + parent1.system) / 1e6),
+      cpuPercent: round(((parent1.user + parent1.system) / 1e6 / loadSeconds) * 100, 1),
+      eventLoopDelayP99Ms: round(eld.percentile(99) / 1e6),
+      eventLoopDelayMaxMs: round(eld.max / 1e6),
+      maxScheduleSlipMs: round(s.maxScheduleSlipMs),
+    },
+    ...(v.lost || v.duplicated ? { diagnosis: { lostSamples: v.lostSamples, lostHistoryCheck: history, duplicateSamples: v.dupSamples } } : {}),
+  };
+  const lat = result.deliveryLatencyMs;
+  log(`${label}: ${result.messagesSent} sent (${result.messagesPerSecAchieved}/s), ${result.deliveries}/${result.expectedDeliveries} deliveries, p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms, lost ${result.lost}, duplicated ${result.duplicated}, errors ${errors.total}, server CPU ${result.serverCpuPercent}%`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  log(`settings ${JSON.stringify(settings)}; ${os.cpus().length} CPUs, node ${process.version}`);
+  const koa = await idleKoa();
+  const backends: Array<'pglite' | 'postgres'> = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+  const runs: Record<string, Awaited<ReturnType<typeof runWhisper>>> = {};
+  for (const backend of backends) runs[backend] = await runWhisper(backend);
+
+  const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 2) : null);
+  const idle = {
+    note: `${settings.clients} clients each holding a long-poll (timeout ${settings.pollTimeoutMs} ms, cycles spread evenly); server CPU per wall-clock second`,
+    koa: koa,
+    whisper: Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, r.idle])),
+    ratioWhisperOverKoa: Object.fromEntries(
+      Object.entries(runs).map(([k, r]) => [
+        k,
+        { cpuMsPerSec: ratio(r.idle.cpuMsPerSec, koa.cpuMsPerSec), cpuPerPollCycle: ratio(r.idle.cpuMsPerPollCycle ?? 0, koa.cpuMsPerPollCycle ?? 0) },
+      ]),
+    ),
+  };
+  const perRun = Object.fromEntries(
+    Object.entries(runs).map(([k, r]) => {
+      const p99 = r.deliveryLatencyMs.p99Ms;
+      const p99Met = p99 !== null && p99 < GOALS.p99Ms;
+      return [k, { p99Ms: p99, p99Met, lost: r.lost, duplicated: r.duplicated, errors: r.errors.total, met: p99Met && r.lost === 0 && r.duplicated === 0 }];
+    }),
+  );
+  const report = {
+    settings: {
+      ...settings,
+      dmPairs: settings.clients / 2,
+      groupMembersAreUsers: `the first ${settings.groups * settings.groupSize} users (each also in a DM)`,
+      roomChoice: 'each message from a uniformly chosen room membership (so a group gets groupSize/2 times the traffic of a DM); evenly spaced, open loop',
+      syncFilter: `stored filter {room:{timeline:{limit:${settings.timelineLimit}}}}`,
+      latency: 'time the recipient parsed the /sync (or gap-filling /messages) response − time the PUT was issued, per (message, recipient other than the sender), in the load generator',
+      errors: 'non-2xx answers and exceptions of sends, long-polls and gap-filling /messages, from the first long-poll to the end',
+    },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      totalMemMb: mb(os.totalmem()),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      note: 'the load generator (all clients and the sender, one process) runs on the same cores as the server child (and PostgreSQL); see runs.*.loadGenerator',
+    },
+    runs,
+    idle,
+    goals: {
+      p99Ms: GOALS.p99Ms,
+      lost: GOALS.lost,
+      duplicated: GOALS.duplicated,
+      perRun,
+      met: Object.values(perRun).every((r) => r.met),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    killAllChildren();
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  log(`failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}
