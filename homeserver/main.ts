@@ -21,6 +21,7 @@ import { HistoryService } from './services/rooms/history.ts';
 import { EventPersister } from './services/rooms/persister.ts';
 import { DirectoryService } from './services/rooms/directory.ts';
 import { RelationService } from './services/rooms/relations.ts';
+import { SearchService } from './services/rooms/search.ts';
 import { RoomService } from './services/rooms/roomService.ts';
 import { FilterService } from './services/sync/filters.ts';
 import { CHANGES_CHANNEL, Notifier } from './services/sync/notifier.ts';
@@ -80,6 +81,7 @@ export async function buildServices(config: Config, database: Database): Promise
     rooms,
     relations,
     directory,
+    search: new SearchService(db),
     accountData,
     receipts,
     typing,

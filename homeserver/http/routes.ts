@@ -7,6 +7,7 @@ import { profileHandlers } from '../api/profile.ts';
 import { relationHandlers, roomHandlers } from '../api/rooms.ts';
 import { accountDataHandlers } from '../api/accountData.ts';
 import { directoryHandlers } from '../api/directory.ts';
+import { searchHandlers } from '../api/search.ts';
 import { pushHandlers } from '../api/push.ts';
 import { receiptHandlers } from '../api/receipts.ts';
 import { syncHandlers } from '../api/sync.ts';
@@ -108,6 +109,8 @@ export function buildRouter(s: Services): Router<WhisperState> {
     router.get(v1(`/rooms/:roomId/relations/:eventId${path}`), ...authed(relations.relations));
   }
   router.get(v1('/rooms/:roomId/threads'), ...authed(relations.threads));
+
+  router.post(cs('/search'), ...authed(searchHandlers(s).search));
 
   router.get(cs('/sync'), ...authed(sync.sync));
   router.post(cs('/user/:userId/filter'), ...authed(sync.createFilter));

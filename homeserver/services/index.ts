@@ -11,6 +11,7 @@ import type { UserIds } from './userIds.ts';
 import type { HistoryService } from './rooms/history.ts';
 import type { DirectoryService } from './rooms/directory.ts';
 import type { RelationService } from './rooms/relations.ts';
+import type { SearchService } from './rooms/search.ts';
 import type { RoomService } from './rooms/roomService.ts';
 import type { FilterService } from './sync/filters.ts';
 import type { Notifier } from './sync/notifier.ts';
@@ -34,6 +35,7 @@ export interface Services {
   rooms: RoomService;
   relations: RelationService;
   directory: DirectoryService;
+  search: SearchService;
   history: HistoryService;
   sync: SyncService;
   filters: FilterService;
