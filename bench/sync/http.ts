@@ -1,8 +1,9 @@
 /**
- * A small JSON-over-HTTP client for the load generator: node:http with one keep-alive agent
- * and no socket cap, so 1,000 long-polls and the senders each get a connection. (undici is
- * not a dependency here; node:http also costs the parent, which shares 2 cores with the
- * server, less CPU per request than fetch.)
+ * A small JSON-over-HTTP client for the load generator: node:http with a keep-alive agent,
+ * by default without a socket cap so each of the 1,000 long-polls gets a connection. (undici
+ * is not a dependency here; node:http also costs the parent, which shares 2 cores with the
+ * server, less CPU per request than fetch.) With a cap, requests beyond it wait in the
+ * agent's queue, in order.
  */
 import http from 'node:http';
 
@@ -33,9 +34,9 @@ export class JsonClient {
   readonly base: URL;
   private readonly agent: http.Agent;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, maxSockets = Infinity) {
     this.base = new URL(baseUrl);
-    this.agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 4096, scheduling: 'lifo' });
+    this.agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets, maxFreeSockets: 4096, scheduling: 'lifo' });
   }
 
   /** Resolves with any status; rejects on a network error, a timeout or an abort. */

@@ -15,7 +15,10 @@
  * BENCH_GROUPS (10), BENCH_GROUP_SIZE (20), BENCH_IDLE_SECONDS (10), BENCH_DRAIN_SECONDS
  * (10), BENCH_MAX_BACKLOG_SECONDS (600: how long, after the last message is issued, sends
  * still queued in an overloaded server may take before counting as errors), BENCH_POLL_TIMEOUT_MS (30000), BENCH_TIMELINE_LIMIT (50), BENCH_SEED (1),
- * BENCH_REGISTER_CONCURRENCY (8), BENCH_SETUP_CONCURRENCY (16), DATABASE_URL (adds a
+ * BENCH_REGISTER_CONCURRENCY (8), BENCH_SETUP_CONCURRENCY (16), BENCH_SEND_CONNECTIONS (100:
+ * the senders' keep-alive connections; a send issued while all are busy waits in the load
+ * generator, and that wait counts in its latency, which runs from the scheduled issue),
+ * DATABASE_URL (adds a
  * PostgreSQL run on a scratch database it creates and drops).
  */
 import { randomBytes } from 'node:crypto';
@@ -56,6 +59,7 @@ const settings = {
   seed: envNumber('BENCH_SEED', 1),
   registerConcurrency: envNumber('BENCH_REGISTER_CONCURRENCY', 8),
   setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16),
+  sendConnections: envNumber('BENCH_SEND_CONNECTIONS', 100),
 };
 /** After the long-polls start, before measuring anything idle. */
 const SETTLE_MS = 3000;
@@ -379,8 +383,10 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
   }, 250);
   log(`${label}: sending ${plan.length} messages at ${settings.ratePerSec}/s (${round(groupShare * 100, 1)}% to groups)`);
   const loadStart = performance.now();
+  const sendHttp = new JsonClient(child.url, settings.sendConnections);
+  cleanups.push(async () => sendHttp.close());
   const sending = startSending({
-    http, users: pop.users, rooms: pop.rooms, plan, ratePerSec: settings.ratePerSec, ledger, errors: stats, runTag: `b${randomBytes(3).toString('hex')}`,
+    http: sendHttp, users: pop.users, rooms: pop.rooms, plan, ratePerSec: settings.ratePerSec, ledger, errors: stats, runTag: `b${randomBytes(3).toString('hex')}`,
     sendTimeoutMs: (settings.seconds + settings.maxBacklogSeconds) * 1000,
   });
   const progress = setInterval(() => {
@@ -427,6 +433,7 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
   const lifetime = await child.stats();
   await child.stop();
   http.close();
+  sendHttp.close();
 
   const s = sending.stats;
   const sendSorted = [...s.latencies].sort((a, b) => a - b);
@@ -552,6 +559,7 @@ async function main(): Promise<void> {
       dmPairs: settings.clients / 2,
       groupMembersAreUsers: `the first ${settings.groups * settings.groupSize} users (each also in a DM)`,
       roomChoice: 'each message from a uniformly chosen room membership (so a group gets groupSize/2 times the traffic of a DM); evenly spaced, open loop',
+      sending: `open loop over ${settings.sendConnections} keep-alive connections: a send issued while all are busy waits in the load generator (counted in its latency); one connection per long-polling client`,
       syncFilter: `stored filter {room:{timeline:{limit:${settings.timelineLimit}}}}`,
       latency: 'time the recipient parsed the /sync (or gap-filling /messages) response − time the PUT was issued, per (message, recipient other than the sender), in the load generator',
       errors: 'non-2xx answers and exceptions of sends, long-polls and gap-filling /messages, from the first long-poll to the end',

@@ -68,6 +68,14 @@ export function roomHandlers(s: Services) {
       ctx.body = { room_id: await s.rooms.join(ctx.state.requester!, roomId, body.reason) };
     },
 
+    async knock(ctx: Ctx) {
+      const body = parseBody(reasonBody, ctx.state.body);
+      const target = ctx.params.roomIdOrAlias;
+      if (!target.startsWith('!') && !target.startsWith('#')) throw errors.invalidParam('Not a room id or alias.');
+      const roomId = target.startsWith('#') ? (await s.directory.resolve(target)).room_id : target;
+      ctx.body = { room_id: await s.rooms.knock(ctx.state.requester!, roomId, body.reason) };
+    },
+
     async invite(ctx: Ctx) {
       const body = parseBody(membershipBody, ctx.state.body);
       await s.rooms.invite(ctx.state.requester!, ctx.params.roomId, body.user_id, body.reason);

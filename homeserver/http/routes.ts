@@ -76,6 +76,7 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.post(cs('/createRoom'), ...authed(rooms.createRoom));
   router.post(cs('/join/:roomIdOrAlias'), ...authed(rooms.join));
   router.post(cs('/rooms/:roomId/join'), ...authed(rooms.join));
+  router.post(cs('/knock/:roomIdOrAlias'), ...authed(rooms.knock));
   router.post(cs('/rooms/:roomId/invite'), ...authed(rooms.invite));
   router.post(cs('/rooms/:roomId/leave'), ...authed(rooms.leave));
   router.post(cs('/rooms/:roomId/kick'), ...authed(rooms.kick));

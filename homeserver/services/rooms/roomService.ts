@@ -165,6 +165,18 @@ export class RoomService {
     return roomId;
   }
 
+  /** Asks to join a room whose join rule is knock (the room's moderators see it and may invite). */
+  async knock(requester: Requester, roomId: string, reason?: string): Promise<string> {
+    await this.requireRoom(roomId);
+    const current = await roomState.membershipOf(this.db, roomId, requester.userId);
+    if (current === 'join') throw errors.forbidden('You are already in this room.');
+    if (current === 'knock') return roomId;
+    const content: Record<string, unknown> = { membership: 'knock', ...(await this.profileContent(requester.userId)) };
+    if (reason) content.reason = reason;
+    await this.persister.persist([{ roomId, sender: requester.userId, type: 'm.room.member', stateKey: requester.userId, content }]);
+    return roomId;
+  }
+
   async invite(requester: Requester, roomId: string, target: string, reason?: string, isDirect = false): Promise<void> {
     await this.requireRoom(roomId);
     await this.requireLocalUser(target);

@@ -161,6 +161,8 @@ export class SyncService {
       const changedHere = changedRooms.has(roomId);
       if (m.membership === 'invite' && (initial || changedHere)) {
         response.rooms.invite[roomId] = { invite_state: { events: await this.inviteState(roomId, userId, m.position) } };
+      } else if (m.membership === 'knock' && (initial || changedHere)) {
+        response.rooms.knock[roomId] = { knock_state: { events: await this.inviteState(roomId, userId, m.position) } };
       } else if ((m.membership === 'leave' || m.membership === 'ban') && (changedHere || (initial && req.filter.room?.include_leave))) {
         const left = await this.leftRoom(requester, roomId, initial ? 0 : after, m.position, req.filter);
         if (left) response.rooms.leave[roomId] = left;
