@@ -200,8 +200,7 @@ export class SyncService {
   }
 
   private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean, always = false): Promise<JoinedRoomResult | undefined> {
-    const { timeline, limited, visible } = await this.timeline(requester, roomId, after, upTo, filter);
-    const timelineStart = timeline.length ? timeline[0].stream_ordering - 1 : upTo;
+    const { timeline, limited, timelineStart, section } = await this.timeline(requester, roomId, after, upTo, filter);
     // Fresh rooms get their whole state at the timeline's start; others what changed since.
     let stateRows = fresh || limited ? await events.stateEventsBetween(this.db, roomId, fresh ? 0 : after, timelineStart) : [];
     if (filter.room?.state?.lazy_load_members) {
@@ -214,11 +213,7 @@ export class SyncService {
     const counts = await this.push.unreadCounts(requester.userId, roomId);
     const threaded = filter.room?.timeline && (filter.room.timeline as { unread_thread_notifications?: boolean }).unread_thread_notifications;
     return {
-      timeline: {
-        events: await toClientEvents(this.db, timeline.filter((e) => visible(e.stream_ordering)), requester),
-        limited,
-        prev_batch: encodePaginationToken(timelineStart),
-      },
+      timeline: await section(),
       state: { events: await toClientEvents(this.db, stateRows, requester) },
       ephemeral: { events: [] },
       account_data: { events: [] },
@@ -229,20 +224,15 @@ export class SyncService {
   }
 
   private async leftRoom(requester: Requester, roomId: string, after: number, leftAt: number, filter: Filter) {
-    const { timeline, limited, visible } = await this.timeline(requester, roomId, after, leftAt, filter);
-    const timelineStart = timeline.length ? timeline[0].stream_ordering - 1 : leftAt;
+    const { timelineStart, section } = await this.timeline(requester, roomId, after, leftAt, filter);
     const stateRows = await events.stateEventsBetween(this.db, roomId, after, timelineStart);
-    return {
-      timeline: {
-        events: await toClientEvents(this.db, timeline.filter((e) => visible(e.stream_ordering)), requester),
-        limited,
-        prev_batch: encodePaginationToken(timelineStart),
-      },
-      state: { events: await toClientEvents(this.db, stateRows, requester) },
-    };
+    return { timeline: await section(), state: { events: await toClientEvents(this.db, stateRows, requester) } };
   }
 
-  /** The newest `limit` events in (after, upTo], oldest first, and whether more were skipped. */
+  /**
+   * The newest `limit` events in (after, upTo], oldest first, whether more were skipped, the
+   * position just before them, and `section()` to render the timeline as the user may see it.
+   */
   private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter) {
     const limit = timelineLimit(filter);
     const f = filter.room?.timeline;
@@ -252,7 +242,13 @@ export class SyncService {
     const limited = rows.length > limit;
     const timeline = rows.slice(0, limit).reverse();
     const visibility = await VisibilityFilter.forUser(this.db, roomId, requester.userId);
-    return { timeline, limited, visible: (position: number) => visibility.canSee(position) };
+    const timelineStart = timeline.length ? timeline[0].stream_ordering - 1 : upTo;
+    const section = async () => ({
+      events: await toClientEvents(this.db, timeline.filter((e) => visibility.canSee(e.stream_ordering)), requester),
+      limited,
+      prev_batch: encodePaginationToken(timelineStart),
+    });
+    return { timeline, limited, timelineStart, section };
   }
 
   private async inviteState(roomId: string, userId: string, invitePosition: number): Promise<unknown[]> {
