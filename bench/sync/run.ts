@@ -21,6 +21,7 @@
  * DATABASE_URL (adds a
  * PostgreSQL run on a scratch database it creates and drops).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -69,6 +70,16 @@ const SAMPLES = 10;
 const GOALS = { p99Ms: 50, lost: 0, duplicated: 0 };
 
 const log = (msg: string) => console.error(`[bench:sync] ${msg}`);
+
+/** Which server code was measured: the commit, and whether server files differed from it. */
+function codeVersion(): { commit: string | null; serverFilesModified: boolean | null } {
+  const git = (args: string[]) => execFileSync('git', args, { cwd: path.dirname(new URL(import.meta.url).pathname), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    return { commit: git(['rev-parse', 'HEAD']), serverFilesModified: git(['status', '--porcelain', '--', '../../homeserver', '../../migrations']) !== '' };
+  } catch {
+    return { commit: null, serverFilesModified: null };
+  }
+}
 const mb = (bytes: number) => round(bytes / (1024 * 1024), 1);
 const cpuSecondsOf = (s: StatsReply) => (s.cpuUserUs + s.cpuSystemUs) / 1e6;
 
@@ -114,21 +125,25 @@ interface IdleResult {
   /** RSS after two full GCs, with every client's long-poll held. */
   rssMb: number;
   heapUsedMb: number;
+  /** PostgreSQL runs only (local cluster): its CPU over the same window, ms/s, not in cpuMsPerSec. */
+  postgresCpuMsPerSec?: number | null;
 }
 
 /**
  * Clients' first long-polls got a random timeout in [1, pollTimeoutMs], so their cycles are
  * spread evenly: any window then sees about clients × window / pollTimeout poll cycles.
  */
-async function measureIdle(child: ServerChild, stats: PollStats, clients: number, label: string): Promise<IdleResult> {
+async function measureIdle(child: ServerChild, stats: PollStats, clients: number, label: string, postgres = false): Promise<IdleResult> {
   await sleep(SETTLE_MS);
   const gc = await child.statsAfterGc();
+  const pg0 = postgres ? postgresCpuSeconds() : null;
   const a = await child.stats();
   const r0 = stats.responses;
   const t0 = performance.now();
   await sleep(settings.idleSeconds * 1000);
   const b = await child.stats();
   const seconds = (performance.now() - t0) / 1000;
+  const pg1 = postgres ? postgresCpuSeconds() : null;
   const cycles = stats.responses - r0;
   const cpuMs = (cpuSecondsOf(b) - cpuSecondsOf(a)) * 1000;
   const out: IdleResult = {
@@ -140,6 +155,7 @@ async function measureIdle(child: ServerChild, stats: PollStats, clients: number
     cpuMsPerPollCycle: cycles ? round(cpuMs / cycles, 3) : null,
     rssMb: mb(gc.rss),
     heapUsedMb: mb(gc.heapUsed),
+    ...(postgres ? { postgresCpuMsPerSec: pg0 !== null && pg1 !== null ? round(((pg1 - pg0) * 1000) / seconds, 3) : null } : {}),
   };
   log(`${label}: idle ${out.cpuMsPerSec} ms CPU/s, ${out.pollCyclesPerSec} poll cycles/s (${out.cpuMsPerPollCycle} ms each), RSS ${out.rssMb} MB`);
   return out;
@@ -364,14 +380,14 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
   const setupSeconds = (performance.now() - setupStart) / 1000;
   log(`${label}: ${pollers.length} clients long-polling; setup took ${setupSeconds.toFixed(1)} s`);
 
-  const idle = await measureIdle(child, stats, pollers.length, label);
+  const pgLocal = backend === 'postgres' && isLocalDatabase(databaseUrl!);
+  const idle = await measureIdle(child, stats, pollers.length, label, pgLocal);
 
   // ---- load
   const plan = planMessages(pop.rooms, Math.round(settings.ratePerSec * settings.seconds), settings.seed);
   const groupShare = plan.filter((m) => pop.rooms[m.room].kind === 'group').length / Math.max(1, plan.length);
   ledger.recording = true;
   const before = { requests: stats.requests, responses: stats.responses, messageEvents: stats.messageEvents, withMessages: stats.responsesWithMessages };
-  const pgLocal = backend === 'postgres' && isLocalDatabase(databaseUrl!);
   const pg0 = pgLocal ? postgresCpuSeconds() : null;
   const cpu0 = await child.stats();
   const parent0 = process.cpuUsage();
@@ -414,6 +430,7 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
   clearInterval(sampler);
   eld.disable();
   const cpu2 = await child.stats();
+  const pg2 = pgLocal ? postgresCpuSeconds() : null;
   log(`${label}: drained in ${drainSeconds.toFixed(1)} s`);
 
   let v = verify(ledger, pop, loadStart);
@@ -469,7 +486,7 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
     drainSeconds: round(drainSeconds, 1),
     messagesToGroupsShare: round(groupShare, 3),
     sendLatencyMs: { p50: round(percentile(sendSorted, 50)), p99: round(percentile(sendSorted, 99)), max: round(sendSorted.at(-1) ?? NaN) },
-    maxSendsInFlight: s.maxInFlight,
+    maxSendsOutstanding: s.maxInFlight,
     deliveries: v.delivered,
     expectedDeliveries: v.expected,
     deliveryLatencyMs: v.latency,
@@ -496,11 +513,13 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
     },
     serverCpuSeconds: round(serverCpuSeconds),
     serverCpuPercent: round((serverCpuSeconds / loadSeconds) * 100, 1),
-    serverCpuSecondsWithDrain: round(cpuSecondsOf(cpu2) - cpuSecondsOf(cpu0)),
+    serverCpuSecondsUntilDrained: round(cpuSecondsOf(cpu2) - cpuSecondsOf(cpu0)),
+    serverCpuNote: 'the Whisper child over the load window (process.cpuUsage, all its threads); percent of one core, the machine has 2 (200%); UntilDrained adds the backlog and drain',
     ...(backend === 'postgres'
       ? {
           postgresCpuSeconds: pg0 !== null && pg1 !== null ? round(pg1 - pg0) : null,
           postgresCpuPercent: pg0 !== null && pg1 !== null ? round(((pg1 - pg0) / loadSeconds) * 100, 1) : null,
+          postgresCpuSecondsUntilDrained: pg0 !== null && pg2 !== null ? round(pg2 - pg0) : null,
           postgresCpuNote: 'all processes of the local PostgreSQL cluster over the load window (machine-wide, from /proc); not included in serverCpu*',
         }
       : {}),
@@ -528,6 +547,7 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
 // ---------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  const code = codeVersion();
   log(`settings ${JSON.stringify(settings)}; ${os.cpus().length} CPUs, node ${process.version}`);
   const koa = await idleKoa();
   const backends: Array<'pglite' | 'postgres'> = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
@@ -542,7 +562,13 @@ async function main(): Promise<void> {
     ratioWhisperOverKoa: Object.fromEntries(
       Object.entries(runs).map(([k, r]) => [
         k,
-        { cpuMsPerSec: ratio(r.idle.cpuMsPerSec, koa.cpuMsPerSec), cpuPerPollCycle: ratio(r.idle.cpuMsPerPollCycle ?? 0, koa.cpuMsPerPollCycle ?? 0) },
+        {
+          cpuMsPerSec: ratio(r.idle.cpuMsPerSec, koa.cpuMsPerSec),
+          cpuPerPollCycle: ratio(r.idle.cpuMsPerPollCycle ?? 0, koa.cpuMsPerPollCycle ?? 0),
+          ...(typeof r.idle.postgresCpuMsPerSec === 'number'
+            ? { cpuMsPerSecIncludingPostgres: ratio(r.idle.cpuMsPerSec + r.idle.postgresCpuMsPerSec, koa.cpuMsPerSec) }
+            : {}),
+        },
       ]),
     ),
   };
@@ -570,6 +596,7 @@ async function main(): Promise<void> {
       totalMemMb: mb(os.totalmem()),
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
+      code: { ...code, changedDuringRun: JSON.stringify(codeVersion()) !== JSON.stringify(code) },
       note: 'the load generator (all clients and the sender, one process) runs on the same cores as the server child (and PostgreSQL); see runs.*.loadGenerator',
     },
     runs,
