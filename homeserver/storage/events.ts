@@ -19,6 +19,8 @@ export interface EventRow {
   relates_to: string | null;
   rel_type: string | null;
   aggregation_key: string | null;
+  /** Some event relates to this one (bundled aggregations may exist). */
+  has_relations?: boolean;
 }
 
 /** The stored event (room v10/11 format plus its derived event_id). */
@@ -50,6 +52,7 @@ function toRow(r: Record<string, unknown>): EventRow {
 
 export async function insertEvent(q: Queryable, row: Omit<EventRow, 'redacted_by'>): Promise<void> {
   await q('events').insert({ ...row, json: JSON.stringify(row.json) });
+  if (row.relates_to) await q('events').where({ event_id: row.relates_to, has_relations: false }).update({ has_relations: true });
 }
 
 export async function getEvent(q: Queryable, eventId: string): Promise<EventRow | undefined> {

@@ -27,11 +27,22 @@ export async function insertPushActions(q: Queryable, rows: PushActionRow[]): Pr
   if (rows.length) await q('event_push_actions').insert(rows.map((r) => ({ ...r, actions: JSON.stringify(r.actions) })));
 }
 
-/** Notification and highlight counts after a read position, per thread ('main' = main timeline). */
-export async function unreadCounts(q: Queryable, userId: string, roomId: string, after: number): Promise<Array<{ thread_id: string; notifications: number; highlights: number }>> {
+/**
+ * Notification and highlight counts per thread ('main' = main timeline) after the user's
+ * read position: their newest read receipt (main timeline or unthreaded), or their join if
+ * later — what came before joining (such as their own invite) is not news in the room.
+ * One query, as every synced room asks.
+ */
+export async function unreadCounts(q: Queryable, userId: string, roomId: string): Promise<Array<{ thread_id: string; notifications: number; highlights: number }>> {
+  const readUpTo = q.raw(
+    `GREATEST(
+      COALESCE((SELECT max(event_stream_ordering) FROM receipts WHERE room_id = ? AND user_id = ? AND receipt_type IN ('m.read', 'm.read.private') AND thread_id IN ('', 'main')), 0),
+      COALESCE((SELECT stream_ordering FROM current_state WHERE room_id = ? AND type = 'm.room.member' AND state_key = ? AND membership = 'join'), 0))`,
+    [roomId, userId, roomId, userId],
+  );
   const rows = await q('event_push_actions')
     .where({ user_id: userId, room_id: roomId, notify: true })
-    .where('stream_ordering', '>', after)
+    .where('stream_ordering', '>', readUpTo)
     .groupBy('thread_id')
     .select('thread_id', q.raw('count(*) as notifications'), q.raw('count(*) filter (where highlight) as highlights'));
   return rows.map((r: { thread_id: string; notifications: string; highlights: string }) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));

@@ -88,10 +88,7 @@ export class PushService {
   /** Unread counts after the user's read receipt (and their join: what came before, such as
    * their own invite, is not news in the room), for the main timeline and each thread. */
   async unreadCounts(userId: string, roomId: string): Promise<UnreadCounts> {
-    const [member] = await roomState.currentStateIds(this.db, roomId, [['m.room.member', userId]]);
-    const joinedAt = member?.membership === 'join' ? member.stream_ordering : 0;
-    const readUpTo = Math.max(await receipts.readUpTo(this.db, roomId, userId), joinedAt);
-    const rows = await push.unreadCounts(this.db, userId, roomId, readUpTo);
+    const rows = await push.unreadCounts(this.db, userId, roomId);
     const counts: UnreadCounts = { main: { notification_count: 0, highlight_count: 0 }, threads: {} };
     for (const r of rows) {
       const c = { notification_count: r.notifications, highlight_count: r.highlights };

@@ -31,11 +31,10 @@ export async function toClientEvents(q: Queryable, rows: events.EventRow[], view
   const now = Date.now();
   // Bundled aggregations (spec: "Aggregations of child events"): the newest edit and the
   // thread summary of each message, so clients need no extra request to show them.
-  const bundleable = rows.filter((r) => r.state_key === null && !r.redacted_by);
-  const [edits, threads] = await Promise.all([
-    events.latestEdits(q, bundleable),
-    events.threadSummaries(q, bundleable.map((r) => r.event_id), viewer?.userId ?? ''),
-  ]);
+  const bundleable = rows.filter((r) => r.has_relations && r.state_key === null && !r.redacted_by);
+  const [edits, threads] = bundleable.length
+    ? await Promise.all([events.latestEdits(q, bundleable), events.threadSummaries(q, bundleable.map((r) => r.event_id), viewer?.userId ?? '')])
+    : [new Map<string, events.EventRow>(), new Map<string, { count: number; latest: events.EventRow; participated: boolean }>()];
   return rows.map((row) => {
     const pdu = row.json;
     const unsigned: Record<string, unknown> = { age: Math.max(0, now - row.origin_server_ts) };

@@ -4,8 +4,12 @@ import type { Db } from '../../storage/database.ts';
 import * as store from '../../storage/filters.ts';
 import { filterSchema, type Filter } from './filter.ts';
 
+/** Stored filters never change, and clients send the same id with every /sync. */
+const CACHE_SIZE = 10_000;
+
 export class FilterService {
   private readonly db: Db;
+  private readonly cache = new Map<string, Filter>();
 
   constructor(db: Db) {
     this.db = db;
@@ -25,8 +29,13 @@ export class FilterService {
   }
 
   async get(userId: string, filterId: string): Promise<Filter> {
+    const key = `${userId}\u0000${filterId}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
     const f = await store.getFilter(this.db, userId, filterId);
     if (!f) throw errors.notFound('No such filter.');
+    if (this.cache.size >= CACHE_SIZE) this.cache.clear();
+    this.cache.set(key, f as Filter);
     return f as Filter;
   }
 

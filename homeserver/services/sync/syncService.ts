@@ -119,7 +119,9 @@ export class SyncService {
     const memberships = await this.membershipsAt(userId, upTo);
 
     const joined = [...memberships].filter(([, m]) => m.membership === 'join').map(([roomId]) => roomId);
-    const accountData = await this.accountData.between(userId, afterToken.account_data, upToToken.account_data);
+    // Each stream is read only when it moved since the token (most syncs wake for one room's event).
+    const moved = (stream: keyof SyncToken) => initial || upToToken[stream] > afterToken[stream];
+    const accountData = moved('account_data') ? await this.accountData.between(userId, afterToken.account_data, upToToken.account_data) : [];
     response.account_data.events = accountData.filter((a) => a.room_id === '').map((a) => ({ type: a.type, content: a.content }));
     if (initial && !accountData.some((a) => a.room_id === '' && a.type === 'm.push_rules')) {
       response.account_data.events.push({ type: 'm.push_rules', content: buildPushRules(userId) });
@@ -130,14 +132,18 @@ export class SyncService {
     }
 
     let active: Set<string>;
+    // Rooms whose receipts or typing moved (undefined: look at every active room).
+    let ephemeralRooms: Set<string> | undefined;
     if (initial || req.fullState) {
       active = new Set(joined);
     } else {
+      const none = Promise.resolve(new Set<string>());
       const [withEvents, withReceipts, withTyping] = await Promise.all([
-        events.roomsWithEventsBetween(this.db, joined, after, upTo),
-        receiptsStore.roomsWithReceiptsBetween(this.db, joined, afterToken.receipts, upToToken.receipts),
-        typingStore.roomsWithTypingChangesBetween(this.db, joined, afterToken.typing, upToToken.typing),
+        moved('events') ? events.roomsWithEventsBetween(this.db, joined, after, upTo) : none,
+        moved('receipts') ? receiptsStore.roomsWithReceiptsBetween(this.db, joined, afterToken.receipts, upToToken.receipts) : none,
+        moved('typing') ? typingStore.roomsWithTypingChangesBetween(this.db, joined, afterToken.typing, upToToken.typing) : none,
       ]);
+      ephemeralRooms = new Set([...withReceipts, ...withTyping]);
       active = new Set([...withEvents, ...withReceipts, ...withTyping, ...[...roomAccountData.keys()].filter((r) => joined.includes(r))]);
       for (const roomId of changedRooms.keys()) if (memberships.get(roomId)?.membership === 'join') active.add(roomId);
     }
@@ -146,7 +152,9 @@ export class SyncService {
       if (!roomSelected(req.filter, roomId)) continue;
       const fresh = initial || req.fullState || changedRooms.has(roomId);
       const room = await this.joinedRoom(requester, roomId, fresh ? 0 : after, upTo, req.filter, fresh);
-      const ephemeral = await this.ephemeral(roomId, userId, fresh ? { after: ZERO, upTo: upToToken } : window);
+      const ephemeral = fresh || !ephemeralRooms || ephemeralRooms.has(roomId)
+        ? await this.ephemeral(roomId, userId, fresh ? { after: ZERO, upTo: upToToken } : window)
+        : [];
       const roomData = roomAccountData.get(roomId) ?? [];
       if (!room && ephemeral.length === 0 && roomData.length === 0) continue;
       const section = room ?? (await this.joinedRoom(requester, roomId, upTo, upTo, req.filter, false, true))!;
@@ -155,8 +163,9 @@ export class SyncService {
       response.rooms.join[roomId] = section;
     }
 
-    const forgotten = await aliasesStore.forgottenRooms(this.db, userId);
-    for (const [roomId, m] of memberships) {
+    const others = [...memberships].filter(([roomId, m]) => m.membership !== 'join' && (initial || changedRooms.has(roomId)));
+    const forgotten = others.length ? await aliasesStore.forgottenRooms(this.db, userId) : new Set<string>();
+    for (const [roomId, m] of others) {
       if (!roomSelected(req.filter, roomId) || forgotten.has(roomId)) continue;
       const changedHere = changedRooms.has(roomId);
       if (m.membership === 'invite' && (initial || changedHere)) {
@@ -200,7 +209,8 @@ export class SyncService {
   }
 
   private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean, always = false): Promise<JoinedRoomResult | undefined> {
-    const { timeline, limited, timelineStart, section } = await this.timeline(requester, roomId, after, upTo, filter);
+    // Not fresh: the user was joined for the whole window, so every event in it is visible.
+    const { timeline, limited, timelineStart, section } = await this.timeline(requester, roomId, after, upTo, filter, !fresh);
     // Fresh rooms get their whole state at the timeline's start; others what changed since.
     let stateRows = fresh || limited ? await events.stateEventsBetween(this.db, roomId, fresh ? 0 : after, timelineStart) : [];
     if (filter.room?.state?.lazy_load_members) {
@@ -233,7 +243,7 @@ export class SyncService {
    * The newest `limit` events in (after, upTo], oldest first, whether more were skipped, the
    * position just before them, and `section()` to render the timeline as the user may see it.
    */
-  private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter) {
+  private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, joinedThroughout = false) {
     const limit = timelineLimit(filter);
     const f = filter.room?.timeline;
     const rows = await events.roomEvents(this.db, roomId, {
@@ -241,10 +251,10 @@ export class SyncService {
     });
     const limited = rows.length > limit;
     const timeline = rows.slice(0, limit).reverse();
-    const visibility = await VisibilityFilter.forUser(this.db, roomId, requester.userId);
+    const visibility = joinedThroughout || timeline.length === 0 ? undefined : await VisibilityFilter.forUser(this.db, roomId, requester.userId);
     const timelineStart = timeline.length ? timeline[0].stream_ordering - 1 : upTo;
     const section = async () => ({
-      events: await toClientEvents(this.db, timeline.filter((e) => visibility.canSee(e.stream_ordering)), requester),
+      events: await toClientEvents(this.db, visibility ? timeline.filter((e) => visibility.canSee(e.stream_ordering)) : timeline, requester),
       limited,
       prev_batch: encodePaginationToken(timelineStart),
     });
