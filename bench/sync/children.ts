@@ -3,15 +3,14 @@
  * ready line and stop-by-PID protocol), plus what this benchmark needs of the child: its CPU
  * time (process.cpuUsage() asked over IPC) and its RSS, now from /proc without disturbing it.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { forkServer, stopChild } from '../shared/serverChild.ts';
+
+export { killAllChildren } from '../shared/serverChild.ts';
 import type { ReadyLine, ServeOptions, StatsReply } from './serve.ts';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
-const READY_TIMEOUT_MS = 120_000;
-const STOP_TIMEOUT_MS = 20_000;
 const IPC_TIMEOUT_MS = 30_000;
 
 export interface ServerChild {
@@ -27,26 +26,6 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-/** Children still running, so an interrupted run can stop them. */
-const live = new Set<ChildProcess>();
-
-export function killAllChildren(): void {
-  for (const child of live) {
-    if (child.pid !== undefined && child.exitCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  live.clear();
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 export function vmRssOf(pid: number): number | null {
   try {
@@ -58,36 +37,8 @@ export function vmRssOf(pid: number): number | null {
 }
 
 export async function startServerChild(opts: ServeOptions): Promise<ServerChild> {
-  const child = fork(SERVE, [JSON.stringify(opts)], {
-    execPath: process.execPath,
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  const { child, ready } = await forkServer<ReadyLine>(SERVE, opts);
 
-  const ready = await new Promise<ReadyLine>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`${opts.kind} child not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-    const onExit = (code: number | null) => reject(new Error(`${opts.kind} child exited (${code}) before it was ready`));
-    child.once('exit', onExit);
-    lines.on('line', (line) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        return; // not ours
-      }
-      if ((parsed as ReadyLine)?.ready === true) {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve(parsed as ReadyLine);
-      }
-    });
-  }).catch((err: unknown) => {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-    throw err;
-  });
 
   let nextId = 1;
   const ask = (type: 'stats' | 'gc') =>
@@ -121,20 +72,6 @@ export async function startServerChild(opts: ServeOptions): Promise<ServerChild>
     stats: () => ask('stats'),
     statsAfterGc: () => ask('gc'),
     vmRss: () => vmRssOf(pid),
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const done = exited(child);
-      if (child.connected) child.send({ type: 'stop' });
-      else process.kill(pid, 'SIGTERM');
-      const timer = setTimeout(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, STOP_TIMEOUT_MS);
-      await done;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child, pid),
   };
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { errors, MatrixError } from '../errors.ts';
 import type { Services } from '../services/index.ts';
+import type { Requester } from '../services/sessions.ts';
 import { decodePaginationToken } from '../services/sync/tokens.ts';
 import type { Ctx } from '../http/types.ts';
 import { parseBody, parseQuery } from './validate.ts';
@@ -42,6 +43,15 @@ const membersQuery = z.object({
   not_membership: z.enum(['join', 'invite', 'leave', 'ban', 'knock']).optional(),
 });
 
+/** A membership act on another user ({user_id, reason}): invite, kick, ban, unban. */
+function targeted(act: (requester: Requester, roomId: string, userId: string, reason?: string) => Promise<void>) {
+  return async (ctx: Ctx) => {
+    const body = parseBody(membershipBody, ctx.state.body);
+    await act(ctx.state.requester!, ctx.params.roomId, body.user_id, body.reason);
+    ctx.body = {};
+  };
+}
+
 export function roomHandlers(s: Services) {
   return {
     async createRoom(ctx: Ctx) {
@@ -76,11 +86,7 @@ export function roomHandlers(s: Services) {
       ctx.body = { room_id: await s.rooms.knock(ctx.state.requester!, roomId, body.reason) };
     },
 
-    async invite(ctx: Ctx) {
-      const body = parseBody(membershipBody, ctx.state.body);
-      await s.rooms.invite(ctx.state.requester!, ctx.params.roomId, body.user_id, body.reason);
-      ctx.body = {};
-    },
+    invite: targeted((r, roomId, userId, reason) => s.rooms.invite(r, roomId, userId, reason)),
 
     async leave(ctx: Ctx) {
       const body = parseBody(reasonBody, ctx.state.body);
@@ -88,23 +94,9 @@ export function roomHandlers(s: Services) {
       ctx.body = {};
     },
 
-    async kick(ctx: Ctx) {
-      const body = parseBody(membershipBody, ctx.state.body);
-      await s.rooms.kick(ctx.state.requester!, ctx.params.roomId, body.user_id, body.reason);
-      ctx.body = {};
-    },
-
-    async ban(ctx: Ctx) {
-      const body = parseBody(membershipBody, ctx.state.body);
-      await s.rooms.ban(ctx.state.requester!, ctx.params.roomId, body.user_id, body.reason);
-      ctx.body = {};
-    },
-
-    async unban(ctx: Ctx) {
-      const body = parseBody(membershipBody, ctx.state.body);
-      await s.rooms.unban(ctx.state.requester!, ctx.params.roomId, body.user_id, body.reason);
-      ctx.body = {};
-    },
+    kick: targeted((r, roomId, userId, reason) => s.rooms.kick(r, roomId, userId, reason)),
+    ban: targeted((r, roomId, userId, reason) => s.rooms.ban(r, roomId, userId, reason)),
+    unban: targeted((r, roomId, userId, reason) => s.rooms.unban(r, roomId, userId, reason)),
 
     async forget(ctx: Ctx) {
       await s.rooms.forget(ctx.state.requester!, ctx.params.roomId);

@@ -44,9 +44,24 @@ export class Notifier {
   /** Rooms whose member list changed while it was loading (the load is discarded). */
   private readonly staleLoads = new Set<string>();
 
+  /** Positions from which this process has heard every change (its start, or its last resync). */
+  private trustFrom: SyncToken;
+
   constructor(db: Db, start: Partial<SyncToken>) {
     this.db = db;
     this.positions = { ...zero(), ...start };
+    this.trustFrom = { ...this.positions };
+  }
+
+  /**
+   * True when nothing has concerned the user since `since` — known without reading the
+   * database, because every change since `trustFrom` passed through here. A client that
+   * re-polls right after an answer can then wait at once.
+   */
+  nothingNewFor(userId: string, since: SyncToken): boolean {
+    if (STREAMS.some((s) => since[s] < this.trustFrom[s])) return false;
+    const seen = this.userPositions.get(userId);
+    return !seen || STREAMS.every((s) => seen[s] <= since[s]);
   }
 
   /** For each stream, everything at or below this position has committed. */
@@ -88,6 +103,7 @@ export class Notifier {
   /** Something was missed (the notification connection dropped): everyone re-checks. */
   resync(positions: Partial<SyncToken>): void {
     for (const s of STREAMS) if ((positions[s] ?? 0) > this.positions[s]) this.positions[s] = positions[s]!;
+    this.trustFrom = { ...this.positions };
     this.members.clear();
     for (const userId of [...this.waiters.keys()]) for (const s of STREAMS) this.wake(userId, s, this.positions[s]);
   }

@@ -88,6 +88,12 @@ export class SyncService {
     // A token from a process that is ahead of this one: never answer with an older one.
     const head = () => (req.since ? maxToken(this.notifier.current(), req.since) : this.notifier.current());
     for (;;) {
+      // A re-poll with nothing new for this user since its token waits without reading the database.
+      if (req.since && !req.fullState && this.notifier.nothingNewFor(requester.userId, req.since) && Date.now() < deadline && !this.notifier.closed) {
+        await this.notifier.waitForUser(requester.userId, req.since, deadline - Date.now(), req.signal);
+        if (req.signal?.aborted || this.notifier.closed || Date.now() >= deadline) return this.compute(requester, req, head());
+        continue;
+      }
       const upTo = head();
       const response = await this.compute(requester, req, upTo);
       const remaining = deadline - Date.now();
