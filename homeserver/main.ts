@@ -75,7 +75,7 @@ export async function buildServices(config: Config, database: Database): Promise
   const directory = new DirectoryService({ db, rooms, userIds });
   persister.check((trx, draft) => relations.validate(trx, draft));
   persister.check((trx, draft) => directory.validate(trx, draft));
-  persister.onStored((trx, pdu, position) => push.onEventStored(trx, pdu, position));
+  persister.onStored((trx, pdu) => push.evaluate(trx, pdu));
   return {
     notifier,
     rooms,

@@ -73,3 +73,11 @@ export async function roomMembers(q: Queryable, roomId: string, memberships: str
     .select('state_key', 'membership');
   return rows.map((r: { state_key: string; membership: string }) => ({ user_id: r.state_key, membership: r.membership }));
 }
+
+/**
+ * Serialises writers of one room until the transaction ends: its state and newest event
+ * stay as read while an event is worked out, so writers of different rooms run in parallel.
+ */
+export async function lockRoom(q: Queryable, roomId: string): Promise<void> {
+  await q.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [roomId]);
+}

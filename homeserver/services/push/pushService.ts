@@ -46,9 +46,12 @@ export class PushService {
     });
   }
 
-  /** Called by the persister in the event's transaction: who gets notified, and how loudly. */
-  async onEventStored(trx: Queryable, pdu: events.Pdu, position: number): Promise<void> {
-    if (pdu.type === 'm.room.redaction') return;
+  /**
+   * Called by the persister in the event's transaction, before its position is taken: who
+   * gets notified, and how loudly. Returns the insert to run once the position is known.
+   */
+  async evaluate(trx: Queryable, pdu: events.Pdu): Promise<((trx: Queryable, position: number) => Promise<void>) | undefined> {
+    if (pdu.type === 'm.room.redaction') return undefined;
     const members = await roomState.roomMembers(trx, pdu.room_id, ['join', 'invite']);
     const joined = members.filter((m) => m.membership === 'join');
     // Recipients: everyone joined but the sender, and an invitee for their own invite.
@@ -56,13 +59,13 @@ export class PushService {
     if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && pdu.state_key && !recipients.includes(pdu.state_key)) {
       recipients.push(pdu.state_key);
     }
-    if (recipients.length === 0) return;
+    if (recipients.length === 0) return undefined;
     const state = await this.stateFor(trx, pdu.room_id, recipients);
     const stored = await push.getUserRules(trx, recipients);
     const powerLevels = state.get(authKey('m.room.power_levels', ''))?.content as { notifications?: Record<string, number> } | undefined;
     const senderPower = userPowerLevel(state, pdu.sender);
     const threadId = threadOf(pdu);
-    const rows: push.PushActionRow[] = [];
+    const rows: Array<Omit<push.PushActionRow, 'stream_ordering'>> = [];
     for (const userId of recipients) {
       const ruleset = buildPushRules(userId, (stored.get(userId) as UserPushRules | undefined) ?? {}).global;
       const member = state.get(authKey('m.room.member', userId));
@@ -78,11 +81,12 @@ export class PushService {
       if (result.highlight) actions.push({ set_tweak: 'highlight', value: true });
       if (result.sound) actions.push({ set_tweak: 'sound', value: result.sound });
       rows.push({
-        user_id: userId, room_id: pdu.room_id, event_id: pdu.event_id, stream_ordering: position, thread_id: threadId,
+        user_id: userId, room_id: pdu.room_id, event_id: pdu.event_id, thread_id: threadId,
         notify: true, highlight: result.highlight, actions, ts: pdu.origin_server_ts,
       });
     }
-    await push.insertPushActions(trx, rows);
+    if (rows.length === 0) return undefined;
+    return (t, position) => push.insertPushActions(t, rows.map((r) => ({ ...r, stream_ordering: position })));
   }
 
   /** Unread counts after the user's read receipt (and their join: what came before, such as

@@ -48,8 +48,21 @@ export function newRoomId(serverName: string): string {
   return `!${randomBytes(12).toString('base64url')}:${serverName}`;
 }
 
-/** Work done in the event's own transaction once it is stored (e.g. push-rule evaluation). */
-export type StoredEventHook = (trx: Queryable, pdu: events.Pdu, position: number) => Promise<void>;
+/**
+ * Work for the event's own transaction (e.g. push-rule evaluation): reads and decides before
+ * the stream position is taken, returns the writes to do once it is known.
+ */
+export type StoredEventHook = (trx: Queryable, pdu: events.Pdu) => Promise<((trx: Queryable, position: number) => Promise<void>) | undefined>;
+
+/** An event worked out under the room lock, waiting for its stream position. */
+interface PreparedEvent {
+  draft: EventDraft;
+  pdu: events.Pdu;
+  version: RoomVersion;
+  membership: string | null;
+  replaces: string | null;
+  writes: Array<(trx: Queryable, position: number) => Promise<void>>;
+}
 /** Checks run under the events lock before storing (rules that races could otherwise break). */
 export type DraftCheck = (trx: Queryable, draft: EventDraft) => Promise<void>;
 
@@ -74,26 +87,33 @@ export class EventPersister {
     this.checks.push(check);
   }
 
-  /** Persists the drafts in order, in one transaction. `newRoom` is created first. */
+  /**
+   * Persists the drafts (all of one room) in order, in one transaction. `newRoom` is created
+   * first. The room is locked while each event is worked out (state, auth, hashes, push
+   * rules); the events stream position is taken last, so the stream — which every room
+   * shares — stays locked only for the writes.
+   */
   async persist(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
     const notices: Notice[] = [];
     const results = await this.db.transaction(async (trx) => {
       const out: PersistedEvent[] = [];
+      if (drafts.some((d) => d.roomId !== drafts[0].roomId)) throw new Error('persist: drafts of several rooms');
+      await roomState.lockRoom(trx, drafts[0].roomId);
+      if (newRoom) await roomState.insertRoom(trx, newRoom);
       for (const draft of drafts) {
-        const position = await allocatePosition(trx, 'events');
         if (draft.txn) {
           const existing = await eventTxns.findTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId);
           if (existing) {
-            out.push({ eventId: existing, position, duplicate: true });
+            out.push({ eventId: existing, position: 0, duplicate: true });
             continue;
           }
         }
-        if (newRoom && out.length === 0) await roomState.insertRoom(trx, newRoom);
         const room = newRoom ?? (await roomState.getRoom(trx, draft.roomId));
         if (!room) throw errors.notFound('Unknown room.');
-        const notice = await this.persistOne(trx, draft, position, room.room_version as RoomVersion);
-        notices.push(notice.notice);
-        out.push({ eventId: notice.eventId, position, duplicate: false });
+        const prepared = await this.prepare(trx, draft, room.room_version as RoomVersion);
+        const position = await allocatePosition(trx, 'events');
+        notices.push(await this.write(trx, prepared, position));
+        out.push({ eventId: prepared.pdu.event_id, position, duplicate: false });
       }
       return out;
     });
@@ -101,7 +121,8 @@ export class EventPersister {
     return results;
   }
 
-  private async persistOne(trx: Queryable, draft: EventDraft, position: number, version: RoomVersion): Promise<{ eventId: string; notice: Notice }> {
+  /** Builds the event after the room's newest one and checks it, without writing. */
+  private async prepare(trx: Queryable, draft: EventDraft, version: RoomVersion): Promise<PreparedEvent> {
     const state = await this.authState(trx, draft);
     for (const check of this.checks) await check(trx, draft);
     const latest = await events.latestEvent(trx, draft.roomId);
@@ -122,9 +143,19 @@ export class EventPersister {
     const pdu = { ...hashed, signatures: {}, event_id: eventIdFor(hashed, version) } as events.Pdu;
     checkEventSize(pdu);
     checkEventAuth(pdu as AuthEvent, state, version);
-
-    const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
     const replaces = draft.stateKey !== undefined ? await roomState.currentStateEventId(trx, draft.roomId, draft.type, draft.stateKey) : undefined;
+    const writes: PreparedEvent['writes'] = [];
+    for (const hook of this.hooks) {
+      const w = await hook(trx, pdu);
+      if (w) writes.push(w);
+    }
+    const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
+    return { draft, pdu, version, membership, replaces: replaces ?? null, writes };
+  }
+
+  /** Stores a prepared event at its position, with its state, transaction id and hook writes. */
+  private async write(trx: Queryable, p: PreparedEvent, position: number): Promise<Notice> {
+    const { draft, pdu, membership } = p;
     await events.insertEvent(trx, {
       stream_ordering: position,
       event_id: pdu.event_id,
@@ -138,7 +169,7 @@ export class EventPersister {
       txn_device_id: draft.txn?.deviceId ?? null,
       txn_id: draft.txn?.txnId ?? null,
       membership,
-      replaces_state: replaces ?? null,
+      replaces_state: p.replaces,
       ...relationOf(draft.content),
     });
     if (draft.stateKey !== undefined) {
@@ -146,13 +177,12 @@ export class EventPersister {
         room_id: draft.roomId, type: draft.type, state_key: draft.stateKey, event_id: pdu.event_id, stream_ordering: position, membership,
       });
     }
-    if (draft.type === 'm.room.redaction' && draft.redacts) await this.applyRedaction(trx, draft.redacts, pdu.event_id, version);
+    if (draft.type === 'm.room.redaction' && draft.redacts) await this.applyRedaction(trx, draft.redacts, pdu.event_id, p.version);
     if (draft.txn) await eventTxns.insertTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId, pdu.event_id);
-    for (const hook of this.hooks) await hook(trx, pdu, position);
-
+    for (const w of p.writes) await w(trx, position);
     const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined };
     await notify(trx, CHANGES_CHANNEL, this.notifier.encode(notice));
-    return { eventId: pdu.event_id, notice };
+    return notice;
   }
 
   /** The current state entries the auth rules need for this draft. */
