@@ -1,5 +1,6 @@
 /** Rooms and their current state (the latest state event per type and state_key). */
 import type { Queryable } from './database.ts';
+import type { Pdu } from './events.ts';
 
 export interface RoomRow {
   room_id: string;
@@ -80,4 +81,17 @@ export async function roomMembers(q: Queryable, roomId: string, memberships: str
  */
 export async function lockRoom(q: Queryable, roomId: string): Promise<void> {
   await q.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [roomId]);
+}
+
+/** The current state events themselves for the given (type, state_key) pairs, in one query. */
+export async function currentStateEvents(q: Queryable, roomId: string, keys: Array<[string, string]>): Promise<Pdu[]> {
+  if (keys.length === 0) return [];
+  const rows = await q('current_state as cs')
+    .join('events as e', 'e.event_id', 'cs.event_id')
+    .where('cs.room_id', roomId)
+    .where((w) => {
+      for (const [type, stateKey] of keys) w.orWhere({ 'cs.type': type, 'cs.state_key': stateKey });
+    })
+    .select('e.json');
+  return rows.map((r: { json: Pdu | string }) => (typeof r.json === 'string' ? (JSON.parse(r.json) as Pdu) : r.json));
 }

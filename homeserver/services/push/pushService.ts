@@ -8,7 +8,7 @@ import * as events from '../../storage/events.ts';
 import * as push from '../../storage/push.ts';
 import * as receipts from '../../storage/receipts.ts';
 import * as roomState from '../../storage/roomState.ts';
-import { stateKey as authKey, userPowerLevel, type AuthEvent, type AuthState } from '../rooms/authRules.ts';
+import { stateKey as authKey, toAuthState, userPowerLevel, type AuthEvent, type AuthState } from '../rooms/authRules.ts';
 import { toClientEvents, type Viewer } from '../rooms/clientEvents.ts';
 import type { AccountDataService } from '../streams/accountData.ts';
 import { evaluatePushRules } from './evaluate.ts';
@@ -119,9 +119,7 @@ export class PushService {
 
   private async stateFor(trx: Queryable, roomId: string, users: string[]): Promise<AuthState> {
     const keys: Array<[string, string]> = [['m.room.power_levels', ''], ['m.room.create', ''], ...users.map((u) => ['m.room.member', u] as [string, string])];
-    const rows = await roomState.currentStateIds(trx, roomId, keys);
-    const loaded = await events.getEvents(trx, rows.map((r) => r.event_id));
-    return new Map(loaded.map((e) => [authKey(e.type, e.state_key ?? ''), e.json as unknown as AuthEvent]));
+    return toAuthState((await roomState.currentStateEvents(trx, roomId, keys)) as unknown as AuthEvent[]);
   }
 }
 

@@ -437,3 +437,10 @@ function forEachChange(
     if (old !== now) visit(name, old, now);
   }
 }
+
+/** Keys state events by (type, state_key), as the rules read them. */
+export function toAuthState(events: Iterable<AuthEvent>): AuthState {
+  const state: AuthState = new Map();
+  for (const e of events) state.set(stateKey(e.type, e.state_key ?? ''), e);
+  return state;
+}

@@ -14,7 +14,7 @@ import { notify } from '../../storage/notifications.ts';
 import * as roomState from '../../storage/roomState.ts';
 import { allocatePosition } from '../../storage/streams.ts';
 import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
-import { authStateKeysFor, checkEventAuth, stateKey as authKey, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
+import { authStateKeysFor, checkEventAuth, toAuthState, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
 import { checkEventSize, eventIdFor, redactEvent, withHashes, type PduBody } from './eventFormat.ts';
 
 export interface EventDraft {
@@ -71,6 +71,8 @@ export class EventPersister {
   private readonly notifier: Notifier;
   private readonly hooks: StoredEventHook[] = [];
   private readonly checks: DraftCheck[] = [];
+  /** A room's version never changes: read once per room. */
+  private readonly versions = new Map<string, RoomVersion>();
 
   constructor(db: Db, notifier: Notifier) {
     this.db = db;
@@ -108,9 +110,7 @@ export class EventPersister {
             continue;
           }
         }
-        const room = newRoom ?? (await roomState.getRoom(trx, draft.roomId));
-        if (!room) throw errors.notFound('Unknown room.');
-        const prepared = await this.prepare(trx, draft, room.room_version as RoomVersion);
+        const prepared = await this.prepare(trx, draft, newRoom ? (newRoom.room_version as RoomVersion) : await this.versionOf(trx, draft.roomId));
         const position = await allocatePosition(trx, 'events');
         notices.push(await this.write(trx, prepared, position));
         out.push({ eventId: prepared.pdu.event_id, position, duplicate: false });
@@ -119,6 +119,17 @@ export class EventPersister {
     });
     for (const n of notices) await this.notifier.onChange(n);
     return results;
+  }
+
+  private async versionOf(trx: Queryable, roomId: string): Promise<RoomVersion> {
+    let version = this.versions.get(roomId);
+    if (!version) {
+      const room = await roomState.getRoom(trx, roomId);
+      if (!room) throw errors.notFound('Unknown room.');
+      version = room.room_version as RoomVersion;
+      this.versions.set(roomId, version);
+    }
+    return version;
   }
 
   /** Builds the event after the room's newest one and checks it, without writing. */
@@ -189,11 +200,7 @@ export class EventPersister {
   private async authState(trx: Queryable, draft: EventDraft): Promise<AuthState> {
     const keys = authStateKeysFor({ room_id: draft.roomId, sender: draft.sender, type: draft.type, state_key: draft.stateKey, content: draft.content });
     const pairs = keys.map((k) => k.split('\u0000') as [string, string]);
-    const rows = await roomState.currentStateIds(trx, draft.roomId, pairs);
-    const loaded = await events.getEvents(trx, rows.map((r) => r.event_id));
-    const state: AuthState = new Map();
-    for (const e of loaded) state.set(authKey(e.type, e.state_key ?? ''), e.json as AuthEvent);
-    return state;
+    return toAuthState((await roomState.currentStateEvents(trx, draft.roomId, pairs)) as AuthEvent[]);
   }
 
   /** The redacted event keeps only what the redaction algorithm keeps, for every reader. */

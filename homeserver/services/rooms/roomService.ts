@@ -11,7 +11,7 @@ import * as roomState from '../../storage/roomState.ts';
 import * as users from '../../storage/users.ts';
 import type { Requester } from '../sessions.ts';
 import type { UserIds } from '../userIds.ts';
-import { powerLevelFor, stateKey as authKey, userPowerLevel, type AuthState } from './authRules.ts';
+import { powerLevelFor, toAuthState, userPowerLevel, type AuthEvent, type AuthState } from './authRules.ts';
 import { toClientEvents, type ClientEvent } from './clientEvents.ts';
 import { checkCanonicalValues } from './eventFormat.ts';
 import { newRoomId, type EventDraft, type EventPersister } from './persister.ts';
@@ -281,9 +281,7 @@ export class RoomService {
   }
 
   async authState(roomId: string, types: string[]): Promise<AuthState> {
-    const rows = await roomState.currentStateIds(this.db, roomId, types.map((t) => [t, '']));
-    const loaded = await events.getEvents(this.db, rows.map((r) => r.event_id));
-    return new Map(loaded.map((e) => [authKey(e.type, e.state_key ?? ''), e.json as never]));
+    return toAuthState((await roomState.currentStateEvents(this.db, roomId, types.map((t) => [t, '']))) as AuthEvent[]);
   }
 
   async requireRoom(roomId: string): Promise<roomState.RoomRow> {
