@@ -40,6 +40,15 @@ const schema = z.object({
   passwordMinLength: z.coerce.number().int().min(1).max(128).default(8),
   /** How long an unfinished user-interactive auth session stays usable. */
   uiaSessionTtlMs: z.coerce.number().int().positive().default(15 * 60 * 1000),
+  /** TURN servers handed to clients (coturn with use-auth-secret), comma-separated URIs. */
+  turnUris: z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^turns?:[^\s]+$/, 'TURN URIs look like turn:host:3478?transport=udp')))
+    .default([]),
+  /** coturn's static-auth-secret: credentials are HMAC-SHA1 of "expiry:user" with it. */
+  turnSecret: z.string().min(16, 'use a long random secret').optional(),
+  turnTtlSec: z.coerce.number().int().min(60).max(7 * 86400).default(86400),
   rateLimits: z
     .object({
       loginPerIp: rateLimit.default({ points: 20, durationSec: 60 }),
@@ -71,6 +80,9 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_ACCESS_TOKEN_LIFETIME_MS: 'accessTokenLifetimeMs',
   WHISPER_TRUST_PROXY: 'trustProxy',
   WHISPER_PASSWORD_MIN_LENGTH: 'passwordMinLength',
+  WHISPER_TURN_URIS: 'turnUris',
+  WHISPER_TURN_SECRET: 'turnSecret',
+  WHISPER_TURN_TTL_SEC: 'turnTtlSec',
 };
 
 /** Variables read besides ENV_VARS. */

@@ -22,6 +22,7 @@ import { EventPersister } from './services/rooms/persister.ts';
 import { DirectoryService } from './services/rooms/directory.ts';
 import { RelationService } from './services/rooms/relations.ts';
 import { SearchService } from './services/rooms/search.ts';
+import { ClientSupportService } from './services/clientSupport.ts';
 import { RoomService } from './services/rooms/roomService.ts';
 import { FilterService } from './services/sync/filters.ts';
 import { CHANGES_CHANNEL, Notifier } from './services/sync/notifier.ts';
@@ -82,6 +83,7 @@ export async function buildServices(config: Config, database: Database): Promise
     relations,
     directory,
     search: new SearchService(db),
+    clientSupport: new ClientSupportService(db, config),
     accountData,
     receipts,
     typing,

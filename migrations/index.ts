@@ -9,6 +9,7 @@ import * as streams from './20261125_003_streams.ts';
 import * as relations from './20261125_004_relations.ts';
 import * as directory from './20261125_005_directory.ts';
 import * as hasRelations from './20261125_006_has_relations.ts';
+import * as pushers from './20261125_007_pushers.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,4 +23,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_004_relations', relations],
   ['20261125_005_directory', directory],
   ['20261125_006_has_relations', hasRelations],
+  ['20261125_007_pushers', pushers],
 ];

@@ -6,6 +6,7 @@ import { discoveryHandlers } from '../api/discovery.ts';
 import { profileHandlers } from '../api/profile.ts';
 import { relationHandlers, roomHandlers } from '../api/rooms.ts';
 import { accountDataHandlers } from '../api/accountData.ts';
+import { clientSupportHandlers } from '../api/clientSupport.ts';
 import { directoryHandlers } from '../api/directory.ts';
 import { searchHandlers } from '../api/search.ts';
 import { pushHandlers } from '../api/push.ts';
@@ -112,6 +113,13 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(v1('/rooms/:roomId/threads'), ...authed(relations.threads));
 
   router.post(cs('/search'), ...authed(searchHandlers(s).search));
+
+  const support = clientSupportHandlers(s);
+  router.get(cs('/voip/turnServer'), ...authed(support.turnServer));
+  router.get(cs('/pushers'), ...authed(support.pushers));
+  router.post(cs('/pushers/set'), ...authed(support.setPusher));
+  router.get(cs('/thirdparty/protocols'), ...authed(support.thirdPartyProtocols));
+  router.get(cs('/account/3pid'), ...authed(support.threepids));
 
   router.get(cs('/sync'), ...authed(sync.sync));
   router.post(cs('/user/:userId/filter'), ...authed(sync.createFilter));

@@ -12,6 +12,7 @@ import type { HistoryService } from './rooms/history.ts';
 import type { DirectoryService } from './rooms/directory.ts';
 import type { RelationService } from './rooms/relations.ts';
 import type { SearchService } from './rooms/search.ts';
+import type { ClientSupportService } from './clientSupport.ts';
 import type { RoomService } from './rooms/roomService.ts';
 import type { FilterService } from './sync/filters.ts';
 import type { Notifier } from './sync/notifier.ts';
@@ -36,6 +37,7 @@ export interface Services {
   relations: RelationService;
   directory: DirectoryService;
   search: SearchService;
+  clientSupport: ClientSupportService;
   history: HistoryService;
   sync: SyncService;
   filters: FilterService;
