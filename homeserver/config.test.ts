@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, uniformRateLimits } from './config.ts';
 
 describe('config', () => {
   it('has defaults for a first `npm start`', () => {
@@ -34,5 +34,11 @@ describe('config', () => {
     assert.throws(() => loadConfig({ WHISPER_SERVER_NAME: 'not a name!' }), /WHISPER_SERVER_NAME/);
     assert.throws(() => loadConfig({ WHISPER_PUBLIC_URL: 'ftp://x' }), /WHISPER_PUBLIC_URL/);
     assert.throws(() => loadConfig({ WHISPER_CONFIG: '/nonexistent/whisper.yaml' }), /cannot read config file/);
+  });
+
+  it('uniformRateLimits covers every kind the server limits', () => {
+    const limit = { points: 7, durationSec: 9 };
+    assert.deepEqual(Object.keys(uniformRateLimits(limit)).sort(), Object.keys(loadConfig({}).rateLimits).sort());
+    assert.ok(Object.values(uniformRateLimits(limit)).every((l) => l === limit));
   });
 });

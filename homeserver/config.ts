@@ -13,6 +13,19 @@ const rateLimit = z.object({
   durationSec: z.number().int().positive(),
 });
 
+const rateLimitsSchema = z
+  .object({
+    loginPerIp: rateLimit.default({ points: 20, durationSec: 60 }),
+    loginPerAccount: rateLimit.default({ points: 10, durationSec: 60 }),
+    // Each registration is 2-3 requests (the UIA steps); friends may share one IP.
+    registerPerIp: rateLimit.default({ points: 30, durationSec: 3600 }),
+    // Username availability and token checks: clients ask as the user types.
+    lookupPerIp: rateLimit.default({ points: 120, durationSec: 60 }),
+    refreshPerIp: rateLimit.default({ points: 60, durationSec: 60 }),
+    passwordPerAccount: rateLimit.default({ points: 5, durationSec: 300 }),
+  })
+  .prefault({});
+
 const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8008),
   host: z.string().min(1).default('127.0.0.1'),
@@ -49,18 +62,7 @@ const schema = z.object({
   /** coturn's static-auth-secret: credentials are HMAC-SHA1 of "expiry:user" with it. */
   turnSecret: z.string().min(16, 'use a long random secret').optional(),
   turnTtlSec: z.coerce.number().int().min(60).max(7 * 86400).default(86400),
-  rateLimits: z
-    .object({
-      loginPerIp: rateLimit.default({ points: 20, durationSec: 60 }),
-      loginPerAccount: rateLimit.default({ points: 10, durationSec: 60 }),
-      // Each registration is 2-3 requests (the UIA steps); friends may share one IP.
-      registerPerIp: rateLimit.default({ points: 30, durationSec: 3600 }),
-      // Username availability and token checks: clients ask as the user types.
-      lookupPerIp: rateLimit.default({ points: 120, durationSec: 60 }),
-      refreshPerIp: rateLimit.default({ points: 60, durationSec: 60 }),
-      passwordPerAccount: rateLimit.default({ points: 5, durationSec: 300 }),
-    })
-    .prefault({}),
+  rateLimits: rateLimitsSchema,
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };
@@ -84,6 +86,11 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_TURN_SECRET: 'turnSecret',
   WHISPER_TURN_TTL_SEC: 'turnTtlSec',
 };
+
+/** The same limit for every kind (tests and benchmarks lift them all at once). */
+export function uniformRateLimits(limit: { points: number; durationSec: number }): Record<keyof Config['rateLimits'], typeof limit> {
+  return Object.fromEntries(Object.keys(rateLimitsSchema.unwrap().shape).map((k) => [k, limit])) as Record<keyof Config['rateLimits'], typeof limit>;
+}
 
 /** Variables read besides ENV_VARS. */
 export const CONFIG_FILE_VAR = 'WHISPER_CONFIG';

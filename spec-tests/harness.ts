@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import knexFactory from 'knex';
-import { buildConfig, type Config, type ConfigInput } from '../homeserver/config.ts';
+import { buildConfig, uniformRateLimits, type Config, type ConfigInput } from '../homeserver/config.ts';
 import { createLogger } from '../homeserver/logging.ts';
 import { startHomeserver, type RunningHomeserver } from '../homeserver/main.ts';
 
@@ -155,10 +155,7 @@ export async function startTestServer(backend: Backend, overrides: Partial<Confi
     databaseUrl: db.databaseUrl,
     registration: 'open',
     logLevel: 'info',
-    rateLimits: {
-      loginPerIp: RELAXED_LIMITS, loginPerAccount: RELAXED_LIMITS, registerPerIp: RELAXED_LIMITS,
-      refreshPerIp: RELAXED_LIMITS, passwordPerAccount: RELAXED_LIMITS, lookupPerIp: RELAXED_LIMITS,
-    },
+    rateLimits: uniformRateLimits(RELAXED_LIMITS),
     ...overrides,
   });
   const logger = createLogger(config.logLevel, sink);

@@ -5,7 +5,6 @@
 import { fileURLToPath } from 'node:url';
 import { forkServer, stopChild } from '../shared/serverChild.ts';
 
-export { killAllChildren } from '../shared/serverChild.ts';
 import type { ReadyLine, RssReply, ServeOptions } from './serve.ts';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));

@@ -12,10 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killAllChildren, startServerChild, type ServerChild } from './children.ts';
+import { startServerChild, type ServerChild } from './children.ts';
 import { measureLoad, measureSequential, round, type LoadResult, type SequentialResult } from './load.ts';
 import { login, register, whoami } from './matrix.ts';
 import { createScratchDatabase } from './postgres.ts';
+import { runMain } from '../shared/runMain.ts';
 
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -168,19 +169,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    killAllChildren();
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runMain(main, cleanUp, log);

@@ -13,6 +13,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import { startBenchWhisper } from '../shared/whisperServer.ts';
 
 export interface ServeOptions {
   kind: 'koa' | 'whisper';
@@ -36,8 +37,6 @@ export interface RssReply {
   heapUsed: number;
 }
 
-/** Every limit far above what the benchmark sends, so nothing answers 429. */
-const GENEROUS = { points: 10_000_000, durationSec: 60 };
 
 interface Started {
   url: string;
@@ -67,33 +66,6 @@ async function startKoa(): Promise<Started> {
   };
 }
 
-async function startWhisper(opts: ServeOptions): Promise<Started> {
-  if (!opts.dataDir) throw new Error('serve.ts: whisper needs a dataDir');
-  // Imported here, not at the top, so the Koa baseline child never loads Whisper's modules
-  // (PGlite, argon2, knex…) and its RSS is that of a bare Koa app.
-  const { buildConfig } = await import('../../homeserver/config.ts');
-  const { createLogger } = await import('../../homeserver/logging.ts');
-  const { startHomeserver } = await import('../../homeserver/main.ts');
-  const config = buildConfig({
-    port: 0,
-    host: '127.0.0.1',
-    dataDir: opts.dataDir,
-    databaseUrl: opts.databaseUrl,
-    serverName: 'whisper.bench',
-    registration: 'open',
-    logLevel: 'silent',
-    rateLimits: {
-      loginPerIp: GENEROUS,
-      loginPerAccount: GENEROUS,
-      registerPerIp: GENEROUS,
-      lookupPerIp: GENEROUS,
-      refreshPerIp: GENEROUS,
-      passwordPerAccount: GENEROUS,
-    },
-  });
-  const hs = await startHomeserver(config, createLogger('silent'));
-  return { url: hs.url, close: () => hs.close() };
-}
 
 function vmRssBytes(): number | null {
   try {
@@ -114,7 +86,7 @@ function collect(): void {
 
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
-  const started = opts.kind === 'koa' ? await startKoa() : await startWhisper(opts);
+  const started = opts.kind === 'koa' ? await startKoa() : await startBenchWhisper(opts);
 
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forkServer, stopChild } from '../shared/serverChild.ts';
 
-export { killAllChildren } from '../shared/serverChild.ts';
 import type { ReadyLine, ServeOptions, StatsReply } from './serve.ts';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));

@@ -30,13 +30,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, round } from '../http/load.ts';
 import { createScratchDatabase } from '../http/postgres.ts';
-import { killAllChildren, startServerChild, type ServerChild } from './children.ts';
+import { startServerChild, type ServerChild } from './children.ts';
 import { KoaPoller, Ledger, newPollStats, SyncPoller, type PollStats, type Poller } from './clients.ts';
 import { JsonClient, mapLimit } from './http.ts';
 import { isLocalDatabase, postgresCpuSeconds } from './proc.ts';
 import { buildPopulation, type Population, type Room } from './setup.ts';
 import { planMessages, prng, startSending } from './traffic.ts';
 import type { StatsReply } from './serve.ts';
+import { runMain } from '../shared/runMain.ts';
 
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -612,19 +613,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping`);
-    killAllChildren();
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (err) {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runMain(main, cleanUp, log);

@@ -20,6 +20,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import { startBenchWhisper } from '../shared/whisperServer.ts';
 
 export type ServeKind = 'whisper' | 'koa-longpoll';
 
@@ -54,8 +55,6 @@ export interface StatsReply {
   maxRss: number;
 }
 
-/** Every limit far above what the benchmark sends, so nothing answers 429. */
-const GENEROUS = { points: 10_000_000, durationSec: 60 };
 const DEFAULT_POLL_MS = 30_000;
 const MAX_POLL_MS = 120_000;
 
@@ -110,32 +109,6 @@ async function startKoaLongPoll(): Promise<Started> {
   };
 }
 
-async function startWhisper(opts: ServeOptions): Promise<Started> {
-  if (!opts.dataDir) throw new Error('serve.ts: whisper needs a dataDir');
-  // Imported here, not at the top, so the Koa baseline child never loads Whisper's modules.
-  const { buildConfig } = await import('../../homeserver/config.ts');
-  const { createLogger } = await import('../../homeserver/logging.ts');
-  const { startHomeserver } = await import('../../homeserver/main.ts');
-  const config = buildConfig({
-    port: 0,
-    host: '127.0.0.1',
-    dataDir: opts.dataDir,
-    databaseUrl: opts.databaseUrl,
-    serverName: 'whisper.bench',
-    registration: 'open',
-    logLevel: 'silent',
-    rateLimits: {
-      loginPerIp: GENEROUS,
-      loginPerAccount: GENEROUS,
-      registerPerIp: GENEROUS,
-      lookupPerIp: GENEROUS,
-      refreshPerIp: GENEROUS,
-      passwordPerAccount: GENEROUS,
-    },
-  });
-  const hs = await startHomeserver(config, createLogger('silent'));
-  return { url: hs.url, close: () => hs.close() };
-}
 
 function stats(id: number): StatsReply {
   const cpu = process.cpuUsage();
@@ -153,7 +126,7 @@ function stats(id: number): StatsReply {
 
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
-  const started = opts.kind === 'koa-longpoll' ? await startKoaLongPoll() : await startWhisper(opts);
+  const started = opts.kind === 'koa-longpoll' ? await startKoaLongPoll() : await startBenchWhisper(opts);
 
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {
