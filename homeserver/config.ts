@@ -53,6 +53,9 @@ const schema = z.object({
   passwordMinLength: z.coerce.number().int().min(1).max(128).default(8),
   /** How long an unfinished user-interactive auth session stays usable. */
   uiaSessionTtlMs: z.coerce.number().int().positive().default(15 * 60 * 1000),
+  /** Presence: offline this long after a user's last sync; unavailable after this long idle. */
+  presenceOfflineAfterMs: z.coerce.number().int().min(1000).default(30_000),
+  presenceIdleAfterMs: z.coerce.number().int().min(1000).default(5 * 60 * 1000),
   /** TURN servers handed to clients (coturn with use-auth-secret), comma-separated URIs. */
   turnUris: z
     .union([z.array(z.string()), z.string()])
@@ -62,6 +65,14 @@ const schema = z.object({
   /** coturn's static-auth-secret: credentials are HMAC-SHA1 of "expiry:user" with it. */
   turnSecret: z.string().min(16, 'use a long random secret').optional(),
   turnTtlSec: z.coerce.number().int().min(60).max(7 * 86400).default(86400),
+  /** Media repository: the largest upload, where files live (default <dataDir>/media), and
+   * whether the deprecated unauthenticated /_matrix/media/v3/download and /thumbnail answer. */
+  maxUploadBytes: z.coerce.number().int().positive().default(100 * 1024 * 1024),
+  mediaPath: z.string().min(1).optional(),
+  legacyUnauthenticatedMedia: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(false),
   rateLimits: rateLimitsSchema,
 });
 
@@ -82,9 +93,14 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_ACCESS_TOKEN_LIFETIME_MS: 'accessTokenLifetimeMs',
   WHISPER_TRUST_PROXY: 'trustProxy',
   WHISPER_PASSWORD_MIN_LENGTH: 'passwordMinLength',
+  WHISPER_PRESENCE_OFFLINE_AFTER_MS: 'presenceOfflineAfterMs',
+  WHISPER_PRESENCE_IDLE_AFTER_MS: 'presenceIdleAfterMs',
   WHISPER_TURN_URIS: 'turnUris',
   WHISPER_TURN_SECRET: 'turnSecret',
   WHISPER_TURN_TTL_SEC: 'turnTtlSec',
+  WHISPER_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  WHISPER_MEDIA_PATH: 'mediaPath',
+  WHISPER_LEGACY_MEDIA: 'legacyUnauthenticatedMedia',
 };
 
 /** The same limit for every kind (tests and benchmarks lift them all at once). */

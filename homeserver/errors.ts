@@ -42,6 +42,13 @@ export const errors = {
     new MatrixError(status, 'M_UNRECOGNIZED', msg),
   notFound: (msg: string) => new MatrixError(404, 'M_NOT_FOUND', msg),
   forbidden: (msg: string) => new MatrixError(403, 'M_FORBIDDEN', msg),
+  /** Media repository: a second upload to an async mxc:// id, a download that waited in vain,
+   * content that cannot be thumbnailed, a Range past the end of the file. */
+  cannotOverwriteMedia: () => new MatrixError(409, 'M_CANNOT_OVERWRITE_MEDIA', 'Media already uploaded.'),
+  notYetUploaded: () => new MatrixError(504, 'M_NOT_YET_UPLOADED', 'Content has not yet been uploaded.'),
+  cannotThumbnail: (msg = 'Cannot generate thumbnails for the requested content.') => new MatrixError(400, 'M_UNKNOWN', msg),
+  rangeNotSatisfiable: (size: number) =>
+    new MatrixError(416, 'M_UNKNOWN', 'Requested range not satisfiable.', {}, { 'Content-Range': `bytes */${size}` }),
   missingToken: () => new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token.'),
   unknownToken: (softLogout = false) =>
     new MatrixError(

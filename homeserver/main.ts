@@ -20,6 +20,7 @@ import { SESSIONS_CHANNEL, TokenCache } from './services/tokenCache.ts';
 import { HistoryService } from './services/rooms/history.ts';
 import { EventPersister } from './services/rooms/persister.ts';
 import { DirectoryService } from './services/rooms/directory.ts';
+import { HierarchyService } from './services/rooms/hierarchy.ts';
 import { RelationService } from './services/rooms/relations.ts';
 import { SearchService } from './services/rooms/search.ts';
 import { ClientSupportService } from './services/clientSupport.ts';
@@ -31,7 +32,14 @@ import { PushService } from './services/push/pushService.ts';
 import { AccountDataService } from './services/streams/accountData.ts';
 import { ReceiptService } from './services/streams/receipts.ts';
 import { TypingService } from './services/streams/typing.ts';
+import { MEDIA_CHANNEL, MediaService } from './services/media/mediaService.ts';
 import { committedPositions } from './storage/streams.ts';
+import { DeviceListService } from './services/e2ee/deviceLists.ts';
+import { KeyBackupService } from './services/e2ee/keyBackup.ts';
+import { KeyService } from './services/e2ee/keys.ts';
+import { ToDeviceService } from './services/e2ee/toDevice.ts';
+import { PresenceService } from './services/presence.ts';
+import { UserDirectoryService } from './services/userDirectory.ts';
 import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
 import { openDatabase, type Database } from './storage/database.ts';
@@ -77,7 +85,23 @@ export async function buildServices(config: Config, database: Database): Promise
   persister.check((trx, draft) => relations.validate(trx, draft));
   persister.check((trx, draft) => directory.validate(trx, draft));
   persister.onStored((trx, pdu) => push.evaluate(trx, pdu));
+  const media = await MediaService.open(db, config);
+  await database.notifications.listen(MEDIA_CHANNEL, media.subscription());
+  const deviceLists = new DeviceListService(db, notifier);
+  sessions.onDevicesChanged((trx, userId) => deviceLists.markChanged(userId, trx));
+  const keys = new KeyService({ db, deviceLists, userIds });
+  const toDevice = new ToDeviceService({ db, notifier, userIds });
+  const presence = new PresenceService({
+    db, notifier, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs },
+  });
   return {
+    presence,
+    hierarchy: new HierarchyService(db, directory),
+    userDirectory: new UserDirectoryService(db),
+    keys,
+    deviceLists,
+    toDevice,
+    keyBackup: new KeyBackupService(db),
     notifier,
     rooms,
     relations,
@@ -88,8 +112,9 @@ export async function buildServices(config: Config, database: Database): Promise
     receipts,
     typing,
     push,
+    media,
     history: new HistoryService({ db, rooms, notifier }),
-    sync: new SyncService({ db, notifier, accountData, receipts, typing, push }),
+    sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence }),
     filters: new FilterService(db),
     config,
     userIds,
@@ -136,7 +161,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
       : async () => {};
 
     const housekeeping = setInterval(() => {
-      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired()]).catch((err) =>
+      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired(), services.media.deleteExpired(), services.toDevice.expireTxns()]).catch((err) =>
         logger.warn({ err }, 'housekeeping failed'),
       );
     }, HOUSEKEEPING_INTERVAL_MS);
@@ -148,6 +173,8 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
         clearInterval(housekeeping);
         services.notifier.close();
         services.typing.close();
+        services.presence.close();
+        await services.media.close();
         await stopControl();
         await shutdownHttp(server!);
         await database.close();

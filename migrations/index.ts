@@ -10,6 +10,9 @@ import * as relations from './20261125_004_relations.ts';
 import * as directory from './20261125_005_directory.ts';
 import * as hasRelations from './20261125_006_has_relations.ts';
 import * as pushers from './20261125_007_pushers.ts';
+import * as e2ee from './20261125_008_e2ee.ts';
+import * as media from './20261125_009_media.ts';
+import * as presence from './20261125_010_presence.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,4 +27,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_005_directory', directory],
   ['20261125_006_has_relations', hasRelations],
   ['20261125_007_pushers', pushers],
+  ['20261125_008_e2ee', e2ee],
+  ['20261125_009_media', media],
+  ['20261125_010_presence', presence],
 ];

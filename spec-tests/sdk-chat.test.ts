@@ -5,35 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import {
-  ClientEvent, createClient, EventType, MatrixEvent, MsgType, RelationType, RoomEvent, RoomMemberEvent, type MatrixClient, type Room,
+  createClient, EventType, MatrixEvent, MsgType, RelationType, RoomEvent, RoomMemberEvent, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { describeServer, type TestServer, type TestUser } from './harness.ts';
+import { describeServer, type TestUser } from './harness.ts';
+import { startSdk, until } from './sdkHelpers.ts';
 
 (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
-
-function until<T>(what: string, check: () => T | undefined | false, ms = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      const v = check();
-      if (v) return resolve(v);
-      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
-
-async function startSdk(srv: TestServer, user: TestUser): Promise<MatrixClient> {
-  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id });
-  await client.startClient({ initialSyncLimit: 20, threadSupport: true });
-  await new Promise<void>((resolve) => {
-    if (client.isInitialSyncComplete()) return resolve();
-    client.once(ClientEvent.Sync, () => resolve());
-  });
-  return client;
-}
 
 const bodies = (room: Room) => room.getLiveTimeline().getEvents().filter((e) => e.getType() === 'm.room.message').map((e) => e.getContent().body);
 

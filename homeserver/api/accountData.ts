@@ -6,6 +6,7 @@ import type { Ctx } from '../http/types.ts';
 import { parseBody } from './validate.ts';
 
 const content = z.record(z.string(), z.unknown());
+const tagBody = z.object({ order: z.number().min(0).max(1).optional() }).loose();
 
 function ownUser(ctx: Ctx): string {
   const userId = ctx.state.requester!.userId;
@@ -31,6 +32,25 @@ export function accountDataHandlers(s: Services) {
         return;
       }
       ctx.body = await s.accountData.get(userId, ctx.params.roomId ?? '', ctx.params.type);
+    },
+
+    async tags(ctx: Ctx) {
+      const userId = ownUser(ctx);
+      ctx.body = { tags: await s.accountData.tagsIn(userId, ctx.params.roomId) };
+    },
+
+    async putTag(ctx: Ctx) {
+      const userId = ownUser(ctx);
+      const body = parseBody(tagBody, ctx.state.body);
+      await s.rooms.requireRoom(ctx.params.roomId);
+      await s.accountData.changeTag(userId, ctx.params.roomId, ctx.params.tag, body);
+      ctx.body = {};
+    },
+
+    async deleteTag(ctx: Ctx) {
+      const userId = ownUser(ctx);
+      await s.accountData.changeTag(userId, ctx.params.roomId, ctx.params.tag, null);
+      ctx.body = {};
     },
   };
 }

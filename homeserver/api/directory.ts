@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Services } from '../services/index.ts';
 import type { Ctx } from '../http/types.ts';
-import { parseBody, parseQuery } from './validate.ts';
+import { parseBody, parseQuery, queryBoolean } from './validate.ts';
 
 const aliasBody = z.object({ room_id: z.string().min(1).max(255) });
 const visibilityBody = z.object({ visibility: z.enum(['public', 'private']) });
@@ -10,6 +10,12 @@ const publicRoomsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).optional(),
   since: z.string().max(64).optional(),
   server: z.string().max(255).optional(),
+});
+const hierarchyQuery = z.object({
+  from: z.string().max(32).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  max_depth: z.coerce.number().int().min(0).max(1000).optional(),
+  suggested_only: queryBoolean.optional(),
 });
 const publicRoomsBody = z.object({
   limit: z.number().int().min(1).max(500).optional(),
@@ -49,6 +55,13 @@ export function directoryHandlers(s: Services) {
       const body = parseBody(visibilityBody, ctx.state.body);
       await s.directory.setVisibility(ctx.state.requester!, ctx.params.roomId, body.visibility);
       ctx.body = {};
+    },
+
+    async hierarchy(ctx: Ctx) {
+      const q = parseQuery(hierarchyQuery, ctx.query);
+      ctx.body = await s.hierarchy.hierarchy(ctx.state.requester!.userId, ctx.params.roomId, {
+        from: q.from, limit: q.limit, maxDepth: q.max_depth, suggestedOnly: q.suggested_only,
+      });
     },
 
     async publicRoomsGet(ctx: Ctx) {

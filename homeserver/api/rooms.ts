@@ -118,6 +118,8 @@ export function roomHandlers(s: Services) {
       checkType(eventType);
       if (eventType === 'm.room.redaction') throw errors.invalidParam('Use the /redact endpoint to redact events.');
       ctx.body = { event_id: await s.rooms.send(ctx.state.requester!, roomId, eventType, content, txnId) };
+      // Sending is activity (presence); best effort, the message is already stored.
+      s.presence.active(ctx.state.requester!.userId).catch(() => {});
     },
 
     async putState(ctx: Ctx) {

@@ -33,6 +33,7 @@ export function syncHandlers(s: Services) {
           timeoutMs: Math.min(q.timeout ?? 0, MAX_TIMEOUT_MS),
           fullState: q.full_state ?? false,
           filter,
+          setPresence: q.set_presence,
           signal: aborted.signal,
         });
       } finally {

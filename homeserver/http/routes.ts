@@ -9,11 +9,15 @@ import { accountDataHandlers } from '../api/accountData.ts';
 import { clientSupportHandlers } from '../api/clientSupport.ts';
 import { directoryHandlers } from '../api/directory.ts';
 import { searchHandlers } from '../api/search.ts';
+import { keyHandlers } from '../api/keys.ts';
+import { keyBackupHandlers } from '../api/keyBackup.ts';
+import { presenceHandlers } from '../api/presence.ts';
 import { pushHandlers } from '../api/push.ts';
 import { receiptHandlers } from '../api/receipts.ts';
 import { syncHandlers } from '../api/sync.ts';
 import { sessionHandlers } from '../api/session.ts';
 import { webClientHandlers } from '../api/webClient.ts';
+import { mediaHandlers } from '../api/media.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { requireAuth } from './middleware/auth.ts';
@@ -22,6 +26,9 @@ import type { Ctx, WhisperState } from './types.ts';
 /** Client-server paths under v3 and, for older clients, r0. */
 const cs = (path: string) => [`/_matrix/client/v3${path}`, `/_matrix/client/r0${path}`];
 const v1 = (path: string) => [`/_matrix/client/v1${path}`];
+
+/** Paths whose request body is the uploaded file itself: streamed by their handler, never parsed as JSON. */
+export const takesRawBody = (path: string): boolean => /^\/_matrix\/media\/v3\/upload(\/|$)/.test(path);
 
 type Handler = (ctx: Ctx) => unknown;
 
@@ -111,6 +118,7 @@ export function buildRouter(s: Services): Router<WhisperState> {
     router.get(v1(`/rooms/:roomId/relations/:eventId${path}`), ...authed(relations.relations));
   }
   router.get(v1('/rooms/:roomId/threads'), ...authed(relations.threads));
+  router.get(v1('/rooms/:roomId/hierarchy'), ...authed(directory.hierarchy));
 
   router.post(cs('/search'), ...authed(searchHandlers(s).search));
 
@@ -121,6 +129,32 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(cs('/thirdparty/protocols'), ...authed(support.thirdPartyProtocols));
   router.get(cs('/account/3pid'), ...authed(support.threepids));
 
+  // End-to-end encryption: keys, cross-signing, to-device, key backup.
+  const keys = keyHandlers(s);
+  router.post(cs('/keys/upload'), ...authed(keys.upload));
+  router.post(cs('/keys/query'), ...authed(keys.query));
+  router.post(cs('/keys/claim'), ...authed(keys.claim));
+  router.get(cs('/keys/changes'), ...authed(keys.changes));
+  router.post(cs('/keys/device_signing/upload'), ...authed(keys.uploadCrossSigning));
+  router.post(cs('/keys/signatures/upload'), ...authed(keys.uploadSignatures));
+  router.put(cs('/sendToDevice/:eventType/:txnId'), ...authed(keys.sendToDevice));
+  const backup = keyBackupHandlers(s);
+  router.post(cs('/room_keys/version'), ...authed(backup.createVersion));
+  router.get(cs('/room_keys/version'), ...authed(backup.getVersion));
+  router.get(cs('/room_keys/version/:version'), ...authed(backup.getVersion));
+  router.put(cs('/room_keys/version/:version'), ...authed(backup.updateVersion));
+  router.delete(cs('/room_keys/version/:version'), ...authed(backup.deleteVersion));
+  for (const [level, path] of [['all', ''], ['room', '/:roomId'], ['session', '/:roomId/:sessionId']] as const) {
+    router.put(cs(`/room_keys/keys${path}`), ...authed(backup.putKeys(level)));
+    router.get(cs(`/room_keys/keys${path}`), ...authed(backup.getKeys(level)));
+    router.delete(cs(`/room_keys/keys${path}`), ...authed(backup.deleteKeys));
+  }
+
+  const presence = presenceHandlers(s);
+  router.get(cs('/presence/:userId/status'), ...authed(presence.getStatus));
+  router.put(cs('/presence/:userId/status'), ...authed(presence.putStatus));
+  router.post(cs('/user_directory/search'), ...authed(presence.searchUsers));
+
   router.get(cs('/sync'), ...authed(sync.sync));
   router.post(cs('/user/:userId/filter'), ...authed(sync.createFilter));
   router.get(cs('/user/:userId/filter/:filterId'), ...authed(sync.getFilter));
@@ -129,6 +163,9 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(cs('/user/:userId/account_data/:type'), ...authed(accountData.get));
   router.put(cs('/user/:userId/rooms/:roomId/account_data/:type'), ...authed(accountData.put));
   router.get(cs('/user/:userId/rooms/:roomId/account_data/:type'), ...authed(accountData.get));
+  router.get(cs('/user/:userId/rooms/:roomId/tags'), ...authed(accountData.tags));
+  router.put(cs('/user/:userId/rooms/:roomId/tags/:tag'), ...authed(accountData.putTag));
+  router.delete(cs('/user/:userId/rooms/:roomId/tags/:tag'), ...authed(accountData.deleteTag));
 
   router.post(cs('/rooms/:roomId/receipt/:receiptType/:eventId'), ...authed(receipts.receipt));
   router.post(cs('/rooms/:roomId/read_markers'), ...authed(receipts.readMarkers));
@@ -145,6 +182,22 @@ export function buildRouter(s: Services): Router<WhisperState> {
     router.put(cs(`/pushrules/:scope/:kind/:ruleId/${attribute}`), ...authed(push.putAttribute(attribute)));
   }
   router.get(cs('/notifications'), ...authed(push.notifications));
+
+  // Media repository (full paths: uploads live under /_matrix/media, reads under /_matrix/client/v1/media).
+  const media = mediaHandlers(s);
+  router.post('/_matrix/media/v3/upload', ...authed(media.upload));
+  router.put('/_matrix/media/v3/upload/:serverName/:mediaId', ...authed(media.uploadTo));
+  router.post('/_matrix/media/v1/create', ...authed(media.create));
+  router.get(v1('/media/download/:serverName/:mediaId'), ...authed(media.download));
+  router.get(v1('/media/download/:serverName/:mediaId/:fileName'), ...authed(media.download));
+  router.get(v1('/media/thumbnail/:serverName/:mediaId'), ...authed(media.thumbnail));
+  for (const base of ['/_matrix/client/v1/media', '/_matrix/media/v3']) {
+    router.get(`${base}/config`, ...authed(media.config));
+    router.get(`${base}/preview_url`, ...authed(media.previewUrl));
+  }
+  router.get('/_matrix/media/v3/download/:serverName/:mediaId', open(media.legacyDownload));
+  router.get('/_matrix/media/v3/download/:serverName/:mediaId/:fileName', open(media.legacyDownload));
+  router.get('/_matrix/media/v3/thumbnail/:serverName/:mediaId', open(media.legacyThumbnail));
 
   return router;
 }

@@ -10,6 +10,7 @@ import type { UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
 import type { HistoryService } from './rooms/history.ts';
 import type { DirectoryService } from './rooms/directory.ts';
+import type { HierarchyService } from './rooms/hierarchy.ts';
 import type { RelationService } from './rooms/relations.ts';
 import type { SearchService } from './rooms/search.ts';
 import type { ClientSupportService } from './clientSupport.ts';
@@ -21,6 +22,13 @@ import type { PushService } from './push/pushService.ts';
 import type { AccountDataService } from './streams/accountData.ts';
 import type { ReceiptService } from './streams/receipts.ts';
 import type { TypingService } from './streams/typing.ts';
+import type { MediaService } from './media/mediaService.ts';
+import type { DeviceListService } from './e2ee/deviceLists.ts';
+import type { KeyBackupService } from './e2ee/keyBackup.ts';
+import type { KeyService } from './e2ee/keys.ts';
+import type { ToDeviceService } from './e2ee/toDevice.ts';
+import type { PresenceService } from './presence.ts';
+import type { UserDirectoryService } from './userDirectory.ts';
 
 export interface Services {
   config: Config;
@@ -36,6 +44,7 @@ export interface Services {
   rooms: RoomService;
   relations: RelationService;
   directory: DirectoryService;
+  hierarchy: HierarchyService;
   search: SearchService;
   clientSupport: ClientSupportService;
   history: HistoryService;
@@ -45,4 +54,11 @@ export interface Services {
   receipts: ReceiptService;
   typing: TypingService;
   push: PushService;
+  media: MediaService;
+  keys: KeyService;
+  deviceLists: DeviceListService;
+  toDevice: ToDeviceService;
+  keyBackup: KeyBackupService;
+  presence: PresenceService;
+  userDirectory: UserDirectoryService;
 }

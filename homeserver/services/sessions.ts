@@ -36,15 +36,33 @@ export interface IssuedSession {
 /** Last-seen is written at most this often per device (unless IP or user agent change). */
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 
+/** Work that must happen in the same transaction as a change to a user's devices. */
+export type DeviceHook = (q: Queryable, userId: string) => Promise<void>;
+
 export class SessionService {
   private readonly db: Db;
   private readonly config: Config;
   private readonly cache: TokenCache;
+  private readonly deviceHooks: DeviceHook[] = [];
 
   constructor(db: Db, config: Config, cache: TokenCache) {
     this.db = db;
     this.config = config;
     this.cache = cache;
+  }
+
+  /** Runs `hook` inside the transaction of every act that adds, renames or removes devices. */
+  onDevicesChanged(hook: DeviceHook): void {
+    this.deviceHooks.push(hook);
+  }
+
+  private async devicesChanged(q: Queryable, userId: string): Promise<void> {
+    for (const hook of this.deviceHooks) await hook(q, userId);
+  }
+
+  /** Runs `work` in `q` when it is a transaction, else in a new one. */
+  private inTransaction<T>(q: Queryable, work: (trx: Queryable) => Promise<T>): Promise<T> {
+    return (q as { isTransaction?: boolean }).isTransaction ? work(q) : this.db.transaction(work);
   }
 
   /**
@@ -76,6 +94,7 @@ export class SessionService {
     // Re-using a device id signs that device's previous tokens out (spec: login).
     await tokens.deleteTokensOfDevice(q, userId, deviceId);
     await this.sessionsChanged(q, userId);
+    await this.devicesChanged(q, userId);
     return (await this.issueTokens(q, userId, deviceId, opts.withRefreshToken ?? false)).session;
   }
 
@@ -157,6 +176,7 @@ export class SessionService {
       if (row.spent) {
         await devices.deleteDevices(trx, row.user_id, [row.device_id]);
         await this.sessionsChanged(trx, row.user_id);
+        await this.devicesChanged(trx, row.user_id);
         return { outcome: 'reused', userId: row.user_id, deviceId: row.device_id } as const;
       }
       await tokens.spendRefreshTokenParentOf(trx, row.id);
@@ -174,8 +194,10 @@ export class SessionService {
   }
 
   async logoutAll(userId: string, q: Queryable = this.db): Promise<void> {
-    await devices.deleteDevicesExcept(q, userId, null);
-    await this.sessionsChanged(q, userId);
+    await this.inTransaction(q, async (trx) => {
+      if ((await devices.deleteDevicesExcept(trx, userId, null)) > 0) await this.devicesChanged(trx, userId);
+      await this.sessionsChanged(trx, userId);
+    });
   }
 
   listDevices(userId: string): Promise<devices.DeviceRow[]> {
@@ -189,21 +211,28 @@ export class SessionService {
   }
 
   async renameDevice(userId: string, deviceId: string, displayName: string | null): Promise<void> {
-    if (!(await devices.updateDeviceDisplayName(this.db, userId, deviceId, displayName))) {
-      throw errors.notFound('Device not found.');
-    }
+    await this.db.transaction(async (trx) => {
+      if (!(await devices.updateDeviceDisplayName(trx, userId, deviceId, displayName))) throw errors.notFound('Device not found.');
+      await this.devicesChanged(trx, userId);
+    });
   }
 
   /** Signs devices out; unknown ids are ignored, as the spec asks for delete_devices. */
   async deleteDevices(userId: string, deviceIds: string[], q: Queryable = this.db): Promise<number> {
-    const n = await devices.deleteDevices(q, userId, deviceIds);
-    await this.sessionsChanged(q, userId);
-    return n;
+    return this.inTransaction(q, async (trx) => {
+      const n = await devices.deleteDevices(trx, userId, deviceIds);
+      await this.sessionsChanged(trx, userId);
+      if (n > 0) await this.devicesChanged(trx, userId);
+      return n;
+    });
   }
 
   async deleteOtherDevices(userId: string, keepDeviceId: string, q: Queryable = this.db): Promise<number> {
-    const n = await devices.deleteDevicesExcept(q, userId, keepDeviceId);
-    await this.sessionsChanged(q, userId);
-    return n;
+    return this.inTransaction(q, async (trx) => {
+      const n = await devices.deleteDevicesExcept(trx, userId, keepDeviceId);
+      await this.sessionsChanged(trx, userId);
+      if (n > 0) await this.devicesChanged(trx, userId);
+      return n;
+    });
   }
 }

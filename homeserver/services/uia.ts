@@ -15,7 +15,7 @@ import type { RateLimits } from './rateLimits.ts';
 import { randomToken } from './secrets.ts';
 import type { UserIds } from './userIds.ts';
 
-export type UiaPurpose = 'register' | 'change_password' | 'delete_devices' | 'deactivate';
+export type UiaPurpose = 'register' | 'change_password' | 'delete_devices' | 'deactivate' | 'cross_signing';
 
 export interface UiaRequest {
   purpose: UiaPurpose;

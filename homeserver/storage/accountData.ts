@@ -38,3 +38,8 @@ export async function accountDataBetween(q: Queryable, userId: string, after: nu
     .orderBy('stream_position');
   return rows.map(toRow);
 }
+
+/** Serialises read-modify-write of one account data entry until the transaction ends. */
+export async function lockAccountData(q: Queryable, userId: string, roomId: string, type: string): Promise<void> {
+  await q.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 1))', [JSON.stringify([userId, roomId, type])]);
+}

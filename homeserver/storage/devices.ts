@@ -1,5 +1,6 @@
 /** The devices table: one row per signed-in session, with where and when it was last seen. */
 import type { Queryable } from './database.ts';
+import { affectedRows } from './results.ts';
 
 export interface DeviceRow {
   user_id: string;
@@ -49,7 +50,7 @@ export async function updateDeviceDisplayName(
   deviceId: string,
   displayName: string | null,
 ): Promise<boolean> {
-  return (await q('devices').where({ user_id: userId, device_id: deviceId }).update({ display_name: displayName })) > 0;
+  return affectedRows(await q('devices').where({ user_id: userId, device_id: deviceId }).update({ display_name: displayName })) > 0;
 }
 
 export async function touchDevice(
@@ -66,11 +67,11 @@ export async function touchDevice(
 /** Deletes devices (their tokens go with them by cascade). Returns how many went. */
 export async function deleteDevices(q: Queryable, userId: string, deviceIds: string[]): Promise<number> {
   if (deviceIds.length === 0) return 0;
-  return q('devices').where({ user_id: userId }).whereIn('device_id', deviceIds).delete();
+  return affectedRows(await q('devices').where({ user_id: userId }).whereIn('device_id', deviceIds).delete());
 }
 
 export async function deleteDevicesExcept(q: Queryable, userId: string, keepDeviceId: string | null): Promise<number> {
   const query = q('devices').where({ user_id: userId });
   if (keepDeviceId) query.whereNot({ device_id: keepDeviceId });
-  return query.delete();
+  return affectedRows(await query.delete());
 }

@@ -220,3 +220,15 @@ export async function roomsWithEventsBetween(q: Queryable, roomIds: string[], af
     .distinct('room_id');
   return new Set(rows.map((r: { room_id: string }) => r.room_id));
 }
+
+/** Membership changes in the given rooms in (after, upTo]: who joined or went, in order. */
+export async function memberChangesBetween(q: Queryable, roomIds: string[], after: number, upTo: number): Promise<Array<{ room_id: string; user_id: string; membership: string }>> {
+  if (roomIds.length === 0 || upTo <= after) return [];
+  return q('events')
+    .whereIn('room_id', roomIds)
+    .where({ type: 'm.room.member' })
+    .where('stream_ordering', '>', after)
+    .where('stream_ordering', '<=', upTo)
+    .orderBy('stream_ordering')
+    .select('room_id', 'state_key as user_id', 'membership');
+}

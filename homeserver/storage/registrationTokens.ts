@@ -1,5 +1,6 @@
 /** Registration tokens (invite codes) and how many registrations each has carried. */
 import type { Queryable } from './database.ts';
+import { affectedRows } from './results.ts';
 
 export interface RegistrationTokenRow {
   token: string;
@@ -64,7 +65,7 @@ export async function insertRegistrationToken(q: Queryable, row: Omit<Registrati
 }
 
 export async function revokeRegistrationToken(q: Queryable, token: string): Promise<boolean> {
-  return (await q('registration_tokens').where({ token }).update({ revoked: true })) > 0;
+  return affectedRows(await q('registration_tokens').where({ token }).update({ revoked: true })) > 0;
 }
 
 export async function incrementRegistrationTokenCompleted(q: Queryable, token: string): Promise<void> {

@@ -1,7 +1,7 @@
 /** Stream positions: allocation under the stream's row lock, and what has committed. */
 import type { Queryable } from './database.ts';
 
-export type StreamName = 'events' | 'account_data' | 'receipts' | 'typing';
+export type StreamName = 'events' | 'account_data' | 'receipts' | 'typing' | 'to_device' | 'device_lists' | 'presence';
 
 /**
  * Takes the next position. The row stays locked until the caller's transaction ends, so

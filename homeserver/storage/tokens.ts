@@ -1,5 +1,6 @@
 /** Access and refresh tokens, stored only as SHA-256 hashes of the random token. */
 import type { Queryable } from './database.ts';
+import { affectedRows } from './results.ts';
 
 export interface AccessTokenLookup {
   id: number;
@@ -57,7 +58,7 @@ export async function insertAccessToken(
 }
 
 export async function markAccessTokenUsed(q: Queryable, id: number): Promise<boolean> {
-  return (await q('access_tokens').where({ id, used: false }).update({ used: true })) > 0;
+  return affectedRows(await q('access_tokens').where({ id, used: false }).update({ used: true })) > 0;
 }
 
 export async function deleteAccessTokenByHash(q: Queryable, tokenHash: string): Promise<void> {

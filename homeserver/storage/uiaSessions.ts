@@ -1,5 +1,6 @@
 /** User-interactive auth sessions: which stages a multi-step request has completed. */
 import type { Queryable } from './database.ts';
+import { affectedRows } from './results.ts';
 
 export interface UiaSessionRow {
   session_id: string;
@@ -34,5 +35,5 @@ export async function deleteUiaSession(q: Queryable, sessionId: string): Promise
 }
 
 export async function deleteExpiredUiaSessions(q: Queryable, createdBefore: number): Promise<number> {
-  return q('uia_sessions').where('created_ts', '<', createdBefore).delete();
+  return affectedRows(await q('uia_sessions').where('created_ts', '<', createdBefore).delete());
 }

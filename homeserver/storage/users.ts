@@ -1,5 +1,6 @@
 /** The users table: accounts and their profile fields. */
 import type { Queryable } from './database.ts';
+import { affectedRows } from './results.ts';
 
 export interface UserRow {
   user_id: string;
@@ -44,5 +45,5 @@ export async function updateUser(
   userId: string,
   fields: Partial<Pick<UserRow, 'password_hash' | 'is_admin' | 'deactivated' | 'displayname' | 'avatar_url'>>,
 ): Promise<boolean> {
-  return (await q('users').where({ user_id: userId }).update(fields)) > 0;
+  return affectedRows(await q('users').where({ user_id: userId }).update(fields)) > 0;
 }

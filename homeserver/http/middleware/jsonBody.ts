@@ -1,15 +1,17 @@
 /**
  * Reads a request body (up to the configured limit) and parses it as JSON. Matrix bodies are
- * JSON objects whatever the Content-Type says, since many clients omit or misstate it.
+ * JSON objects whatever the Content-Type says, since many clients omit or misstate it. Paths
+ * for which `takesRawBody` holds (media uploads) are left unread for their handler to stream.
  */
 import getRawBody from 'raw-body';
 import { errors } from '../../errors.ts';
 import type { Ctx, Next } from '../types.ts';
 
-export function jsonBodyMiddleware(limitBytes: number) {
+export function jsonBodyMiddleware(limitBytes: number, takesRawBody: (path: string) => boolean = () => false) {
   return async function parseJsonBody(ctx: Ctx, next: Next): Promise<void> {
     ctx.state.body = {};
     if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
+    if (takesRawBody(ctx.path)) return next();
     const declared = Number(ctx.get('Content-Length') || 0);
     if (declared > limitBytes) throw errors.tooLarge();
     const raw = await getRawBody(ctx.req, { limit: limitBytes, encoding: 'utf8' });

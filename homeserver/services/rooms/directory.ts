@@ -144,7 +144,8 @@ export class DirectoryService {
     return userPowerLevel(state, userId) >= requiredPowerLevel(state, eventType, true);
   }
 
-  private async describe(roomId: string): Promise<PublicRoom> {
+  /** The public facts of a room: what the room list and the space hierarchy show. */
+  async describe(roomId: string): Promise<PublicRoom> {
     const rows = await events.stateEventsBetween(this.db, roomId, 0, Number.MAX_SAFE_INTEGER);
     const get = (type: string) => rows.find((e) => e.type === type && e.state_key === '')?.json.content ?? {};
     const members = await roomState.roomMembers(this.db, roomId, ['join']);

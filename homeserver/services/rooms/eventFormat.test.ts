@@ -4,6 +4,7 @@ import { MatrixError } from '../../errors.ts';
 import {
   canonicalJson,
   checkCanonicalValues,
+  checkStoredJsonValues,
   checkEventSize,
   contentHash,
   eventIdFor,
@@ -158,6 +159,19 @@ describe('eventFormat', () => {
         () => checkCanonicalValues({ ts: 2 ** 53 }),
         matrixError(400, 'M_BAD_JSON', /at ts: integer outside/),
       );
+    });
+  });
+
+  describe('checkStoredJsonValues (account data: stored, never hashed)', () => {
+    it('accepts floats such as a tag order', () => {
+      checkStoredJsonValues({ tags: { 'm.favourite': { order: 0.5 } }, big: 2 ** 60 });
+    });
+
+    it('still refuses lone surrogates and deep nesting, naming the path', () => {
+      assert.throws(() => checkStoredJsonValues({ a: { b: '\ud800' } }), matrixError(400, 'M_BAD_JSON', /a\.b: string contains a lone surrogate/));
+      let deep: unknown = 1;
+      for (let i = 0; i < 600; i++) deep = { d: deep };
+      assert.throws(() => checkStoredJsonValues(deep), matrixError(400, 'M_BAD_JSON', /nested deeper/));
     });
   });
 

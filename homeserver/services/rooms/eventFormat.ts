@@ -84,10 +84,18 @@ export function canonicalJson(value: unknown): string {
  * Throws 400 M_BAD_JSON naming the offending path (e.g. `a.b[2]`).
  */
 export function checkCanonicalValues(content: unknown): void {
-  checkValue(content, '', 0, false);
+  checkValue(content, '', 0, false, false);
 }
 
-function checkValue(value: unknown, path: string, depth: number, inObject: boolean): void {
+/**
+ * The same checks for JSON that is stored but never hashed or signed (account data, tags):
+ * there floats are allowed, as clients use them (Element's tag `order` is 0.5 and so on).
+ */
+export function checkStoredJsonValues(content: unknown): void {
+  checkValue(content, '', 0, false, true);
+}
+
+function checkValue(value: unknown, path: string, depth: number, inObject: boolean, floats: boolean): void {
   const bad = (why: string) =>
     errors.badJson(path === '' ? `Bad JSON value: ${why}` : `Bad JSON value at ${path}: ${why}`);
   if (depth > MAX_DEPTH) throw bad(`nested deeper than ${MAX_DEPTH} levels`);
@@ -98,6 +106,10 @@ function checkValue(value: unknown, path: string, depth: number, inObject: boole
     case 'boolean':
       return;
     case 'number':
+      if (floats) {
+        if (!Number.isFinite(value)) throw bad('not a finite number');
+        return;
+      }
       if (!Number.isInteger(value)) throw bad('only integers are allowed, not floats');
       if (Math.abs(value) > MAX_SAFE) throw bad(`integer outside ±${MAX_SAFE}`);
       return;
@@ -113,14 +125,14 @@ function checkValue(value: unknown, path: string, depth: number, inObject: boole
   if (value === null) return;
   if (Array.isArray(value)) {
     // An index loop, not forEach, so holes in a sparse array are caught as undefined.
-    for (let i = 0; i < value.length; i++) checkValue(value[i], `${path}[${i}]`, depth + 1, false);
+    for (let i = 0; i < value.length; i++) checkValue(value[i], `${path}[${i}]`, depth + 1, false, floats);
     return;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) throw bad('not a plain JSON object');
   for (const [key, item] of Object.entries(value)) {
     if (!key.isWellFormed()) throw bad('key contains a lone surrogate');
-    checkValue(item, joinPath(path, key), depth + 1, true);
+    checkValue(item, joinPath(path, key), depth + 1, true, floats);
   }
 }
 

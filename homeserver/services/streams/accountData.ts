@@ -2,10 +2,9 @@
 import { errors, MatrixError } from '../../errors.ts';
 import * as accountData from '../../storage/accountData.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
-import { notify } from '../../storage/notifications.ts';
-import { allocatePosition } from '../../storage/streams.ts';
-import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
-import { checkCanonicalValues } from '../rooms/eventFormat.ts';
+import { announced } from '../sync/announce.ts';
+import type { Notifier } from '../sync/notifier.ts';
+import { checkStoredJsonValues } from '../rooms/eventFormat.ts';
 
 /** Types the server manages itself: clients change them through their own endpoints. */
 const SERVER_MANAGED = new Set(['m.push_rules']);
@@ -23,25 +22,36 @@ export class AccountDataService {
   async putFromClient(userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<void> {
     if (type.length === 0 || type.length > 255) throw errors.invalidParam('type must be 1-255 characters.');
     if (SERVER_MANAGED.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `${type} is managed by the server; use its own API.`);
-    checkCanonicalValues(content);
+    checkStoredJsonValues(content);
     await this.put(userId, roomId, type, content);
   }
 
   /** Stores and announces a change; `q` lets a caller include it in its own transaction. */
   async put(userId: string, roomId: string, type: string, content: Record<string, unknown>, q?: Queryable): Promise<void> {
-    let notice: Notice | undefined;
-    const run = async (trx: Queryable) => {
-      const position = await allocatePosition(trx, 'account_data');
+    await announced(this.db, this.notifier, 'account_data', async (trx, position) => {
       await accountData.putAccountData(trx, { user_id: userId, room_id: roomId, type, content, stream_position: position });
-      notice = { stream: 'account_data', position, userId };
-      await notify(trx, CHANGES_CHANNEL, this.notifier.encode(notice));
-    };
-    if (q) await run(q);
-    else await this.db.transaction(run);
-    // Inside a caller's transaction nothing may be announced before its commit (a reader
-    // would take the position as committed and skip the row): the NOTIFY, delivered to this
-    // process too once the caller commits, does it then.
-    if (notice && !q) await this.notifier.onChange(notice);
+      return { userId };
+    }, q);
+  }
+
+  /** Room tags (m.tag): one tag added, changed or removed, without losing a concurrent change. */
+  async changeTag(userId: string, roomId: string, tag: string, content: Record<string, unknown> | null): Promise<void> {
+    if (tag.length === 0 || tag.length > 255) throw errors.invalidParam('A tag is 1-255 characters.');
+    if (content) checkStoredJsonValues(content);
+    await this.db.transaction(async (trx) => {
+      await accountData.lockAccountData(trx, userId, roomId, 'm.tag');
+      const tags = { ...(await this.tagsIn(userId, roomId, trx)) };
+      if (content) tags[tag] = content;
+      else if (tag in tags) delete tags[tag];
+      else return;
+      await this.put(userId, roomId, 'm.tag', { tags }, trx);
+    });
+  }
+
+  async tagsIn(userId: string, roomId: string, q: Queryable = this.db): Promise<Record<string, Record<string, unknown>>> {
+    const row = await accountData.getAccountData(q, userId, roomId, 'm.tag');
+    const tags = row?.content.tags;
+    return tags && typeof tags === 'object' && !Array.isArray(tags) ? (tags as Record<string, Record<string, unknown>>) : {};
   }
 
   async get(userId: string, roomId: string, type: string): Promise<Record<string, unknown>> {

@@ -7,11 +7,14 @@
  */
 import type { Db } from '../../storage/database.ts';
 import * as roomState from '../../storage/roomState.ts';
-import { STREAMS, type Stream, type SyncToken } from './tokens.ts';
+import { STREAMS, zeroToken, type Stream, type SyncToken } from './tokens.ts';
 
 export const CHANGES_CHANNEL = 'whisper_changes';
 
-/** A committed change: a room's (events, receipts, typing) or one user's (account data). */
+/**
+ * A committed change: a room's (events, receipts, typing), one user's (account data,
+ * to-device), or about one user that their room peers hear of (device lists, presence).
+ */
 export interface Notice {
   stream: Stream;
   position: number;
@@ -31,7 +34,10 @@ interface Waiter {
 /** Memberships whose holders hear about a room's changes. */
 const LISTENING = new Set(['join', 'invite', 'knock']);
 
-const zero = (): SyncToken => ({ events: 0, account_data: 0, receipts: 0, typing: 0 });
+const zero = zeroToken;
+
+/** Streams whose changes about a user concern everyone sharing a room with them. */
+const PEER_STREAMS = new Set<Stream>(['device_lists', 'presence']);
 
 export class Notifier {
   private readonly db: Db;
@@ -87,6 +93,11 @@ export class Notifier {
   async onChange(n: Notice): Promise<void> {
     if (n.position > this.positions[n.stream]) this.positions[n.stream] = n.position;
     if (n.userId) this.wake(n.userId, n.stream, n.position);
+    if (n.userId && PEER_STREAMS.has(n.stream)) {
+      for (const r of await roomState.roomsOfUser(this.db, n.userId, ['join'])) {
+        for (const peer of await this.membersOf(r.room_id)) this.wake(peer, n.stream, n.position);
+      }
+    }
     if (n.type === 'm.room.member' && n.stateKey && n.roomId) {
       const set = this.members.get(n.roomId);
       if (set) {

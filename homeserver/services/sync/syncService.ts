@@ -14,18 +14,24 @@ import { buildPushRules } from '../push/ruleset.ts';
 import type { AccountDataService } from '../streams/accountData.ts';
 import type { ReceiptService } from '../streams/receipts.ts';
 import type { TypingService } from '../streams/typing.ts';
+import type { DeviceListService } from '../e2ee/deviceLists.ts';
+import type { KeyService } from '../e2ee/keys.ts';
+import type { ToDeviceService } from '../e2ee/toDevice.ts';
+import type { PresenceService, PresenceState } from '../presence.ts';
 import { toClientEvents, strippedState, type ClientEvent } from '../rooms/clientEvents.ts';
 import { VisibilityFilter } from '../rooms/visibility.ts';
 import type { Requester } from '../sessions.ts';
 import { eventSelected, roomSelected, timelineLimit, type Filter } from './filter.ts';
 import type { Notifier } from './notifier.ts';
-import { encodePaginationToken, encodeSyncToken, maxToken, type SyncToken } from './tokens.ts';
+import { encodePaginationToken, encodeSyncToken, maxToken, zeroToken, type SyncToken } from './tokens.ts';
 
 export interface SyncRequest {
   since?: SyncToken;
   timeoutMs: number;
   fullState: boolean;
   filter: Filter;
+  /** The client's `set_presence` (online when absent). */
+  setPresence?: PresenceState;
   signal?: AbortSignal;
 }
 
@@ -58,13 +64,14 @@ export interface SyncResponse {
   to_device: { events: unknown[] };
   device_lists: { changed: string[]; left: string[] };
   device_one_time_keys_count: Record<string, number>;
+  device_unused_fallback_key_types: string[];
 }
 
 /** State shown with an invite so a client can render it (spec: stripped state). */
 const INVITE_STATE_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.room.topic', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.encryption'];
 const HERO_COUNT = 5;
 
-const ZERO: SyncToken = { events: 0, account_data: 0, receipts: 0, typing: 0 };
+const ZERO: SyncToken = zeroToken();
 
 export class SyncService {
   private readonly db: Db;
@@ -73,17 +80,37 @@ export class SyncService {
   private readonly receipts: ReceiptService;
   private readonly typing: TypingService;
   private readonly push: PushService;
+  private readonly keys: KeyService;
+  private readonly deviceLists: DeviceListService;
+  private readonly toDevice: ToDeviceService;
+  private readonly presence: PresenceService;
 
-  constructor(deps: { db: Db; notifier: Notifier; accountData: AccountDataService; receipts: ReceiptService; typing: TypingService; push: PushService }) {
+  constructor(deps: {
+    db: Db; notifier: Notifier; accountData: AccountDataService; receipts: ReceiptService; typing: TypingService; push: PushService;
+    keys: KeyService; deviceLists: DeviceListService; toDevice: ToDeviceService; presence: PresenceService;
+  }) {
     this.db = deps.db;
     this.notifier = deps.notifier;
     this.accountData = deps.accountData;
     this.receipts = deps.receipts;
     this.typing = deps.typing;
     this.push = deps.push;
+    this.keys = deps.keys;
+    this.deviceLists = deps.deviceLists;
+    this.toDevice = deps.toDevice;
+    this.presence = deps.presence;
   }
 
   async sync(requester: Requester, req: SyncRequest): Promise<SyncResponse> {
+    const done = await this.presence.syncStarted(requester.userId, req.setPresence);
+    try {
+      return await this.withKeyCounts(requester, await this.poll(requester, req));
+    } finally {
+      done();
+    }
+  }
+
+  private async poll(requester: Requester, req: SyncRequest): Promise<SyncResponse> {
     const deadline = Date.now() + req.timeoutMs;
     // A token from a process that is ahead of this one: never answer with an older one.
     const head = () => (req.since ? maxToken(this.notifier.current(), req.since) : this.notifier.current());
@@ -104,6 +131,31 @@ export class SyncService {
     }
   }
 
+  /** One-time key counts go with every answer (read once, when the answer is final). */
+  private async withKeyCounts(requester: Requester, response: SyncResponse): Promise<SyncResponse> {
+    const [counts, fallback] = await Promise.all([
+      this.keys.oneTimeKeyCounts(requester.userId, requester.deviceId),
+      this.keys.unusedFallbackKeyTypes(requester.userId, requester.deviceId),
+    ]);
+    // Clients read a missing algorithm as "unknown", not zero: say zero for the one they use.
+    response.device_one_time_keys_count = { signed_curve25519: 0, ...counts };
+    response.device_unused_fallback_key_types = fallback;
+    return response;
+  }
+
+  /** To-device messages for this device, whose device lists the client must re-read, and presence. */
+  private async encryption(requester: Requester, initial: boolean, w: Window, response: SyncResponse): Promise<number> {
+    const [toDevice, lists, presence] = await Promise.all([
+      this.toDevice.forSync(requester.userId, requester.deviceId, w.after.to_device, w.upTo.to_device),
+      initial ? { changed: [], left: [] } : this.deviceLists.changesFor(requester.userId, w.after, w.upTo),
+      this.presence.forSync(requester.userId, initial, w.after.presence, w.upTo.presence),
+    ]);
+    response.to_device.events = toDevice.events;
+    response.device_lists = lists;
+    response.presence.events = presence;
+    return toDevice.position;
+  }
+
   private async compute(requester: Requester, req: SyncRequest, upToToken: SyncToken): Promise<SyncResponse> {
     const afterToken = req.since ?? ZERO;
     const after = afterToken.events;
@@ -111,15 +163,17 @@ export class SyncService {
     const initial = !req.since;
     const window: Window = { after: afterToken, upTo: upToToken };
     const response: SyncResponse = {
-      next_batch: encodeSyncToken(upToToken),
+      next_batch: '',
       rooms: { join: {}, invite: {}, leave: {}, knock: {} },
       presence: { events: [] },
       account_data: { events: [] },
       to_device: { events: [] },
       device_lists: { changed: [], left: [] },
       device_one_time_keys_count: {},
+      device_unused_fallback_key_types: [],
     };
     const userId = requester.userId;
+    const toDevicePosition = await this.encryption(requester, initial, window, response);
     const changes = initial ? [] : await events.membershipChangesOf(this.db, userId, after, upTo);
     const changedRooms = new Map(changes.map((c) => [c.room_id, c]));
     const memberships = await this.membershipsAt(userId, upTo);
@@ -183,6 +237,8 @@ export class SyncService {
         if (left) response.rooms.leave[roomId] = left;
       }
     }
+    // A long to-device backlog comes in parts: the token then points just past the part sent.
+    response.next_batch = encodeSyncToken({ ...upToToken, to_device: toDevicePosition });
     return response;
   }
 
@@ -304,6 +360,9 @@ function isEmpty(r: SyncResponse): boolean {
     Object.keys(rooms.leave).length === 0 &&
     Object.keys(rooms.knock).length === 0 &&
     r.account_data.events.length === 0 &&
-    r.to_device.events.length === 0
+    r.to_device.events.length === 0 &&
+    r.device_lists.changed.length === 0 &&
+    r.device_lists.left.length === 0 &&
+    r.presence.events.length === 0
   );
 }

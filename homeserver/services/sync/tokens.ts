@@ -1,25 +1,29 @@
 /**
  * Sync and pagination tokens. Opaque to clients; inside, a sync token is the position of
- * each stream it covers ("s<events>_a<account data>_r<receipts>_t<typing>"), and a
+ * each stream it covers ("s<events>_a<account data>_r<receipts>_t<typing>_d<to-device>
+ * _k<device lists>_p<presence>"), and a
  * pagination token is a point between two events of the line ("t<position>": events at or
  * below it are "before", above it "after").
  */
 import { errors } from '../../errors.ts';
 
-export const STREAMS = ['events', 'account_data', 'receipts', 'typing'] as const;
+export const STREAMS = ['events', 'account_data', 'receipts', 'typing', 'to_device', 'device_lists', 'presence'] as const;
 export type Stream = (typeof STREAMS)[number];
 export type SyncToken = Record<Stream, number>;
 
-const LETTERS: Record<Exclude<Stream, 'events'>, string> = { account_data: 'a', receipts: 'r', typing: 't' };
+const LETTERS: Record<Exclude<Stream, 'events'>, string> = { account_data: 'a', receipts: 'r', typing: 't', to_device: 'd', device_lists: 'k', presence: 'p' };
+
+/** Every stream at position zero: the start of time. */
+export const zeroToken = (): SyncToken => Object.fromEntries(STREAMS.map((s) => [s, 0])) as SyncToken;
 
 export function encodeSyncToken(t: SyncToken): string {
-  return `s${t.events}_a${t.account_data}_r${t.receipts}_t${t.typing}`;
+  return `s${t.events}` + (Object.keys(LETTERS) as Array<keyof typeof LETTERS>).map((s) => `_${LETTERS[s]}${t[s]}`).join('');
 }
 
 export function decodeSyncToken(token: string): SyncToken {
   const m = /^s(\d{1,15})((?:_[a-z]\d{1,15})*)$/.exec(token);
   if (!m) throw errors.invalidParam('Unknown sync token.');
-  const out: SyncToken = { events: Number(m[1]), account_data: 0, receipts: 0, typing: 0 };
+  const out: SyncToken = { ...zeroToken(), events: Number(m[1]) };
   for (const part of m[2].split('_').filter(Boolean)) {
     const stream = (Object.keys(LETTERS) as Array<keyof typeof LETTERS>).find((s) => LETTERS[s] === part[0]);
     if (stream) out[stream] = Number(part.slice(1));

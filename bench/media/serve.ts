@@ -1,0 +1,47 @@
+/**
+ * Child-process side of the media benchmark: ONE real Whisper (PGlite in the given data dir,
+ * media under it), so the parent's file reading, hashing and image decoding never share its
+ * event loop or its memory. Started by run.ts through bench/shared/serverChild.ts:
+ *
+ *   node --expose-gc bench/media/serve.ts '{"kind":"whisper","dataDir":"/tmp/x"}'
+ *
+ * Prints {"ready":true,"url","pid"} once listening; answers {type:'rss'} with its RSS after a
+ * GC ({type:'rss', rss}); {type:'stop'} (or the parent going away) closes it.
+ */
+import { startBenchWhisper } from '../shared/whisperServer.ts';
+
+export interface ServeOptions {
+  kind: 'whisper';
+  dataDir: string;
+}
+
+async function main(): Promise<void> {
+  const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
+  const started = await startBenchWhisper({ dataDir: opts.dataDir });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= started
+      .close()
+      .catch((err: unknown) => console.error(`media serve.ts: close failed: ${(err as Error).message}`))
+      .finally(() => process.exit(0));
+    return stopping;
+  };
+  process.on('message', (msg: { type?: string }) => {
+    if (msg?.type === 'rss') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      process.send?.({ type: 'rss', rss: process.memoryUsage().rss });
+    } else if (msg?.type === 'stop') {
+      void stop();
+    }
+  });
+  process.on('disconnect', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  process.stdout.write(`${JSON.stringify({ ready: true, url: started.url, pid: process.pid })}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`media serve.ts: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

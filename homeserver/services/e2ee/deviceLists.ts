@@ -1,0 +1,71 @@
+/**
+ * Device-list tracking: when a user's devices or keys change, everyone sharing a room with
+ * them must re-query their keys (`device_lists.changed`); when they no longer share a room,
+ * the client may stop tracking them (`device_lists.left`).
+ */
+import type { Db, Queryable } from '../../storage/database.ts';
+import * as deviceLists from '../../storage/deviceLists.ts';
+import * as events from '../../storage/events.ts';
+import * as roomState from '../../storage/roomState.ts';
+import { announced } from '../sync/announce.ts';
+import type { Notifier } from '../sync/notifier.ts';
+import type { SyncToken } from '../sync/tokens.ts';
+
+export interface DeviceListChanges {
+  changed: string[];
+  left: string[];
+}
+
+type Window = Pick<SyncToken, 'events' | 'device_lists'>;
+
+export class DeviceListService {
+  private readonly db: Db;
+  private readonly notifier: Notifier;
+
+  constructor(db: Db, notifier: Notifier) {
+    this.db = db;
+    this.notifier = notifier;
+  }
+
+  /** Records that the user's devices or keys changed; `q` joins the caller's transaction. */
+  async markChanged(userId: string, q?: Queryable): Promise<void> {
+    await announced(this.db, this.notifier, 'device_lists', async (trx, position) => {
+      await deviceLists.markChanged(trx, userId, position);
+      return { userId };
+    }, q);
+  }
+
+  /** What the user's client must learn about other users' devices between two tokens. */
+  async changesFor(userId: string, after: Window, upTo: Window): Promise<DeviceListChanges> {
+    const eventsMoved = upTo.events > after.events;
+    const listsMoved = upTo.device_lists > after.device_lists;
+    if (!eventsMoved && !listsMoved) return { changed: [], left: [] };
+
+    // Rooms the user is in, or whose membership of theirs changed within the window.
+    const rooms = (await roomState.roomsOfUser(this.db, userId, ['join', 'leave', 'ban']))
+      .filter((r) => r.membership === 'join' || r.stream_ordering > after.events)
+      .map((r) => r.room_id);
+    const memberChanges = eventsMoved ? await events.memberChangesBetween(this.db, rooms, after.events, upTo.events) : [];
+    if (!listsMoved && memberChanges.length === 0) return { changed: [], left: [] };
+
+    const peers = await deviceLists.usersSharingRoomWith(this.db, userId);
+    // The user's own devices count too: their other sessions must learn of a new one.
+    const changed = new Set(listsMoved ? await deviceLists.changedBetween(this.db, [...peers], after.device_lists, upTo.device_lists) : []);
+    const gone = new Set<string>();
+    for (const c of memberChanges) {
+      if (c.user_id === userId) {
+        // The user joined (everyone there is new to them) or left (everyone there may be gone).
+        const members = await roomState.roomMembers(this.db, c.room_id, ['join']);
+        for (const m of members) if (m.user_id !== userId) (c.membership === 'join' ? changed : gone).add(m.user_id);
+      } else if (c.membership === 'join') {
+        changed.add(c.user_id);
+      } else if (c.membership === 'leave' || c.membership === 'ban') {
+        gone.add(c.user_id);
+      }
+    }
+    return {
+      changed: [...changed].filter((u) => peers.has(u)).sort(),
+      left: [...gone].filter((u) => !peers.has(u) && u !== userId).sort(),
+    };
+  }
+}

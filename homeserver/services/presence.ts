@@ -1,0 +1,192 @@
+/**
+ * Presence: online while a client syncs, unavailable when idle or when the client says so,
+ * offline once no client has synced for a while. Changes go out on the presence stream to
+ * everyone sharing a room with the user (and to the user).
+ *
+ * Syncing is frequent, so it is tracked in memory and written in one batch per tick; only a
+ * change of state is written (and announced) at once.
+ */
+import { errors } from '../errors.ts';
+import type { Db, Queryable } from '../storage/database.ts';
+import * as deviceLists from '../storage/deviceLists.ts';
+import * as presence from '../storage/presence.ts';
+import * as users from '../storage/users.ts';
+import { announced } from './sync/announce.ts';
+import type { Notifier } from './sync/notifier.ts';
+
+export type PresenceState = presence.PresenceRow['state'];
+
+export interface PresenceTimings {
+  /** Offline when no client of the user has synced for this long. */
+  offlineAfterMs: number;
+  /** Online becomes unavailable after this long without activity. */
+  idleAfterMs: number;
+}
+
+export interface PresenceContent {
+  presence: PresenceState;
+  last_active_ago?: number;
+  currently_active?: boolean;
+  status_msg?: string;
+}
+
+/** Activity (sending) is recorded at most this often per user. */
+const ACTIVE_GRANULARITY_MS = 60_000;
+/** How long what this process knows of a user's presence is trusted without reading it again. */
+const KNOWN_TTL_MS = 10_000;
+
+interface Known {
+  state: PresenceState;
+  lastActive: number;
+  at: number;
+}
+const STATUS_MSG_MAX = 512;
+
+export class PresenceService {
+  private readonly db: Db;
+  private readonly notifier: Notifier;
+  private readonly timings: PresenceTimings;
+  /** Long-polls open in this process, per user. */
+  private readonly open = new Map<string, number>();
+  /** Users who synced here since the last tick. */
+  private readonly synced = new Set<string>();
+  /**
+   * What this process last wrote or read per user, to skip writes that change nothing. Another
+   * process may change it meanwhile (its tick sets offline), so an entry is trusted briefly.
+   */
+  private readonly known = new Map<string, Known>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(deps: { db: Db; notifier: Notifier; timings: PresenceTimings }) {
+    this.db = deps.db;
+    this.notifier = deps.notifier;
+    this.timings = deps.timings;
+    // A tick often enough that offline comes within a few seconds of the timeout.
+    this.timer = setInterval(() => void this.tick().catch(() => {}), Math.max(250, Math.min(5000, this.timings.offlineAfterMs / 6)));
+    this.timer.unref();
+  }
+
+  /**
+   * A sync started (`set_presence` as the client asked; `offline` leaves presence alone).
+   * Returns a function to call when the sync ends.
+   */
+  async syncStarted(userId: string, setPresence: PresenceState = 'online'): Promise<() => void> {
+    if (setPresence === 'offline') return () => {};
+    this.open.set(userId, (this.open.get(userId) ?? 0) + 1);
+    this.synced.add(userId);
+    const done = () => {
+      const n = (this.open.get(userId) ?? 1) - 1;
+      if (n > 0) this.open.set(userId, n);
+      else this.open.delete(userId);
+      this.synced.add(userId);
+    };
+    const known = await this.current(userId);
+    // Syncing keeps an online user online; an idle (unavailable) one stays so until active.
+    const wanted = setPresence === 'unavailable' ? 'unavailable' : known?.state === 'offline' || !known ? 'online' : known.state;
+    if (known?.state !== wanted) await this.write(userId, { state: wanted, activeNow: wanted === 'online' });
+    return done;
+  }
+
+  /** The user did something (sent an event): they are active, and online if they were idle. */
+  async active(userId: string): Promise<void> {
+    const known = await this.current(userId);
+    if (known && known.state === 'online' && Date.now() - known.lastActive < ACTIVE_GRANULARITY_MS) return;
+    await this.write(userId, { state: 'online', activeNow: true });
+  }
+
+  /** PUT /presence/{userId}/status. */
+  async setStatus(requesterId: string, userId: string, state: PresenceState, statusMsg: string | undefined): Promise<void> {
+    if (requesterId !== userId) throw errors.forbidden('You can only set your own presence.');
+    if (statusMsg && statusMsg.length > STATUS_MSG_MAX) throw errors.invalidParam(`status_msg may be at most ${STATUS_MSG_MAX} characters.`);
+    await this.write(userId, { state, activeNow: state === 'online', statusMsg: statusMsg ?? null });
+  }
+
+  /** GET /presence/{userId}/status: for the user and those who share a room with them. */
+  async getStatus(requesterId: string, userId: string): Promise<PresenceContent> {
+    if (!(await users.getUser(this.db, userId))) throw errors.notFound('Unknown user.');
+    if (requesterId !== userId && !(await deviceLists.usersSharingRoomWith(this.db, requesterId)).has(userId)) {
+      throw errors.forbidden('You do not share a room with this user.');
+    }
+    const [row] = await presence.getPresence(this.db, [userId]);
+    return row ? toContent(row, Date.now()) : { presence: 'offline' };
+  }
+
+  /**
+   * m.presence events for a sync: everyone the user shares a room with (and the user) —
+   * all of them on an initial sync, those who changed in (after, upTo] otherwise.
+   */
+  async forSync(userId: string, initial: boolean, after: number, upTo: number): Promise<Array<{ type: 'm.presence'; sender: string; content: PresenceContent }>> {
+    if (!initial && upTo <= after) return [];
+    const peers = [...(await deviceLists.usersSharingRoomWith(this.db, userId))];
+    const rows = initial ? await presence.getPresence(this.db, peers) : await presence.changedBetween(this.db, peers, after, upTo);
+    const now = Date.now();
+    return rows
+      .filter((r) => !initial || r.state !== 'offline' || r.status_msg)
+      .sort((a, b) => a.user_id.localeCompare(b.user_id))
+      .map((r) => ({ type: 'm.presence', sender: r.user_id, content: toContent(r, now) }));
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Records who synced, then moves users who stopped syncing to offline and idle ones to unavailable. */
+  async tick(): Promise<void> {
+    const now = Date.now();
+    const syncing = [...new Set([...this.synced, ...this.open.keys()])];
+    this.synced.clear();
+    await presence.touchSync(this.db, syncing, now);
+    const stillHere = new Set(this.open.keys());
+    await this.db.transaction(async (trx) => {
+      const stale = await presence.timedOut(trx, now - this.timings.offlineAfterMs, now - this.timings.idleAfterMs);
+      for (const row of stale) {
+        if (stillHere.has(row.user_id)) continue;
+        const gone = row.last_sync_ts < now - this.timings.offlineAfterMs;
+        await this.write(row.user_id, { state: gone ? 'offline' : 'unavailable', activeNow: false }, trx, row);
+      }
+    });
+  }
+
+  private async current(userId: string): Promise<Known | undefined> {
+    const cached = this.known.get(userId);
+    if (cached && Date.now() - cached.at < KNOWN_TTL_MS) return cached;
+    const [row] = await presence.getPresence(this.db, [userId]);
+    if (!row) return undefined;
+    const known = { state: row.state, lastActive: row.last_active_ts, at: Date.now() };
+    this.known.set(userId, known);
+    return known;
+  }
+
+  private async write(
+    userId: string,
+    change: { state: PresenceState; activeNow: boolean; statusMsg?: string | null },
+    q?: Queryable,
+    current?: presence.PresenceRow,
+  ): Promise<void> {
+    const now = Date.now();
+    await announced(this.db, this.notifier, 'presence', async (trx, position) => {
+      const [row] = current ? [current] : await presence.getPresence(trx, [userId]);
+      const lastActive = change.activeNow ? now : (row?.last_active_ts ?? now);
+      await presence.putPresence(trx, {
+        user_id: userId,
+        state: change.state,
+        status_msg: change.statusMsg !== undefined ? change.statusMsg : (row?.status_msg ?? null),
+        last_active_ts: lastActive,
+        last_sync_ts: this.open.has(userId) || this.synced.has(userId) ? now : (row?.last_sync_ts ?? now),
+        stream_position: position,
+      });
+      this.known.set(userId, { state: change.state, lastActive, at: now });
+      return { userId };
+    }, q);
+  }
+}
+
+function toContent(r: presence.PresenceRow, now: number): PresenceContent {
+  const ago = Math.max(0, now - r.last_active_ts);
+  return {
+    presence: r.state,
+    last_active_ago: ago,
+    currently_active: r.state === 'online' && ago < ACTIVE_GRANULARITY_MS,
+    ...(r.status_msg ? { status_msg: r.status_msg } : {}),
+  };
+}

@@ -1,0 +1,50 @@
+/** Presence rows: state, status message, last activity and last sync, per user. */
+import type { Queryable } from './database.ts';
+
+export interface PresenceRow {
+  user_id: string;
+  state: 'online' | 'unavailable' | 'offline';
+  status_msg: string | null;
+  last_active_ts: number;
+  last_sync_ts: number;
+  stream_position: number;
+}
+
+function toRow(r: PresenceRow): PresenceRow {
+  return { ...r, last_active_ts: Number(r.last_active_ts), last_sync_ts: Number(r.last_sync_ts), stream_position: Number(r.stream_position) };
+}
+
+export async function getPresence(q: Queryable, userIds: string[]): Promise<PresenceRow[]> {
+  if (userIds.length === 0) return [];
+  return (await q<PresenceRow>('presence').whereIn('user_id', userIds)).map(toRow);
+}
+
+export async function putPresence(q: Queryable, row: PresenceRow): Promise<void> {
+  await q('presence').insert(row).onConflict('user_id').merge();
+}
+
+/** Of the given users, those whose presence changed in (after, upTo]. */
+export async function changedBetween(q: Queryable, userIds: string[], after: number, upTo: number): Promise<PresenceRow[]> {
+  if (userIds.length === 0 || upTo <= after) return [];
+  const rows = await q<PresenceRow>('presence')
+    .whereIn('user_id', userIds)
+    .where('stream_position', '>', after)
+    .where('stream_position', '<=', upTo);
+  return rows.map(toRow);
+}
+
+/** Records that these users were syncing at `ts` (one statement for a process's batch). */
+export async function touchSync(q: Queryable, userIds: string[], ts: number): Promise<void> {
+  if (userIds.length === 0) return;
+  await q('presence').whereIn('user_id', userIds).where('last_sync_ts', '<', ts).update({ last_sync_ts: ts });
+}
+
+/** Users shown as present who stopped syncing before `syncedBefore`, or went idle before `activeBefore`. */
+export async function timedOut(q: Queryable, syncedBefore: number, activeBefore: number): Promise<PresenceRow[]> {
+  const rows = await q<PresenceRow>('presence')
+    .whereIn('state', ['online', 'unavailable'])
+    .where((w) => w.where('last_sync_ts', '<', syncedBefore).orWhere((o) => o.where({ state: 'online' }).where('last_active_ts', '<', activeBefore)))
+    .forUpdate()
+    .skipLocked();
+  return rows.map(toRow);
+}

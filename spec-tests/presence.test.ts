@@ -1,0 +1,115 @@
+/**
+ * Presence and the user directory: online while syncing, offline after the timeout,
+ * status messages, presence in sync for those who share a room (and only them), and
+ * directory search limited to people the searcher can reach.
+ */
+import assert from 'node:assert/strict';
+import { describeServer, type TestServer, type TestUser } from './harness.ts';
+
+const V3 = '/_matrix/client/v3';
+
+async function shareRoom(srv: TestServer, a: TestUser, b: TestUser, extra: Record<string, unknown> = {}): Promise<string> {
+  const room = await srv.request('POST', `${V3}/createRoom`, { token: a.access_token, body: { invite: [b.user_id], ...extra } });
+  await srv.request('POST', `${V3}/join/${encodeURIComponent(room.body.room_id)}`, { token: b.access_token, body: {} });
+  return room.body.room_id;
+}
+
+const presenceOf = (body: { presence: { events: Array<{ sender: string; content: Record<string, unknown> }> } }, userId: string) =>
+  body.presence.events.filter((e) => e.sender === userId).at(-1)?.content;
+
+describeServer('presence', { presenceOfflineAfterMs: 1500, presenceIdleAfterMs: 60_000 }, (srv) => {
+  const sync = (u: TestUser, since?: string, timeout = 0, extra = '') =>
+    srv().request('GET', `${V3}/sync?timeout=${timeout}${since ? `&since=${since}` : ''}${extra}`, { token: u.access_token });
+  const status = (u: TestUser, of: TestUser) => srv().request('GET', `${V3}/presence/${encodeURIComponent(of.user_id)}/status`, { token: u.access_token });
+
+  it('online while syncing, offline after the timeout, seen by room peers through sync', async () => {
+    const alice = await srv().register();
+    const bob = await srv().register();
+    await shareRoom(srv(), alice, bob);
+    const bobStart = (await sync(bob, undefined, 0, '&set_presence=offline')).body.next_batch;
+
+    // Bob long-polls; alice comes online by syncing, which wakes him.
+    const polling = sync(bob, bobStart, 10_000, '&set_presence=offline');
+    await new Promise((r) => setTimeout(r, 200));
+    await sync(alice);
+    const woke = await polling;
+    assert.equal(presenceOf(woke.body, alice.user_id)?.presence, 'online');
+    assert.equal((await status(bob, alice)).body.presence, 'online');
+    assert.equal((await status(bob, alice)).body.currently_active, true);
+
+    // Alice stops syncing: after the timeout she goes offline, and bob hears it.
+    const gone = await sync(bob, woke.body.next_batch, 10_000, '&set_presence=offline');
+    assert.equal(presenceOf(gone.body, alice.user_id)?.presence, 'offline');
+    assert.equal((await status(bob, alice)).body.presence, 'offline');
+  });
+
+  it('a long-poll keeps its user online past the timeout', async () => {
+    const carol = await srv().register();
+    const dave = await srv().register();
+    await shareRoom(srv(), carol, dave);
+    const first = await sync(carol);
+    await sync(carol, first.body.next_batch, 3000);
+    assert.equal((await status(dave, carol)).body.presence, 'online');
+  });
+
+  it('status messages, set_presence=unavailable, and who may look', async () => {
+    const alice = await srv().register();
+    const bob = await srv().register();
+    const stranger = await srv().register();
+    await shareRoom(srv(), alice, bob);
+    const put = await srv().request('PUT', `${V3}/presence/${encodeURIComponent(alice.user_id)}/status`, {
+      token: alice.access_token, body: { presence: 'online', status_msg: 'playing Factorio' },
+    });
+    assert.equal(put.status, 200);
+    const seen = await status(bob, alice);
+    assert.equal(seen.body.presence, 'online');
+    assert.equal(seen.body.status_msg, 'playing Factorio');
+    assert.equal(typeof seen.body.last_active_ago, 'number');
+
+    const other = await srv().request('PUT', `${V3}/presence/${encodeURIComponent(bob.user_id)}/status`, { token: alice.access_token, body: { presence: 'online' } });
+    assert.equal(other.status, 403);
+    assert.equal((await status(stranger, alice)).status, 403, 'a stranger cannot watch alice');
+    assert.equal((await srv().request('GET', `${V3}/presence/${encodeURIComponent('@nobody:whisper.test')}/status`, { token: alice.access_token })).status, 404);
+    const bad = await srv().request('PUT', `${V3}/presence/${encodeURIComponent(alice.user_id)}/status`, { token: alice.access_token, body: { presence: 'busy' } });
+    assert.equal(bad.body.errcode, 'M_BAD_JSON');
+
+    await sync(bob, undefined, 0, '&set_presence=unavailable');
+    assert.equal((await status(alice, bob)).body.presence, 'unavailable');
+    // A stranger's initial sync carries no presence of alice.
+    const strangers = await sync(stranger);
+    assert.equal(presenceOf(strangers.body, alice.user_id), undefined);
+    const bobs = await sync(bob, undefined, 0, '&set_presence=offline');
+    assert.equal(presenceOf(bobs.body, alice.user_id)?.status_msg, 'playing Factorio');
+  });
+});
+
+describeServer('user directory', {}, (srv) => {
+  const search = (u: TestUser, term: string, limit?: number) =>
+    srv().request('POST', `${V3}/user_directory/search`, { token: u.access_token, body: { search_term: term, ...(limit ? { limit } : {}) } });
+
+  it('finds people who share a room or sit in a published room, by id or name', async () => {
+    const me = await srv().register('dirme');
+    const friend = await srv().register('dirfriend');
+    const lurker = await srv().register('dirlurker');
+    const hidden = await srv().register('dirhidden');
+    await srv().request('PUT', `${V3}/profile/${encodeURIComponent(friend.user_id)}/displayname`, { token: friend.access_token, body: { displayname: 'Zoë Gamer' } });
+    await shareRoom(srv(), me, friend);
+    // The lurker is in a room published to the directory.
+    const pub = await srv().request('POST', `${V3}/createRoom`, { token: lurker.access_token, body: { preset: 'public_chat', visibility: 'public' } });
+    assert.equal(pub.status, 200);
+
+    const byName = await search(me, 'zoë');
+    assert.deepEqual(byName.body.results, [{ user_id: friend.user_id, display_name: 'Zoë Gamer' }]);
+    assert.equal(byName.body.limited, false);
+    const byId = await search(me, 'dir');
+    const ids = byId.body.results.map((r: { user_id: string }) => r.user_id);
+    assert.ok(ids.includes(friend.user_id) && ids.includes(lurker.user_id));
+    assert.ok(!ids.includes(hidden.user_id), 'someone in no shared or public room stays hidden');
+    const limited = await search(me, 'dir', 1);
+    assert.equal(limited.body.results.length, 1);
+    assert.equal(limited.body.limited, true);
+    // LIKE wildcards are literal.
+    assert.deepEqual((await search(me, '%')).body.results, []);
+    assert.equal((await srv().request('POST', `${V3}/user_directory/search`, { token: me.access_token, body: {} })).body.errcode, 'M_MISSING_PARAM');
+  });
+});
