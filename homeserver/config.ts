@@ -26,6 +26,17 @@ const rateLimitsSchema = z
   })
   .prefault({});
 
+/** A switch, from the environment ("true"/"1") or a config file (a boolean); off unless set. */
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1')
+  .default(false);
+
+/** A list, from the environment (comma-separated) or a config file (an array). */
+const list = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((u) => u.trim()).filter(Boolean));
+
 const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8008),
   host: z.string().min(1).default('127.0.0.1'),
@@ -46,10 +57,7 @@ const schema = z.object({
   /** Lifetime of access tokens issued with a refresh token (clients that asked for one). */
   accessTokenLifetimeMs: z.coerce.number().int().positive().default(10 * 60 * 1000),
   /** Honour X-Forwarded-For (only behind a reverse proxy you run). */
-  trustProxy: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-    .transform((v) => v === true || v === 'true' || v === '1')
-    .default(false),
+  trustProxy: flag,
   passwordMinLength: z.coerce.number().int().min(1).max(128).default(8),
   /** How long an unfinished user-interactive auth session stays usable. */
   uiaSessionTtlMs: z.coerce.number().int().positive().default(15 * 60 * 1000),
@@ -57,9 +65,7 @@ const schema = z.object({
   presenceOfflineAfterMs: z.coerce.number().int().min(1000).default(30_000),
   presenceIdleAfterMs: z.coerce.number().int().min(1000).default(5 * 60 * 1000),
   /** TURN servers handed to clients (coturn with use-auth-secret), comma-separated URIs. */
-  turnUris: z
-    .union([z.array(z.string()), z.string()])
-    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((u) => u.trim()).filter(Boolean))
+  turnUris: list
     .pipe(z.array(z.string().regex(/^turns?:[^\s]+$/, 'TURN URIs look like turn:host:3478?transport=udp')))
     .default([]),
   /** coturn's static-auth-secret: credentials are HMAC-SHA1 of "expiry:user" with it. */
@@ -69,10 +75,13 @@ const schema = z.object({
    * whether the deprecated unauthenticated /_matrix/media/v3/download and /thumbnail answer. */
   maxUploadBytes: z.coerce.number().int().positive().default(100 * 1024 * 1024),
   mediaPath: z.string().min(1).optional(),
-  legacyUnauthenticatedMedia: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-    .transform((v) => v === true || v === 'true' || v === '1')
-    .default(false),
+  legacyUnauthenticatedMedia: flag,
+  /** URL previews (`/preview_url`): off by default, since the server then fetches pages for
+   * clients. Private and reserved addresses are refused, except ones listed here (IPs or CIDRs). */
+  urlPreviews: flag,
+  urlPreviewAllowedIps: list
+    .pipe(z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'an IP address or CIDR such as 192.168.1.0/24')))
+    .default([]),
   rateLimits: rateLimitsSchema,
 });
 
@@ -101,6 +110,8 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_MAX_UPLOAD_BYTES: 'maxUploadBytes',
   WHISPER_MEDIA_PATH: 'mediaPath',
   WHISPER_LEGACY_MEDIA: 'legacyUnauthenticatedMedia',
+  WHISPER_URL_PREVIEWS: 'urlPreviews',
+  WHISPER_URL_PREVIEW_ALLOWED_IPS: 'urlPreviewAllowedIps',
 };
 
 /** The same limit for every kind (tests and benchmarks lift them all at once). */

@@ -33,6 +33,7 @@ import { AccountDataService } from './services/streams/accountData.ts';
 import { ReceiptService } from './services/streams/receipts.ts';
 import { TypingService } from './services/streams/typing.ts';
 import { MEDIA_CHANNEL, MediaService } from './services/media/mediaService.ts';
+import { UrlPreviewService } from './services/media/urlPreview.ts';
 import { committedPositions } from './storage/streams.ts';
 import { DeviceListService } from './services/e2ee/deviceLists.ts';
 import { KeyBackupService } from './services/e2ee/keyBackup.ts';
@@ -113,6 +114,7 @@ export async function buildServices(config: Config, database: Database): Promise
     typing,
     push,
     media,
+    urlPreviews: new UrlPreviewService(config, media),
     history: new HistoryService({ db, rooms, notifier }),
     sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence }),
     filters: new FilterService(db),

@@ -415,7 +415,7 @@ describeServer('media repository', { mediaPath, maxUploadBytes: 200 * MiB }, (sr
       assert.equal((await send(srv(), 'GET', `${CLIENT_MEDIA}/config`)).json.errcode, 'M_MISSING_TOKEN');
     });
 
-    it('preview_url says plainly that this server fetches no previews', async () => {
+    it('preview_url says plainly that URL previews are off (the default)', async () => {
       for (const p of [`${CLIENT_MEDIA}/preview_url`, `${MEDIA}/v3/preview_url`]) {
         const res = await send(srv(), 'GET', `${p}?url=${encodeURIComponent('https://example.org/')}`, { token: alice.access_token });
         assert.equal(res.status, 404);

@@ -53,6 +53,8 @@ const thumbnailQuery = z.object({
   animated: queryBoolean.optional(),
   timeout_ms: timeoutMs,
 });
+/** `ts` (the moment the client would like a preview of) is accepted and ignored: the newest is given. */
+const previewQuery = z.object({ url: z.string().min(1).max(2048), ts: count(Number.MAX_SAFE_INTEGER).optional() });
 const FILE_NAME = /^[^\x00-\x1f\x7f]{1,255}$/;
 
 export function mediaHandlers(s: Services) {
@@ -121,10 +123,9 @@ export function mediaHandlers(s: Services) {
       ctx.body = { 'm.upload.size': s.media.maxUploadBytes };
     },
 
-    previewUrl() {
-      // Fetching arbitrary URLs for clients is a server-side request forgery risk this
-      // server does not take on: it is not implemented, and says so.
-      throw errors.unrecognized(404, 'This server does not fetch URL previews.');
+    async previewUrl(ctx: Ctx) {
+      const { url } = parseQuery(previewQuery, ctx.query);
+      ctx.body = await s.urlPreviews.preview(ctx.state.requester!.userId, url);
     },
   };
 }

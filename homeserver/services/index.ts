@@ -23,6 +23,7 @@ import type { AccountDataService } from './streams/accountData.ts';
 import type { ReceiptService } from './streams/receipts.ts';
 import type { TypingService } from './streams/typing.ts';
 import type { MediaService } from './media/mediaService.ts';
+import type { UrlPreviewService } from './media/urlPreview.ts';
 import type { DeviceListService } from './e2ee/deviceLists.ts';
 import type { KeyBackupService } from './e2ee/keyBackup.ts';
 import type { KeyService } from './e2ee/keys.ts';
@@ -55,6 +56,7 @@ export interface Services {
   typing: TypingService;
   push: PushService;
   media: MediaService;
+  urlPreviews: UrlPreviewService;
   keys: KeyService;
   deviceLists: DeviceListService;
   toDevice: ToDeviceService;
