@@ -82,6 +82,8 @@ const schema = z.object({
   urlPreviewAllowedIps: list
     .pipe(z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'an IP address or CIDR such as 192.168.1.0/24')))
     .default([]),
+  /** Audit log entries older than this many days are deleted (0 keeps them forever). */
+  auditRetentionDays: z.coerce.number().int().min(0).max(36500).default(365),
   rateLimits: rateLimitsSchema,
 });
 
@@ -111,6 +113,7 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_MEDIA_PATH: 'mediaPath',
   WHISPER_LEGACY_MEDIA: 'legacyUnauthenticatedMedia',
   WHISPER_URL_PREVIEWS: 'urlPreviews',
+  WHISPER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   WHISPER_URL_PREVIEW_ALLOWED_IPS: 'urlPreviewAllowedIps',
 };
 

@@ -43,6 +43,7 @@ import { PresenceService } from './services/presence.ts';
 import { UserDirectoryService } from './services/userDirectory.ts';
 import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
+import { AuditService } from './services/audit.ts';
 import { openDatabase, type Database } from './storage/database.ts';
 
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
@@ -62,7 +63,8 @@ export async function buildServices(config: Config, database: Database): Promise
   const userIds = new UserIds(config.serverName);
   const passwords = new PasswordHasher();
   const rateLimits = RateLimits.create(config.rateLimits, database.kind === 'postgres' ? db : undefined);
-  const sessions = new SessionService(db, config, tokenCache);
+  const audit = new AuditService(db, config);
+  const sessions = new SessionService(db, config, tokenCache, audit);
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds });
   const notifier = new Notifier(db, await committedPositions(db));
   await database.notifications.listen(CHANGES_CHANNEL, {
@@ -113,6 +115,7 @@ export async function buildServices(config: Config, database: Database): Promise
     receipts,
     typing,
     push,
+    audit,
     media,
     urlPreviews: new UrlPreviewService(config, media),
     history: new HistoryService({ db, rooms, notifier }),
@@ -123,10 +126,10 @@ export async function buildServices(config: Config, database: Database): Promise
     rateLimits,
     sessions,
     uia,
-    login: new LoginService({ db, passwords, rateLimits, sessions, userIds }),
-    accounts: new AccountService({ db, config, passwords, sessions, uia, userIds }),
+    login: new LoginService({ db, passwords, rateLimits, sessions, userIds, audit }),
+    accounts: new AccountService({ db, config, passwords, sessions, uia, userIds, audit }),
     profiles: new ProfileService(db),
-    registrationTokens: new RegistrationTokenService(db, config),
+    registrationTokens: new RegistrationTokenService(db, config, audit),
   };
 }
 
@@ -163,7 +166,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
       : async () => {};
 
     const housekeeping = setInterval(() => {
-      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired(), services.media.deleteExpired(), services.toDevice.expireTxns()]).catch((err) =>
+      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired(), services.media.deleteExpired(), services.toDevice.expireTxns(), services.audit.prune()]).catch((err) =>
         logger.warn({ err }, 'housekeeping failed'),
       );
     }, HOUSEKEEPING_INTERVAL_MS);

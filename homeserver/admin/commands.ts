@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { MatrixError } from '../errors.ts';
 import type { Services } from '../services/index.ts';
+import { ADMIN_CLI } from '../services/audit.ts';
 
 export const USAGE = `Usage: npm run admin -- <command>
 
@@ -119,7 +120,7 @@ export async function runAdminCommand(s: Services, argv: string[]): Promise<stri
     case 'user deactivate': {
       const { positionals } = parse(rest, {}, 1);
       const userId = userIdOf(s, positionals[0]);
-      await s.accounts.deactivate(userId);
+      await s.accounts.deactivate(userId, ADMIN_CLI);
       return [`Deactivated ${userId}; all their sessions are signed out.`];
     }
     case 'user reset-password': {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MatrixError, errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import type { Ctx } from '../http/types.ts';
-import { seenOf } from './session.ts';
+import { auditSourceOf, seenOf } from './session.ts';
 import { parseBody, parseQuery } from './validate.ts';
 
 const authField = z.record(z.string(), z.unknown()).optional();
@@ -79,7 +79,7 @@ export function accountHandlers(s: Services) {
       const done = await s.uia.authenticate({
         purpose: 'change_password', userId: requester.userId, auth: body.auth, flows: [['m.login.password']],
       });
-      await s.accounts.changePassword(requester.userId, requester.deviceId, body.new_password, body.logout_devices !== false);
+      await s.accounts.changePassword(requester.userId, requester.deviceId, body.new_password, body.logout_devices !== false, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);
       ctx.body = {};
     },
@@ -90,7 +90,7 @@ export function accountHandlers(s: Services) {
       const done = await s.uia.authenticate({
         purpose: 'deactivate', userId: requester.userId, auth: body.auth, flows: [['m.login.password']],
       });
-      await s.accounts.deactivate(requester.userId);
+      await s.accounts.deactivate(requester.userId, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);
       ctx.body = { id_server_unbind_result: 'no-support' };
     },

@@ -4,6 +4,7 @@ import type { Services } from '../services/index.ts';
 import type { DeviceRow } from '../storage/devices.ts';
 import type { Ctx } from '../http/types.ts';
 import { parseBody } from './validate.ts';
+import { auditSourceOf } from './session.ts';
 
 const authField = z.record(z.string(), z.unknown()).optional();
 const putDeviceBody = z.object({ display_name: z.string().max(256).nullable().optional() });
@@ -50,7 +51,7 @@ export function deviceHandlers(s: Services) {
       const body = parseBody(deleteDeviceBody, ctx.state.body);
       await s.sessions.getDevice(userId, ctx.params.deviceId);
       const done = await uiaForDeletion(userId, body.auth);
-      await s.sessions.deleteDevices(userId, [ctx.params.deviceId]);
+      await s.sessions.deleteDevices(userId, [ctx.params.deviceId], undefined, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);
       ctx.body = {};
     },
@@ -59,7 +60,7 @@ export function deviceHandlers(s: Services) {
       const userId = ctx.state.requester!.userId;
       const body = parseBody(deleteDevicesBody, ctx.state.body);
       const done = await uiaForDeletion(userId, body.auth);
-      await s.sessions.deleteDevices(userId, body.devices);
+      await s.sessions.deleteDevices(userId, body.devices, undefined, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);
       ctx.body = {};
     },

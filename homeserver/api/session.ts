@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
+import type { AuditSource } from '../services/audit.ts';
 import type { Ctx } from '../http/types.ts';
 import { parseBody } from './validate.ts';
 
@@ -19,6 +20,11 @@ const refreshBody = z.object({ refresh_token: z.string().max(1024) });
 
 export function seenOf(ctx: Ctx) {
   return { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null };
+}
+
+/** Where an authenticated act came from, for its audit entry. */
+export function auditSourceOf(ctx: Ctx): AuditSource {
+  return { ...seenOf(ctx), deviceId: ctx.state.requester?.deviceId ?? null };
 }
 
 export function sessionHandlers(s: Services) {
@@ -57,19 +63,19 @@ export function sessionHandlers(s: Services) {
     async refresh(ctx: Ctx) {
       const body = parseBody(refreshBody, ctx.state.body);
       await s.rateLimits.consume('refreshPerIp', ctx.ip);
-      const result = await s.sessions.refresh(body.refresh_token);
+      const result = await s.sessions.refresh(body.refresh_token, seenOf(ctx));
       if (result.outcome === 'reused') throw errors.unknownToken(false);
       const { refresh_token, access_token, expires_in_ms } = result.session;
       ctx.body = { access_token, refresh_token, expires_in_ms };
     },
 
     async logout(ctx: Ctx) {
-      await s.sessions.logout(ctx.state.requester!);
+      await s.sessions.logout(ctx.state.requester!, auditSourceOf(ctx));
       ctx.body = {};
     },
 
     async logoutAll(ctx: Ctx) {
-      await s.sessions.logoutAll(ctx.state.requester!.userId);
+      await s.sessions.logoutAll(ctx.state.requester!.userId, undefined, auditSourceOf(ctx));
       ctx.body = {};
     },
 

@@ -18,6 +18,7 @@ import { syncHandlers } from '../api/sync.ts';
 import { sessionHandlers } from '../api/session.ts';
 import { webClientHandlers } from '../api/webClient.ts';
 import { mediaHandlers } from '../api/media.ts';
+import { auditHandlers } from '../api/audit.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { requireAuth } from './middleware/auth.ts';
@@ -198,6 +199,13 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get('/_matrix/media/v3/download/:serverName/:mediaId', open(media.legacyDownload));
   router.get('/_matrix/media/v3/download/:serverName/:mediaId/:fileName', open(media.legacyDownload));
   router.get('/_matrix/media/v3/thumbnail/:serverName/:mediaId', open(media.legacyThumbnail));
+
+  // Whisper: the audit log (own entries; admins: everyone's).
+  const audit = auditHandlers(s);
+  router.get('/_whisper/client/v1/audit', ...authed(audit.ownPage));
+  router.get('/_whisper/client/v1/audit/export', ...authed(audit.ownExport));
+  router.get('/_whisper/admin/v1/audit', ...authed(audit.adminPage));
+  router.get('/_whisper/admin/v1/audit/export', ...authed(audit.adminExport));
 
   return router;
 }

@@ -9,6 +9,7 @@ import type { PasswordHasher } from './passwords.ts';
 import type { IssuedSession, Seen, SessionService } from './sessions.ts';
 import { isUsable, type UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
+import { ADMIN_CLI, type AuditService, type AuditSource } from './audit.ts';
 
 export type UserRow = users.UserRow;
 
@@ -33,8 +34,10 @@ export class AccountService {
   private readonly sessions: SessionService;
   private readonly uia: UiaService;
   private readonly userIds: UserIds;
+  private readonly audit: AuditService;
 
-  constructor(deps: { db: Db; config: Config; passwords: PasswordHasher; sessions: SessionService; uia: UiaService; userIds: UserIds }) {
+  constructor(deps: { db: Db; config: Config; passwords: PasswordHasher; sessions: SessionService; uia: UiaService; userIds: UserIds; audit: AuditService }) {
+    this.audit = deps.audit;
     this.db = deps.db;
     this.config = deps.config;
     this.passwords = deps.passwords;
@@ -96,10 +99,16 @@ export class AccountService {
         created_ts: Date.now(), displayname: localpart, avatar_url: null,
       });
       await this.uia.finish(done.sessionId, trx);
-      if (input.inhibitLogin) return { user_id: userId };
-      return this.sessions.createSession(trx, userId, {
+      const details = { admin: isFirst, ...(done.registrationToken ? { registration_token: done.registrationToken.slice(0, 4) + '…' } : {}) };
+      if (input.inhibitLogin) {
+        await this.audit.record(trx, userId, 'account.register', input.seen, details);
+        return { user_id: userId };
+      }
+      const session = await this.sessions.createSession(trx, userId, {
         deviceId: input.deviceId, displayName: input.displayName, withRefreshToken: input.withRefreshToken, seen: input.seen,
       });
+      await this.audit.record(trx, userId, 'account.register', { ...input.seen, deviceId: session.device_id }, details);
+      return session;
     });
   }
 
@@ -130,11 +139,12 @@ export class AccountService {
   }
 
   /** Changes the password after UIA; other sessions end unless the user keeps them. */
-  async changePassword(userId: string, keepDeviceId: string | null, newPassword: string, logoutDevices: boolean): Promise<void> {
+  async changePassword(userId: string, keepDeviceId: string | null, newPassword: string, logoutDevices: boolean, source: AuditSource): Promise<void> {
     this.checkPasswordPolicy(newPassword);
     const hash = await this.passwords.hash(newPassword);
     await this.db.transaction(async (trx) => {
       await users.updateUser(trx, userId, { password_hash: hash });
+      await this.audit.record(trx, userId, source.actor ? 'password.reset' : 'password.change', source, { signed_out_others: logoutDevices });
       if (logoutDevices) {
         if (keepDeviceId) await this.sessions.deleteOtherDevices(userId, keepDeviceId, trx);
         else await this.sessions.logoutAll(userId, trx);
@@ -143,10 +153,11 @@ export class AccountService {
   }
 
   /** Ends the account: no sign-in, no sessions, profile erased. The id is never reused. */
-  async deactivate(userId: string): Promise<void> {
+  async deactivate(userId: string, source: AuditSource): Promise<void> {
     await this.db.transaction(async (trx) => {
       const found = await users.updateUser(trx, userId, { deactivated: true, password_hash: null, displayname: null, avatar_url: null });
       if (!found) throw errors.notFound('No such user.');
+      await this.audit.record(trx, userId, 'account.deactivate', source);
       await this.sessions.logoutAll(userId, trx);
     });
   }
@@ -157,9 +168,13 @@ export class AccountService {
     await this.checkAvailable(localpart);
     this.checkPasswordPolicy(password);
     const userId = this.userIds.make(localpart.toLowerCase());
-    await users.insertUser(this.db, {
-      user_id: userId, localpart: localpart.toLowerCase(), password_hash: await this.passwords.hash(password),
-      is_admin: isAdmin, deactivated: false, created_ts: Date.now(), displayname: localpart.toLowerCase(), avatar_url: null,
+    const passwordHash = await this.passwords.hash(password);
+    await this.db.transaction(async (trx) => {
+      await users.insertUser(trx, {
+        user_id: userId, localpart: localpart.toLowerCase(), password_hash: passwordHash,
+        is_admin: isAdmin, deactivated: false, created_ts: Date.now(), displayname: localpart.toLowerCase(), avatar_url: null,
+      });
+      await this.audit.record(trx, userId, 'admin.user_create', ADMIN_CLI, { admin: isAdmin });
     });
     return userId;
   }
@@ -171,13 +186,14 @@ export class AccountService {
   /** Admin: sets a new password and signs every session out. */
   async resetPassword(userId: string, newPassword: string): Promise<void> {
     await this.requireUser(userId);
-    await this.changePassword(userId, null, newPassword, true);
+    await this.changePassword(userId, null, newPassword, true, ADMIN_CLI);
   }
 
   async setAdmin(userId: string, isAdmin: boolean): Promise<void> {
     await this.requireUser(userId);
     await this.db.transaction(async (trx) => {
       await users.updateUser(trx, userId, { is_admin: isAdmin });
+      await this.audit.record(trx, userId, isAdmin ? 'admin.make_admin' : 'admin.revoke_admin', ADMIN_CLI);
       await this.sessions.sessionsChanged(trx, userId);
     });
   }

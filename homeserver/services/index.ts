@@ -8,6 +8,7 @@ import type { RegistrationTokenService } from './registrationTokens.ts';
 import type { SessionService } from './sessions.ts';
 import type { UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
+import type { AuditService } from './audit.ts';
 import type { HistoryService } from './rooms/history.ts';
 import type { DirectoryService } from './rooms/directory.ts';
 import type { HierarchyService } from './rooms/hierarchy.ts';
@@ -55,6 +56,7 @@ export interface Services {
   receipts: ReceiptService;
   typing: TypingService;
   push: PushService;
+  audit: AuditService;
   media: MediaService;
   urlPreviews: UrlPreviewService;
   keys: KeyService;

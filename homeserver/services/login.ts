@@ -6,6 +6,7 @@ import type { PasswordHasher } from './passwords.ts';
 import type { RateLimits } from './rateLimits.ts';
 import type { IssuedSession, Seen, SessionService } from './sessions.ts';
 import type { UserIds } from './userIds.ts';
+import type { AuditService } from './audit.ts';
 
 export interface PasswordLoginInput {
   /** What the client typed: a localpart or a full user id. */
@@ -23,8 +24,10 @@ export class LoginService {
   private readonly rateLimits: RateLimits;
   private readonly sessions: SessionService;
   private readonly userIds: UserIds;
+  private readonly audit: AuditService;
 
-  constructor(deps: { db: Db; passwords: PasswordHasher; rateLimits: RateLimits; sessions: SessionService; userIds: UserIds }) {
+  constructor(deps: { db: Db; passwords: PasswordHasher; rateLimits: RateLimits; sessions: SessionService; userIds: UserIds; audit: AuditService }) {
+    this.audit = deps.audit;
     this.db = deps.db;
     this.passwords = deps.passwords;
     this.rateLimits = deps.rateLimits;
@@ -36,20 +39,31 @@ export class LoginService {
     await this.rateLimits.consume('loginPerIp', input.seen.ip);
     const userId = this.userIds.resolve(input.user);
     const invalid = () => errors.forbidden('Invalid username or password.');
+    const failed = async (accountId: string | null, reason: string) => {
+      // No act to share a transaction with: the failure is the entry.
+      await this.audit.record(this.db, accountId, 'login.failed', input.seen, accountId ? { reason } : { reason, user: input.user.slice(0, 255) });
+      return invalid();
+    };
     if (!userId) {
       await this.passwords.verify(null, input.password);
-      throw invalid();
+      throw await failed(null, 'unknown user');
     }
     await this.rateLimits.consume('loginPerAccount', userId);
     const user = await users.getUser(this.db, userId);
     // Same work whether or not the account exists, so timing does not tell.
     const ok = await this.passwords.verify(user?.password_hash ?? null, input.password);
-    if (!user || !ok) throw invalid();
-    if (user.deactivated) throw new MatrixError(403, 'M_USER_DEACTIVATED', 'This account has been deactivated.');
-    return this.db.transaction((trx) =>
-      this.sessions.createSession(trx, userId, {
+    if (!user) throw await failed(null, 'unknown user');
+    if (!ok) throw await failed(userId, 'wrong password');
+    if (user.deactivated) {
+      await failed(userId, 'deactivated');
+      throw new MatrixError(403, 'M_USER_DEACTIVATED', 'This account has been deactivated.');
+    }
+    return this.db.transaction(async (trx) => {
+      const session = await this.sessions.createSession(trx, userId, {
         deviceId: input.deviceId, displayName: input.displayName, withRefreshToken: input.withRefreshToken, seen: input.seen,
-      }),
-    );
+      });
+      await this.audit.record(trx, userId, 'login', { ...input.seen, deviceId: session.device_id }, { method: 'password' });
+      return session;
+    });
   }
 }

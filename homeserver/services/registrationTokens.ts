@@ -5,6 +5,7 @@ import type { Db } from '../storage/database.ts';
 import * as store from '../storage/registrationTokens.ts';
 import { randomRegistrationToken } from './secrets.ts';
 import { isUsable } from './uia.ts';
+import { ADMIN_CLI, type AuditService } from './audit.ts';
 
 export type RegistrationToken = store.RegistrationTokenWithPending;
 
@@ -13,10 +14,12 @@ const TOKEN_GRAMMAR = /^[A-Za-z0-9._~-]{1,64}$/;
 export class RegistrationTokenService {
   private readonly db: Db;
   private readonly config: Config;
+  private readonly audit: AuditService;
 
-  constructor(db: Db, config: Config) {
+  constructor(db: Db, config: Config, audit: AuditService) {
     this.db = db;
     this.config = config;
+    this.audit = audit;
   }
 
   private liveSince(): number {
@@ -32,12 +35,16 @@ export class RegistrationTokenService {
     if (await store.getRegistrationToken(this.db, token, this.liveSince())) {
       throw errors.invalidParam('That token already exists.');
     }
-    await store.insertRegistrationToken(this.db, {
-      token,
-      uses_allowed: opts.usesAllowed ?? null,
-      expiry_time: opts.expiryTime ?? null,
-      created_ts: Date.now(),
-      created_by: opts.createdBy ?? null,
+    await this.db.transaction(async (trx) => {
+      await store.insertRegistrationToken(trx, {
+        token,
+        uses_allowed: opts.usesAllowed ?? null,
+        expiry_time: opts.expiryTime ?? null,
+        created_ts: Date.now(),
+        created_by: opts.createdBy ?? null,
+      });
+      // The token itself is a secret: the log keeps enough of it to tell tokens apart.
+      await this.audit.record(trx, null, 'admin.token_create', ADMIN_CLI, { token: `${token.slice(0, 4)}…`, uses_allowed: opts.usesAllowed ?? null });
     });
     return (await store.getRegistrationToken(this.db, token, this.liveSince()))!;
   }
@@ -47,7 +54,10 @@ export class RegistrationTokenService {
   }
 
   async revoke(token: string): Promise<void> {
-    if (!(await store.revokeRegistrationToken(this.db, token))) throw errors.notFound('No such registration token.');
+    await this.db.transaction(async (trx) => {
+      if (!(await store.revokeRegistrationToken(trx, token))) throw errors.notFound('No such registration token.');
+      await this.audit.record(trx, null, 'admin.token_revoke', ADMIN_CLI, { token: `${token.slice(0, 4)}…` });
+    });
   }
 
   /** Spec: GET /register/m.login.registration_token/validity. */

@@ -10,6 +10,7 @@ import * as tokens from '../storage/tokens.ts';
 import { notify } from '../storage/notifications.ts';
 import { hashToken, randomDeviceId, randomToken } from './secrets.ts';
 import { SESSIONS_CHANNEL, TokenCache } from './tokenCache.ts';
+import type { AuditService, AuditSource } from './audit.ts';
 
 /** Who is making an authenticated request. */
 export interface Requester {
@@ -43,12 +44,14 @@ export class SessionService {
   private readonly db: Db;
   private readonly config: Config;
   private readonly cache: TokenCache;
+  private readonly audit: AuditService;
   private readonly deviceHooks: DeviceHook[] = [];
 
-  constructor(db: Db, config: Config, cache: TokenCache) {
+  constructor(db: Db, config: Config, cache: TokenCache, audit: AuditService) {
     this.db = db;
     this.config = config;
     this.cache = cache;
+    this.audit = audit;
   }
 
   /** Runs `hook` inside the transaction of every act that adds, renames or removes devices. */
@@ -169,12 +172,13 @@ export class SessionService {
    * used, so a client that lost the response can retry; presenting a token whose successor
    * was already used is reuse (a stolen token), and signs the whole session out.
    */
-  async refresh(refreshToken: string): Promise<{ outcome: 'ok'; session: IssuedSession } | { outcome: 'reused'; userId: string; deviceId: string }> {
+  async refresh(refreshToken: string, source: AuditSource = {}): Promise<{ outcome: 'ok'; session: IssuedSession } | { outcome: 'reused'; userId: string; deviceId: string }> {
     return this.db.transaction(async (trx) => {
       const row = await tokens.findRefreshTokenForUpdate(trx, hashToken(refreshToken));
       if (!row) throw errors.unknownToken(false);
       if (row.spent) {
         await devices.deleteDevices(trx, row.user_id, [row.device_id]);
+        await this.audit.record(trx, row.user_id, 'token.refresh_reuse', { ...source, deviceId: row.device_id });
         await this.sessionsChanged(trx, row.user_id);
         await this.devicesChanged(trx, row.user_id);
         return { outcome: 'reused', userId: row.user_id, deviceId: row.device_id } as const;
@@ -189,12 +193,17 @@ export class SessionService {
     });
   }
 
-  async logout(requester: Requester): Promise<void> {
-    await this.deleteDevices(requester.userId, [requester.deviceId]);
+  async logout(requester: Requester, source: AuditSource): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      await this.deleteDevices(requester.userId, [requester.deviceId], trx);
+      await this.audit.record(trx, requester.userId, 'logout', { ...source, deviceId: requester.deviceId });
+    });
   }
 
-  async logoutAll(userId: string, q: Queryable = this.db): Promise<void> {
+  /** Signs every session out; `source` records it as the user's own act (others record theirs). */
+  async logoutAll(userId: string, q: Queryable = this.db, source?: AuditSource): Promise<void> {
     await this.inTransaction(q, async (trx) => {
+      if (source) await this.audit.record(trx, userId, 'logout.all', source);
       if ((await devices.deleteDevicesExcept(trx, userId, null)) > 0) await this.devicesChanged(trx, userId);
       await this.sessionsChanged(trx, userId);
     });
@@ -218,9 +227,10 @@ export class SessionService {
   }
 
   /** Signs devices out; unknown ids are ignored, as the spec asks for delete_devices. */
-  async deleteDevices(userId: string, deviceIds: string[], q: Queryable = this.db): Promise<number> {
+  async deleteDevices(userId: string, deviceIds: string[], q: Queryable = this.db, source?: AuditSource): Promise<number> {
     return this.inTransaction(q, async (trx) => {
       const n = await devices.deleteDevices(trx, userId, deviceIds);
+      if (source && n > 0) await this.audit.record(trx, userId, 'device.delete', source, { devices: deviceIds });
       await this.sessionsChanged(trx, userId);
       if (n > 0) await this.devicesChanged(trx, userId);
       return n;
