@@ -23,6 +23,8 @@ const rateLimitsSchema = z
     lookupPerIp: rateLimit.default({ points: 120, durationSec: 60 }),
     refreshPerIp: rateLimit.default({ points: 60, durationSec: 60 }),
     passwordPerAccount: rateLimit.default({ points: 5, durationSec: 300 }),
+    // Two-factor codes: 10 a quarter hour cannot guess a 6-digit code (10^6) in any useful time.
+    codePerAccount: rateLimit.default({ points: 10, durationSec: 900 }),
   })
   .prefault({});
 

@@ -44,6 +44,7 @@ import { UserDirectoryService } from './services/userDirectory.ts';
 import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
 import { AuditService } from './services/audit.ts';
+import { TwoFactorService } from './services/twoFactor.ts';
 import { openDatabase, type Database } from './storage/database.ts';
 
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
@@ -65,7 +66,8 @@ export async function buildServices(config: Config, database: Database): Promise
   const rateLimits = RateLimits.create(config.rateLimits, database.kind === 'postgres' ? db : undefined);
   const audit = new AuditService(db, config);
   const sessions = new SessionService(db, config, tokenCache, audit);
-  const uia = new UiaService({ db, config, passwords, rateLimits, userIds });
+  const twoFactor = new TwoFactorService({ db, config, rateLimits, audit });
+  const uia = new UiaService({ db, config, passwords, rateLimits, userIds, twoFactor });
   const notifier = new Notifier(db, await committedPositions(db));
   await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
@@ -116,6 +118,7 @@ export async function buildServices(config: Config, database: Database): Promise
     typing,
     push,
     audit,
+    twoFactor,
     media,
     urlPreviews: new UrlPreviewService(config, media),
     history: new HistoryService({ db, rooms, notifier }),
@@ -126,7 +129,7 @@ export async function buildServices(config: Config, database: Database): Promise
     rateLimits,
     sessions,
     uia,
-    login: new LoginService({ db, passwords, rateLimits, sessions, userIds, audit }),
+    login: new LoginService({ db, passwords, rateLimits, sessions, userIds, audit, twoFactor }),
     accounts: new AccountService({ db, config, passwords, sessions, uia, userIds, audit }),
     profiles: new ProfileService(db),
     registrationTokens: new RegistrationTokenService(db, config, audit),

@@ -14,6 +14,7 @@ import * as e2ee from './20261125_008_e2ee.ts';
 import * as media from './20261125_009_media.ts';
 import * as presence from './20261125_010_presence.ts';
 import * as audit from './20261202_013_audit.ts';
+import * as twoFactor from './20261202_014_two_factor.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -32,4 +33,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_009_media', media],
   ['20261125_010_presence', presence],
   ['20261202_013_audit', audit],
+  ['20261202_014_two_factor', twoFactor],
 ];

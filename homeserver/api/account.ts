@@ -4,9 +4,8 @@ import { MatrixError, errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import type { Ctx } from '../http/types.ts';
 import { auditSourceOf, seenOf } from './session.ts';
-import { parseBody, parseQuery } from './validate.ts';
+import { authField, parseBody, parseQuery } from './validate.ts';
 
-const authField = z.record(z.string(), z.unknown()).optional();
 
 const registerBody = z.object({
   username: z.string().max(255).optional(),
@@ -77,7 +76,7 @@ export function accountHandlers(s: Services) {
       const body = parseBody(passwordBody, ctx.state.body);
       s.accounts.checkPasswordPolicy(body.new_password);
       const done = await s.uia.authenticate({
-        purpose: 'change_password', userId: requester.userId, auth: body.auth, flows: [['m.login.password']],
+        purpose: 'change_password', userId: requester.userId, auth: body.auth, flows: [['m.login.password']], source: auditSourceOf(ctx),
       });
       await s.accounts.changePassword(requester.userId, requester.deviceId, body.new_password, body.logout_devices !== false, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);
@@ -88,7 +87,7 @@ export function accountHandlers(s: Services) {
       const requester = ctx.state.requester!;
       const body = parseBody(deactivateBody, ctx.state.body);
       const done = await s.uia.authenticate({
-        purpose: 'deactivate', userId: requester.userId, auth: body.auth, flows: [['m.login.password']],
+        purpose: 'deactivate', userId: requester.userId, auth: body.auth, flows: [['m.login.password']], source: auditSourceOf(ctx),
       });
       await s.accounts.deactivate(requester.userId, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);

@@ -3,10 +3,9 @@ import { z } from 'zod';
 import type { Services } from '../services/index.ts';
 import type { DeviceRow } from '../storage/devices.ts';
 import type { Ctx } from '../http/types.ts';
-import { parseBody } from './validate.ts';
+import { authField, parseBody } from './validate.ts';
 import { auditSourceOf } from './session.ts';
 
-const authField = z.record(z.string(), z.unknown()).optional();
 const putDeviceBody = z.object({ display_name: z.string().max(256).nullable().optional() });
 const deleteDeviceBody = z.object({ auth: authField });
 const deleteDevicesBody = z.object({ devices: z.array(z.string().max(255)).max(1000), auth: authField });
@@ -23,8 +22,8 @@ function deviceJson(d: DeviceRow) {
 }
 
 export function deviceHandlers(s: Services) {
-  const uiaForDeletion = (userId: string, auth: unknown) =>
-    s.uia.authenticate({ purpose: 'delete_devices', userId, auth, flows: [['m.login.password']] });
+  const uiaForDeletion = (ctx: Ctx, auth: unknown) =>
+    s.uia.authenticate({ purpose: 'delete_devices', userId: ctx.state.requester!.userId, auth, flows: [['m.login.password']], source: auditSourceOf(ctx) });
 
   return {
     async list(ctx: Ctx) {
@@ -50,7 +49,7 @@ export function deviceHandlers(s: Services) {
       const userId = ctx.state.requester!.userId;
       const body = parseBody(deleteDeviceBody, ctx.state.body);
       await s.sessions.getDevice(userId, ctx.params.deviceId);
-      const done = await uiaForDeletion(userId, body.auth);
+      const done = await uiaForDeletion(ctx, body.auth);
       await s.sessions.deleteDevices(userId, [ctx.params.deviceId], undefined, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);
       ctx.body = {};
@@ -59,7 +58,7 @@ export function deviceHandlers(s: Services) {
     async removeMany(ctx: Ctx) {
       const userId = ctx.state.requester!.userId;
       const body = parseBody(deleteDevicesBody, ctx.state.body);
-      const done = await uiaForDeletion(userId, body.auth);
+      const done = await uiaForDeletion(ctx, body.auth);
       await s.sessions.deleteDevices(userId, body.devices, undefined, auditSourceOf(ctx));
       await s.uia.finish(done.sessionId);
       ctx.body = {};

@@ -14,6 +14,7 @@ const loginBody = z.object({
   device_id: z.string().min(1).max(255).optional(),
   initial_device_display_name: z.string().max(256).optional(),
   refresh_token: z.boolean().optional(),
+  'org.whisper.totp_code': z.string().max(64).optional(),
 });
 
 const refreshBody = z.object({ refresh_token: z.string().max(1024) });
@@ -56,6 +57,7 @@ export function sessionHandlers(s: Services) {
         displayName: body.initial_device_display_name,
         withRefreshToken: body.refresh_token === true,
         seen: seenOf(ctx),
+        totpCode: body['org.whisper.totp_code'],
       });
       ctx.body = { ...session, home_server: s.config.serverName, well_known: { 'm.homeserver': { base_url: s.config.publicUrl } } };
     },

@@ -35,5 +35,8 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.in
   return parseWith(schema, query, 'query');
 }
 
+/** A UIA `auth` object: its stages are checked by the UIA service. */
+export const authField = z.record(z.string(), z.unknown()).optional();
+
 /** Query flags arrive as strings: "true"/"false". */
 export const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');

@@ -19,6 +19,7 @@ import { sessionHandlers } from '../api/session.ts';
 import { webClientHandlers } from '../api/webClient.ts';
 import { mediaHandlers } from '../api/media.ts';
 import { auditHandlers } from '../api/audit.ts';
+import { twoFactorHandlers } from '../api/twoFactor.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { requireAuth } from './middleware/auth.ts';
@@ -206,6 +207,14 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get('/_whisper/client/v1/audit/export', ...authed(audit.ownExport));
   router.get('/_whisper/admin/v1/audit', ...authed(audit.adminPage));
   router.get('/_whisper/admin/v1/audit/export', ...authed(audit.adminExport));
+
+  // Whisper: two-factor authentication.
+  const twoFactor = twoFactorHandlers(s);
+  router.get('/_whisper/client/v1/2fa', ...authed(twoFactor.status));
+  router.post('/_whisper/client/v1/2fa/totp', ...authed(twoFactor.enrol));
+  router.post('/_whisper/client/v1/2fa/totp/confirm', ...authed(twoFactor.confirm));
+  router.post('/_whisper/client/v1/2fa/recovery_codes', ...authed(twoFactor.recoveryCodes));
+  router.post('/_whisper/client/v1/2fa/disable', ...authed(twoFactor.disable));
 
   return router;
 }

@@ -9,6 +9,7 @@ import type { SessionService } from './sessions.ts';
 import type { UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
 import type { AuditService } from './audit.ts';
+import type { TwoFactorService } from './twoFactor.ts';
 import type { HistoryService } from './rooms/history.ts';
 import type { DirectoryService } from './rooms/directory.ts';
 import type { HierarchyService } from './rooms/hierarchy.ts';
@@ -57,6 +58,7 @@ export interface Services {
   typing: TypingService;
   push: PushService;
   audit: AuditService;
+  twoFactor: TwoFactorService;
   media: MediaService;
   urlPreviews: UrlPreviewService;
   keys: KeyService;

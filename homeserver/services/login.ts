@@ -7,6 +7,7 @@ import type { RateLimits } from './rateLimits.ts';
 import type { IssuedSession, Seen, SessionService } from './sessions.ts';
 import type { UserIds } from './userIds.ts';
 import type { AuditService } from './audit.ts';
+import type { TwoFactorService } from './twoFactor.ts';
 
 export interface PasswordLoginInput {
   /** What the client typed: a localpart or a full user id. */
@@ -16,7 +17,12 @@ export interface PasswordLoginInput {
   displayName?: string;
   withRefreshToken: boolean;
   seen: Seen;
+  /** The second factor, for accounts that have it (Whisper's client sends it). */
+  totpCode?: string;
 }
+
+/** Login answered this (403) when the password was right and a second factor is needed. */
+export const TOTP_REQUIRED = 'ORG.WHISPER.TOTP_REQUIRED';
 
 export class LoginService {
   private readonly db: Db;
@@ -25,9 +31,11 @@ export class LoginService {
   private readonly sessions: SessionService;
   private readonly userIds: UserIds;
   private readonly audit: AuditService;
+  private readonly twoFactor: TwoFactorService;
 
-  constructor(deps: { db: Db; passwords: PasswordHasher; rateLimits: RateLimits; sessions: SessionService; userIds: UserIds; audit: AuditService }) {
+  constructor(deps: { db: Db; passwords: PasswordHasher; rateLimits: RateLimits; sessions: SessionService; userIds: UserIds; audit: AuditService; twoFactor: TwoFactorService }) {
     this.audit = deps.audit;
+    this.twoFactor = deps.twoFactor;
     this.db = deps.db;
     this.passwords = deps.passwords;
     this.rateLimits = deps.rateLimits;
@@ -57,6 +65,14 @@ export class LoginService {
     if (user.deactivated) {
       await failed(userId, 'deactivated');
       throw new MatrixError(403, 'M_USER_DEACTIVATED', 'This account has been deactivated.');
+    }
+    if (await this.twoFactor.isEnabled(userId)) {
+      if (input.totpCode === undefined) {
+        // Not a failure: the password was right, and the client now asks for the code.
+        throw new MatrixError(403, TOTP_REQUIRED, 'This account uses two-factor authentication: enter the code from your authenticator app. ' +
+          'Apps that cannot ask for it sign in through this server\'s login page (single sign-on).');
+      }
+      if (!(await this.twoFactor.check(userId, input.totpCode, input.seen))) throw await failed(userId, 'second factor');
     }
     return this.db.transaction(async (trx) => {
       const session = await this.sessions.createSession(trx, userId, {

@@ -14,8 +14,13 @@ import type { PasswordHasher } from './passwords.ts';
 import type { RateLimits } from './rateLimits.ts';
 import { randomToken } from './secrets.ts';
 import type { UserIds } from './userIds.ts';
+import type { AuditSource } from './audit.ts';
+import type { TwoFactorService } from './twoFactor.ts';
 
-export type UiaPurpose = 'register' | 'change_password' | 'delete_devices' | 'deactivate' | 'cross_signing';
+export type UiaPurpose = 'register' | 'change_password' | 'delete_devices' | 'deactivate' | 'cross_signing' | 'two_factor';
+
+/** The stage a user with two-factor authentication completes on every sensitive act. */
+export const TOTP_STAGE = 'org.whisper.totp';
 
 export interface UiaRequest {
   purpose: UiaPurpose;
@@ -24,6 +29,8 @@ export interface UiaRequest {
   /** The body's `auth` field, unvalidated. */
   auth: unknown;
   flows: string[][];
+  /** Where the request came from, for the audit entry of a second-factor check. */
+  source?: AuditSource;
 }
 
 export interface UiaCompleted {
@@ -38,6 +45,7 @@ const authSchema = z.object({
   user: z.string().max(255).optional(),
   password: z.string().max(1024).optional(),
   token: z.string().max(255).optional(),
+  code: z.string().max(64).optional(),
 }).loose();
 
 export class UiaService {
@@ -46,8 +54,10 @@ export class UiaService {
   private readonly passwords: PasswordHasher;
   private readonly rateLimits: RateLimits;
   private readonly userIds: UserIds;
+  private readonly twoFactor: TwoFactorService;
 
-  constructor(deps: { db: Db; config: Config; passwords: PasswordHasher; rateLimits: RateLimits; userIds: UserIds }) {
+  constructor(deps: { db: Db; config: Config; passwords: PasswordHasher; rateLimits: RateLimits; userIds: UserIds; twoFactor: TwoFactorService }) {
+    this.twoFactor = deps.twoFactor;
     this.db = deps.db;
     this.config = deps.config;
     this.passwords = deps.passwords;
@@ -60,7 +70,11 @@ export class UiaService {
   }
 
   /** Returns once a flow is complete; otherwise throws the 401 that tells the client what next. */
-  async authenticate(req: UiaRequest): Promise<UiaCompleted> {
+  async authenticate(request: UiaRequest): Promise<UiaCompleted> {
+    // A signed-in user with two-factor authentication proves it on every sensitive act.
+    const req = request.userId && (await this.twoFactor.isEnabled(request.userId))
+      ? { ...request, flows: request.flows.map((flow) => [...flow, TOTP_STAGE]) }
+      : request;
     const parsed = authSchema.safeParse(req.auth ?? {});
     if (!parsed.success || (req.auth != null && (typeof req.auth !== 'object' || Array.isArray(req.auth)))) {
       throw errors.badJson('auth must be an object.');
@@ -147,6 +161,11 @@ export class UiaService {
         });
         if (!valid) return { errcode: 'M_FORBIDDEN', error: 'Invalid registration token.' };
         session.registration_token = auth.token;
+        return undefined;
+      }
+      case TOTP_STAGE: {
+        if (!req.userId || !auth.code) return { errcode: 'M_MISSING_PARAM', error: 'code is required: a code from your authenticator app or a recovery code.' };
+        if (!(await this.twoFactor.check(req.userId, auth.code, req.source ?? {}))) return { errcode: 'M_FORBIDDEN', error: 'Invalid two-factor code.' };
         return undefined;
       }
       default:
