@@ -169,7 +169,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
       : async () => {};
 
     const housekeeping = setInterval(() => {
-      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired(), services.media.deleteExpired(), services.toDevice.expireTxns(), services.audit.prune()]).catch((err) =>
+      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired(), services.media.deleteExpired(), services.toDevice.expireTxns(), services.audit.prune(), services.login.deleteExpiredTokens()]).catch((err) =>
         logger.warn({ err }, 'housekeeping failed'),
       );
     }, HOUSEKEEPING_INTERVAL_MS);

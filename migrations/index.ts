@@ -15,6 +15,7 @@ import * as media from './20261125_009_media.ts';
 import * as presence from './20261125_010_presence.ts';
 import * as audit from './20261202_013_audit.ts';
 import * as twoFactor from './20261202_014_two_factor.ts';
+import * as loginTokens from './20261202_015_login_tokens.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,4 +35,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_010_presence', presence],
   ['20261202_013_audit', audit],
   ['20261202_014_two_factor', twoFactor],
+  ['20261202_015_login_tokens', loginTokens],
 ];

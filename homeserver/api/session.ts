@@ -15,7 +15,11 @@ const loginBody = z.object({
   initial_device_display_name: z.string().max(256).optional(),
   refresh_token: z.boolean().optional(),
   'org.whisper.totp_code': z.string().max(64).optional(),
+  token: z.string().max(255).optional(),
 });
+
+/** The identity provider the login page stands for (Element shows its name on the button). */
+export const LOGIN_PAGE_IDP = { id: 'whisper', name: 'Whisper login page' };
 
 const refreshBody = z.object({ refresh_token: z.string().max(1024) });
 
@@ -31,11 +35,19 @@ export function auditSourceOf(ctx: Ctx): AuditSource {
 export function sessionHandlers(s: Services) {
   return {
     loginFlows(ctx: Ctx) {
-      ctx.body = { flows: [{ type: 'm.login.password' }] };
+      // m.login.sso is the server's own login page, which asks for the second factor too.
+      ctx.body = { flows: [{ type: 'm.login.password' }, { type: 'm.login.sso', identity_providers: [LOGIN_PAGE_IDP] }, { type: 'm.login.token' }] };
     },
 
     async login(ctx: Ctx) {
       const body = parseBody(loginBody, ctx.state.body);
+      const device = { deviceId: body.device_id, displayName: body.initial_device_display_name, withRefreshToken: body.refresh_token === true, seen: seenOf(ctx) };
+      const answer = (session: object) => ({ ...session, home_server: s.config.serverName, well_known: { 'm.homeserver': { base_url: s.config.publicUrl } } });
+      if (body.type === 'm.login.token') {
+        if (body.token === undefined) throw errors.missingParam('Missing field: token');
+        ctx.body = answer(await s.login.tokenLogin({ ...device, token: body.token }));
+        return;
+      }
       if (body.type !== 'm.login.password') {
         throw errors.unknownLoginType(body.type);
       }
@@ -50,16 +62,7 @@ export function sessionHandlers(s: Services) {
       }
       if (user === undefined) throw errors.missingParam('Missing field: identifier.user');
       if (body.password === undefined) throw errors.missingParam('Missing field: password');
-      const session = await s.login.passwordLogin({
-        user,
-        password: body.password,
-        deviceId: body.device_id,
-        displayName: body.initial_device_display_name,
-        withRefreshToken: body.refresh_token === true,
-        seen: seenOf(ctx),
-        totpCode: body['org.whisper.totp_code'],
-      });
-      ctx.body = { ...session, home_server: s.config.serverName, well_known: { 'm.homeserver': { base_url: s.config.publicUrl } } };
+      ctx.body = answer(await s.login.passwordLogin({ ...device, user, password: body.password, totpCode: body['org.whisper.totp_code'] }));
     },
 
     async refresh(ctx: Ctx) {

@@ -6,7 +6,7 @@ import { corsMiddleware } from './middleware/cors.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { jsonBodyMiddleware } from './middleware/jsonBody.ts';
 import { requestLogMiddleware } from './middleware/requestLog.ts';
-import { allowedMethods, buildRouter, takesRawBody } from './routes.ts';
+import { allowedMethods, buildRouter, takesFormBody, takesRawBody } from './routes.ts';
 import type { WhisperState } from './types.ts';
 
 export function createApp(services: Services, logger: Logger): Koa<WhisperState> {
@@ -17,7 +17,7 @@ export function createApp(services: Services, logger: Logger): Koa<WhisperState>
   app.use(requestLogMiddleware(logger));
   app.use(errorMiddleware(logger));
   app.use(corsMiddleware);
-  app.use(jsonBodyMiddleware(services.config.maxBodyBytes, takesRawBody));
+  app.use(jsonBodyMiddleware(services.config.maxBodyBytes, takesRawBody, takesFormBody));
   app.use(router.routes());
   app.use(allowedMethods(router));
   return app;

@@ -20,6 +20,7 @@ import { webClientHandlers } from '../api/webClient.ts';
 import { mediaHandlers } from '../api/media.ts';
 import { auditHandlers } from '../api/audit.ts';
 import { twoFactorHandlers } from '../api/twoFactor.ts';
+import { LOGIN_PAGE_PATH, loginPageHandlers } from '../api/loginPage.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { requireAuth } from './middleware/auth.ts';
@@ -28,6 +29,9 @@ import type { Ctx, WhisperState } from './types.ts';
 /** Client-server paths under v3 and, for older clients, r0. */
 const cs = (path: string) => [`/_matrix/client/v3${path}`, `/_matrix/client/r0${path}`];
 const v1 = (path: string) => [`/_matrix/client/v1${path}`];
+
+/** The login page's form posts (application/x-www-form-urlencoded). */
+export const takesFormBody = (path: string): boolean => path === LOGIN_PAGE_PATH;
 
 /** Paths whose request body is the uploaded file itself: streamed by their handler, never parsed as JSON. */
 export const takesRawBody = (path: string): boolean => /^\/_matrix\/media\/v3\/upload(\/|$)/.test(path);
@@ -61,6 +65,11 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(cs('/login'), open(session.loginFlows));
   router.post(cs('/login'), open(session.login));
   router.post(cs('/refresh'), open(session.refresh));
+  const loginPage = loginPageHandlers(s);
+  router.get(cs('/login/sso/redirect'), open(loginPage.ssoRedirect));
+  router.get(cs('/login/sso/redirect/:idpId'), open(loginPage.ssoRedirect));
+  router.get(LOGIN_PAGE_PATH, open(loginPage.show));
+  router.post(LOGIN_PAGE_PATH, open(loginPage.submit));
   router.post(cs('/logout'), ...authed(session.logout));
   router.post(cs('/logout/all'), ...authed(session.logoutAll));
   router.get(cs('/account/whoami'), ...authed(session.whoami));

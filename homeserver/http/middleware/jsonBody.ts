@@ -1,13 +1,18 @@
 /**
  * Reads a request body (up to the configured limit) and parses it as JSON. Matrix bodies are
  * JSON objects whatever the Content-Type says, since many clients omit or misstate it. Paths
- * for which `takesRawBody` holds (media uploads) are left unread for their handler to stream.
+ * for which `takesRawBody` holds (media uploads) are left unread for their handler to stream;
+ * paths for which `takesFormBody` holds (the login page) take an HTML form's urlencoded body.
  */
 import getRawBody from 'raw-body';
 import { errors } from '../../errors.ts';
 import type { Ctx, Next } from '../types.ts';
 
-export function jsonBodyMiddleware(limitBytes: number, takesRawBody: (path: string) => boolean = () => false) {
+export function jsonBodyMiddleware(
+  limitBytes: number,
+  takesRawBody: (path: string) => boolean = () => false,
+  takesFormBody: (path: string) => boolean = () => false,
+) {
   return async function parseJsonBody(ctx: Ctx, next: Next): Promise<void> {
     ctx.state.body = {};
     if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
@@ -15,6 +20,10 @@ export function jsonBodyMiddleware(limitBytes: number, takesRawBody: (path: stri
     const declared = Number(ctx.get('Content-Length') || 0);
     if (declared > limitBytes) throw errors.tooLarge();
     const raw = await getRawBody(ctx.req, { limit: limitBytes, encoding: 'utf8' });
+    if (takesFormBody(ctx.path) && ctx.is('application/x-www-form-urlencoded')) {
+      ctx.state.body = Object.fromEntries(new URLSearchParams(raw));
+      return next();
+    }
     if (raw.trim() !== '') {
       let parsed: unknown;
       try {
