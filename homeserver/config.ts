@@ -25,6 +25,9 @@ const rateLimitsSchema = z
     passwordPerAccount: rateLimit.default({ points: 5, durationSec: 300 }),
     // Two-factor codes: 10 a quarter hour cannot guess a 6-digit code (10^6) in any useful time.
     codePerAccount: rateLimit.default({ points: 10, durationSec: 900 }),
+    // Verification and reset mails: enough for typos and retries, not for flooding a mailbox.
+    mailPerIp: rateLimit.default({ points: 10, durationSec: 3600 }),
+    mailPerAddress: rateLimit.default({ points: 5, durationSec: 3600 }),
   })
   .prefault({});
 
@@ -84,6 +87,10 @@ const schema = z.object({
   urlPreviewAllowedIps: list
     .pipe(z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'an IP address or CIDR such as 192.168.1.0/24')))
     .default([]),
+  /** Outgoing mail (verification and password reset): an SMTP URL such as
+   * smtps://user:pass@mail.example.org:465, and the From address. */
+  smtpUrl: z.string().regex(/^smtps?:\/\/\S+$/, 'an SMTP URL such as smtp://user:pass@mail.example.org:587').optional(),
+  mailFrom: z.string().min(3).optional(),
   /** Audit log entries older than this many days are deleted (0 keeps them forever). */
   auditRetentionDays: z.coerce.number().int().min(0).max(36500).default(365),
   rateLimits: rateLimitsSchema,
@@ -115,6 +122,8 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_MEDIA_PATH: 'mediaPath',
   WHISPER_LEGACY_MEDIA: 'legacyUnauthenticatedMedia',
   WHISPER_URL_PREVIEWS: 'urlPreviews',
+  WHISPER_SMTP_URL: 'smtpUrl',
+  WHISPER_MAIL_FROM: 'mailFrom',
   WHISPER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   WHISPER_URL_PREVIEW_ALLOWED_IPS: 'urlPreviewAllowedIps',
 };

@@ -45,6 +45,8 @@ import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
 import { AuditService } from './services/audit.ts';
 import { TwoFactorService } from './services/twoFactor.ts';
+import { Mailer } from './services/mailer.ts';
+import { EmailService } from './services/email.ts';
 import { openDatabase, type Database } from './storage/database.ts';
 
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
@@ -67,7 +69,9 @@ export async function buildServices(config: Config, database: Database): Promise
   const audit = new AuditService(db, config);
   const sessions = new SessionService(db, config, tokenCache, audit);
   const twoFactor = new TwoFactorService({ db, config, rateLimits, audit });
-  const uia = new UiaService({ db, config, passwords, rateLimits, userIds, twoFactor });
+  const mailer = new Mailer(config);
+  const emails = new EmailService({ db, config, mailer, rateLimits, audit });
+  const uia = new UiaService({ db, config, passwords, rateLimits, userIds, twoFactor, emails });
   const notifier = new Notifier(db, await committedPositions(db));
   await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
@@ -119,6 +123,8 @@ export async function buildServices(config: Config, database: Database): Promise
     push,
     audit,
     twoFactor,
+    mailer,
+    emails,
     media,
     urlPreviews: new UrlPreviewService(config, media),
     history: new HistoryService({ db, rooms, notifier }),
@@ -169,7 +175,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
       : async () => {};
 
     const housekeeping = setInterval(() => {
-      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired(), services.media.deleteExpired(), services.toDevice.expireTxns(), services.audit.prune(), services.login.deleteExpiredTokens()]).catch((err) =>
+      Promise.all([services.uia.deleteExpired(), services.rateLimits.clearExpired(), services.media.deleteExpired(), services.toDevice.expireTxns(), services.audit.prune(), services.login.deleteExpiredTokens(), services.emails.deleteExpired()]).catch((err) =>
         logger.warn({ err }, 'housekeeping failed'),
       );
     }, HOUSEKEEPING_INTERVAL_MS);
@@ -183,6 +189,7 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
         services.typing.close();
         services.presence.close();
         await services.media.close();
+        services.mailer.close();
         await stopControl();
         await shutdownHttp(server!);
         await database.close();

@@ -72,9 +72,20 @@ export function accountHandlers(s: Services) {
     },
 
     async changePassword(ctx: Ctx) {
-      const requester = ctx.state.requester!;
+      const requester = ctx.state.requester;
       const body = parseBody(passwordBody, ctx.state.body);
       s.accounts.checkPasswordPolicy(body.new_password);
+      if (!requester) {
+        // Spec: a signed-out client resets the password by proving it reads the account's email.
+        const done = await s.uia.authenticate({
+          purpose: 'reset_password', auth: body.auth, flows: [['m.login.email.identity']], source: seenOf(ctx),
+        });
+        await s.accounts.changePassword(done.userId!, null, body.new_password, body.logout_devices !== false, seenOf(ctx), 'reset');
+        await s.emails.endResets(done.userId!);
+        await s.uia.finish(done.sessionId);
+        ctx.body = {};
+        return;
+      }
       const done = await s.uia.authenticate({
         purpose: 'change_password', userId: requester.userId, auth: body.auth, flows: [['m.login.password']], source: auditSourceOf(ctx),
       });

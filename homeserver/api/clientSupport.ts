@@ -37,9 +37,5 @@ export function clientSupportHandlers(s: Services) {
     thirdPartyProtocols(ctx: Ctx) {
       ctx.body = {};
     },
-
-    threepids(ctx: Ctx) {
-      ctx.body = { threepids: [] };
-    },
   };
 }

@@ -21,9 +21,11 @@ import { mediaHandlers } from '../api/media.ts';
 import { auditHandlers } from '../api/audit.ts';
 import { twoFactorHandlers } from '../api/twoFactor.ts';
 import { LOGIN_PAGE_PATH, loginPageHandlers } from '../api/loginPage.ts';
+import { emailHandlers } from '../api/email.ts';
+import { VALIDATE_PAGE_PATH } from '../services/email.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
-import { requireAuth } from './middleware/auth.ts';
+import { optionalAuth, requireAuth } from './middleware/auth.ts';
 import type { Ctx, WhisperState } from './types.ts';
 
 /** Client-server paths under v3 and, for older clients, r0. */
@@ -77,7 +79,14 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.post(cs('/register'), open(account.register));
   router.get(cs('/register/available'), open(account.available));
   router.get(v1('/register/m.login.registration_token/validity'), open(account.registrationTokenValidity));
-  router.post(cs('/account/password'), ...authed(account.changePassword));
+  // The password: signed in (UIA password), or signed out with a reset mail (UIA email).
+  router.post(cs('/account/password'), optionalAuth(s.sessions), open(account.changePassword));
+  const email = emailHandlers(s);
+  router.post(cs('/account/password/email/requestToken'), open(email.requestResetToken));
+  router.post(cs('/account/3pid/email/requestToken'), open(email.requestAddToken));
+  router.post(cs('/account/3pid/add'), ...authed(email.add));
+  router.post(cs('/account/3pid/delete'), ...authed(email.remove));
+  router.get(VALIDATE_PAGE_PATH, open(email.validate));
   router.post(cs('/account/deactivate'), ...authed(account.deactivate));
 
   router.get(cs('/devices'), ...authed(devices.list));
@@ -138,7 +147,7 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get(cs('/pushers'), ...authed(support.pushers));
   router.post(cs('/pushers/set'), ...authed(support.setPusher));
   router.get(cs('/thirdparty/protocols'), ...authed(support.thirdPartyProtocols));
-  router.get(cs('/account/3pid'), ...authed(support.threepids));
+  router.get(cs('/account/3pid'), ...authed(email.list));
 
   // End-to-end encryption: keys, cross-signing, to-device, key backup.
   const keys = keyHandlers(s);

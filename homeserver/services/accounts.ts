@@ -138,13 +138,16 @@ export class AccountService {
     return users.getUser(this.db, userId);
   }
 
-  /** Changes the password after UIA; other sessions end unless the user keeps them. */
-  async changePassword(userId: string, keepDeviceId: string | null, newPassword: string, logoutDevices: boolean, source: AuditSource): Promise<void> {
+  /**
+   * Changes the password after UIA; other sessions end unless the user keeps them. A reset
+   * (by email, or by an admin) is audited as such.
+   */
+  async changePassword(userId: string, keepDeviceId: string | null, newPassword: string, logoutDevices: boolean, source: AuditSource, how: 'change' | 'reset' = 'change'): Promise<void> {
     this.checkPasswordPolicy(newPassword);
     const hash = await this.passwords.hash(newPassword);
     await this.db.transaction(async (trx) => {
       await users.updateUser(trx, userId, { password_hash: hash });
-      await this.audit.record(trx, userId, source.actor ? 'password.reset' : 'password.change', source, { signed_out_others: logoutDevices });
+      await this.audit.record(trx, userId, `password.${how}`, source, { signed_out_others: logoutDevices });
       if (logoutDevices) {
         if (keepDeviceId) await this.sessions.deleteOtherDevices(userId, keepDeviceId, trx);
         else await this.sessions.logoutAll(userId, trx);
@@ -186,7 +189,7 @@ export class AccountService {
   /** Admin: sets a new password and signs every session out. */
   async resetPassword(userId: string, newPassword: string): Promise<void> {
     await this.requireUser(userId);
-    await this.changePassword(userId, null, newPassword, true, ADMIN_CLI);
+    await this.changePassword(userId, null, newPassword, true, ADMIN_CLI, 'reset');
   }
 
   async setAdmin(userId: string, isAdmin: boolean): Promise<void> {

@@ -10,6 +10,8 @@ import type { UiaService } from './uia.ts';
 import type { UserIds } from './userIds.ts';
 import type { AuditService } from './audit.ts';
 import type { TwoFactorService } from './twoFactor.ts';
+import type { Mailer } from './mailer.ts';
+import type { EmailService } from './email.ts';
 import type { HistoryService } from './rooms/history.ts';
 import type { DirectoryService } from './rooms/directory.ts';
 import type { HierarchyService } from './rooms/hierarchy.ts';
@@ -59,6 +61,8 @@ export interface Services {
   push: PushService;
   audit: AuditService;
   twoFactor: TwoFactorService;
+  mailer: Mailer;
+  emails: EmailService;
   media: MediaService;
   urlPreviews: UrlPreviewService;
   keys: KeyService;

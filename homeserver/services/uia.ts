@@ -16,8 +16,9 @@ import { randomToken } from './secrets.ts';
 import type { UserIds } from './userIds.ts';
 import type { AuditSource } from './audit.ts';
 import type { TwoFactorService } from './twoFactor.ts';
+import type { EmailService } from './email.ts';
 
-export type UiaPurpose = 'register' | 'change_password' | 'delete_devices' | 'deactivate' | 'cross_signing' | 'two_factor';
+export type UiaPurpose = 'register' | 'change_password' | 'reset_password' | 'delete_devices' | 'deactivate' | 'cross_signing' | 'two_factor' | 'add_threepid';
 
 /** The stage a user with two-factor authentication completes on every sensitive act. */
 export const TOTP_STAGE = 'org.whisper.totp';
@@ -36,6 +37,8 @@ export interface UiaRequest {
 export interface UiaCompleted {
   sessionId: string;
   registrationToken: string | null;
+  /** The account the proof was for (for a password reset: the one the email stage found). */
+  userId: string | null;
 }
 
 const authSchema = z.object({
@@ -46,6 +49,8 @@ const authSchema = z.object({
   password: z.string().max(1024).optional(),
   token: z.string().max(255).optional(),
   code: z.string().max(64).optional(),
+  threepid_creds: z.object({ sid: z.string().max(255), client_secret: z.string().max(255) }).loose().optional(),
+  threepidCreds: z.object({ sid: z.string().max(255), client_secret: z.string().max(255) }).loose().optional(),
 }).loose();
 
 export class UiaService {
@@ -55,9 +60,11 @@ export class UiaService {
   private readonly rateLimits: RateLimits;
   private readonly userIds: UserIds;
   private readonly twoFactor: TwoFactorService;
+  private readonly emails: EmailService;
 
-  constructor(deps: { db: Db; config: Config; passwords: PasswordHasher; rateLimits: RateLimits; userIds: UserIds; twoFactor: TwoFactorService }) {
+  constructor(deps: { db: Db; config: Config; passwords: PasswordHasher; rateLimits: RateLimits; userIds: UserIds; twoFactor: TwoFactorService; emails: EmailService }) {
     this.twoFactor = deps.twoFactor;
+    this.emails = deps.emails;
     this.db = deps.db;
     this.config = deps.config;
     this.passwords = deps.passwords;
@@ -71,12 +78,8 @@ export class UiaService {
 
   /** Returns once a flow is complete; otherwise throws the 401 that tells the client what next. */
   async authenticate(request: UiaRequest): Promise<UiaCompleted> {
-    // A signed-in user with two-factor authentication proves it on every sensitive act.
-    const req = request.userId && (await this.twoFactor.isEnabled(request.userId))
-      ? { ...request, flows: request.flows.map((flow) => [...flow, TOTP_STAGE]) }
-      : request;
-    const parsed = authSchema.safeParse(req.auth ?? {});
-    if (!parsed.success || (req.auth != null && (typeof req.auth !== 'object' || Array.isArray(req.auth)))) {
+    const parsed = authSchema.safeParse(request.auth ?? {});
+    if (!parsed.success || (request.auth != null && (typeof request.auth !== 'object' || Array.isArray(request.auth)))) {
       throw errors.badJson('auth must be an object.');
     }
     const auth = parsed.data;
@@ -85,16 +88,19 @@ export class UiaService {
     if (auth.session && (!session || session.created_ts < this.liveSince())) {
       throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired auth session.');
     }
-    if (session && (session.purpose !== req.purpose || session.user_id !== (req.userId ?? null))) {
+    // A password reset learns whose account it is from its email stage, not from a token.
+    const learnsUser = request.purpose === 'reset_password';
+    if (session && (session.purpose !== request.purpose || (!learnsUser && session.user_id !== (request.userId ?? null)))) {
       throw errors.forbidden('This auth session was started for a different request.');
     }
     if (!session) {
       session = {
-        session_id: randomToken('uia', 18), purpose: req.purpose, user_id: req.userId ?? null,
+        session_id: randomToken('uia', 18), purpose: request.purpose, user_id: request.userId ?? null,
         completed: [], registration_token: null, created_ts: Date.now(),
       };
       await uiaSessions.insertUiaSession(this.db, session);
     }
+    let req = await this.forSubject(request, session.user_id ?? undefined);
     const challenge = (completed: string[]) => ({
       flows: req.flows.map((stages) => ({ stages })),
       params: {},
@@ -111,6 +117,8 @@ export class UiaService {
 
     const failure = await this.runStage(auth, session, req);
     if (failure) throw errors.authRequired(challenge(session.completed), failure);
+    // The email stage may just have named the account: its second factor is now due too.
+    if (session.user_id && req.userId !== session.user_id) req = await this.forSubject(request, session.user_id);
 
     const completed = [...new Set([...session.completed, auth.type])];
     await uiaSessions.updateUiaSession(this.db, session.session_id, { completed });
@@ -118,7 +126,16 @@ export class UiaService {
     if (!req.flows.some((flow) => flow.every((stage) => completed.includes(stage)))) {
       throw errors.authRequired(challenge(completed));
     }
-    return { sessionId: session.session_id, registrationToken: session.registration_token };
+    return { sessionId: session.session_id, registrationToken: session.registration_token, userId: session.user_id };
+  }
+
+  /** The request as it applies to its account: a user with two-factor authentication proves
+   * it on every sensitive act, so each flow gains that stage. */
+  private async forSubject(request: UiaRequest, sessionUser: string | undefined): Promise<UiaRequest> {
+    const userId = request.userId ?? sessionUser;
+    if (!userId || request.purpose === 'register') return { ...request, userId };
+    if (!(await this.twoFactor.isEnabled(userId))) return { ...request, userId };
+    return { ...request, userId, flows: request.flows.map((flow) => [...flow, TOTP_STAGE]) };
   }
 
   /** Ends a session whose act has been carried out, in the act's own transaction. */
@@ -161,6 +178,19 @@ export class UiaService {
         });
         if (!valid) return { errcode: 'M_FORBIDDEN', error: 'Invalid registration token.' };
         session.registration_token = auth.token;
+        return undefined;
+      }
+      case 'm.login.email.identity': {
+        // Spec: threepid_creds (older clients: threepidCreds) of a validated reset session.
+        const creds = auth.threepid_creds ?? auth.threepidCreds;
+        if (!creds) return { errcode: 'M_MISSING_PARAM', error: 'threepid_creds is required.' };
+        const owner = await this.emails.ownerProvenBy(creds.sid, creds.client_secret);
+        if (!owner) return { errcode: 'M_UNAUTHORIZED', error: 'The email address has not been verified: open the link in the mail first.' };
+        if (session.user_id && session.user_id !== owner) return { errcode: 'M_FORBIDDEN', error: 'That email address belongs to another account.' };
+        if (!session.user_id) {
+          await uiaSessions.updateUiaSession(this.db, session.session_id, { user_id: owner });
+          session.user_id = owner;
+        }
         return undefined;
       }
       case TOTP_STAGE: {

@@ -25,7 +25,7 @@ export async function getUiaSession(q: Queryable, sessionId: string, forUpdate =
 export async function updateUiaSession(
   q: Queryable,
   sessionId: string,
-  fields: Partial<Pick<UiaSessionRow, 'completed' | 'registration_token'>>,
+  fields: Partial<Pick<UiaSessionRow, 'completed' | 'registration_token' | 'user_id'>>,
 ): Promise<void> {
   await q('uia_sessions').where({ session_id: sessionId }).update(fields);
 }

@@ -13,6 +13,18 @@ export function accessTokenOf(ctx: Ctx): string | undefined {
   return typeof q === 'string' && q !== '' ? q : undefined;
 }
 
+/**
+ * For the few routes a signed-out client may also call (the password reset by email): a token,
+ * when sent, must be good; none is fine.
+ */
+export function optionalAuth(sessions: SessionService) {
+  const required = requireAuth(sessions);
+  return async function maybeAuthenticate(ctx: Ctx, next: Next): Promise<void> {
+    if (accessTokenOf(ctx) === undefined && !ctx.get('Authorization')) return next();
+    await required(ctx, next);
+  };
+}
+
 export function requireAuth(sessions: SessionService) {
   return async function authenticate(ctx: Ctx, next: Next): Promise<void> {
     const token = accessTokenOf(ctx);
