@@ -13,6 +13,7 @@ import * as pushers from './20261125_007_pushers.ts';
 import * as e2ee from './20261125_008_e2ee.ts';
 import * as media from './20261125_009_media.ts';
 import * as presence from './20261125_010_presence.ts';
+import * as friends from './20261202_011_friends.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -30,4 +31,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_008_e2ee', e2ee],
   ['20261125_009_media', media],
   ['20261125_010_presence', presence],
+  ['20261202_011_friends', friends],
 ];

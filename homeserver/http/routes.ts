@@ -18,6 +18,7 @@ import { syncHandlers } from '../api/sync.ts';
 import { sessionHandlers } from '../api/session.ts';
 import { webClientHandlers } from '../api/webClient.ts';
 import { mediaHandlers } from '../api/media.ts';
+import { friendHandlers } from '../api/friends.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { requireAuth } from './middleware/auth.ts';
@@ -198,6 +199,23 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get('/_matrix/media/v3/download/:serverName/:mediaId', open(media.legacyDownload));
   router.get('/_matrix/media/v3/download/:serverName/:mediaId/:fileName', open(media.legacyDownload));
   router.get('/_matrix/media/v3/thumbnail/:serverName/:mediaId', open(media.legacyThumbnail));
+
+  // Whisper: friends, blocking, privacy and the friend notifications feed.
+  const whisper = (path: string) => [`/_whisper/client/v1${path}`];
+  const friends = friendHandlers(s);
+  router.get(whisper('/friends'), ...authed(friends.list));
+  router.post(whisper('/friends/requests'), ...authed(friends.request));
+  router.post(whisper('/friends/requests/:userId/accept'), ...authed(friends.accept));
+  router.post(whisper('/friends/requests/:userId/decline'), ...authed(friends.decline));
+  router.delete(whisper('/friends/requests/:userId'), ...authed(friends.cancel));
+  router.delete(whisper('/friends/:userId'), ...authed(friends.remove));
+  router.get(whisper('/blocks'), ...authed(friends.blocks));
+  router.put(whisper('/blocks/:userId'), ...authed(friends.block));
+  router.delete(whisper('/blocks/:userId'), ...authed(friends.unblock));
+  router.get(whisper('/privacy'), ...authed(friends.privacy));
+  router.put(whisper('/privacy'), ...authed(friends.setPrivacy));
+  router.get(whisper('/notifications'), ...authed(friends.notifications));
+  router.post(whisper('/notifications/read'), ...authed(friends.markRead));
 
   return router;
 }
