@@ -1,5 +1,6 @@
 /** Friendships, friend requests, blocks, privacy settings and the friend notifications feed. */
 import type { Queryable } from './database.ts';
+import { affectedRows } from './results.ts';
 
 export interface FriendRow {
   user_id: string;
@@ -75,7 +76,7 @@ export async function deleteFriendship(q: Queryable, a: string, b: string): Prom
   const n = await q('friendships')
     .where((w) => w.where({ user_id: a, friend_id: b }).orWhere({ user_id: b, friend_id: a }))
     .delete();
-  return Number(n) > 0;
+  return affectedRows(n) > 0;
 }
 
 // --- requests -----------------------------------------------------------------------------
@@ -107,7 +108,7 @@ export async function insertRequest(q: Queryable, row: FriendRequestRow): Promis
 }
 
 export async function deleteRequest(q: Queryable, requesterId: string, targetId: string): Promise<boolean> {
-  return Number(await q('friend_requests').where({ requester_id: requesterId, target_id: targetId }).delete()) > 0;
+  return affectedRows(await q('friend_requests').where({ requester_id: requesterId, target_id: targetId }).delete()) > 0;
 }
 
 /** Deletes the requests between two users, both ways; returns those deleted. */
@@ -147,7 +148,7 @@ export async function insertBlock(q: Queryable, row: BlockRow): Promise<boolean>
 }
 
 export async function deleteBlock(q: Queryable, userId: string, blockedId: string): Promise<boolean> {
-  return Number(await q('user_blocks').where({ user_id: userId, blocked_id: blockedId }).delete()) > 0;
+  return affectedRows(await q('user_blocks').where({ user_id: userId, blocked_id: blockedId }).delete()) > 0;
 }
 
 // --- privacy ------------------------------------------------------------------------------
@@ -193,5 +194,5 @@ export async function unreadNotificationCount(q: Queryable, userId: string): Pro
 export async function markNotificationsRead(q: Queryable, userId: string, upTo?: number): Promise<number> {
   const query = q('friend_notifications').where({ user_id: userId, read: false });
   if (upTo !== undefined) query.where('id', '<=', upTo);
-  return Number(await query.update({ read: true }));
+  return affectedRows(await query.update({ read: true }));
 }

@@ -108,6 +108,8 @@ export class FriendService {
       invite: blockedByTarget ? [] : [target],
       inviteContent: { [FRIEND_REQUEST_KEY]: true },
       creationContent: { [FRIEND_REQUEST_KEY]: true },
+      // Below the requester, so the requester can rescind the invite (a kick needs a higher level).
+      powerLevelOverride: { users: { [me]: 100, [target]: 50 } },
     });
     if (blockedByTarget) {
       await this.db.transaction(async (trx) => {
