@@ -102,10 +102,11 @@ export class BlockService {
       const touched = new Set<string>([me]);
       for (const other of add) {
         await friends.insertBlock(trx, { user_id: me, blocked_id: other, since_ts: Date.now() });
-        await friends.deleteFriendship(trx, me, other);
-        await friends.deleteRequestsBetween(trx, me, other);
+        const wereFriends = await friends.deleteFriendship(trx, me, other);
+        const requests = await friends.deleteRequestsBetween(trx, me, other);
         // audit: block.add
-        touched.add(other);
+        // The other side hears only of what they lose (a friend, a request), not of the block.
+        if (wereFriends || requests.length) touched.add(other);
       }
       for (const other of remove) {
         await friends.deleteBlock(trx, me, other);
