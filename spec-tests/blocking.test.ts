@@ -108,6 +108,13 @@ describeServer('blocking', {}, (srv) => {
     // Bob may cancel it like any other.
     await ok(srv(), bob, 'DELETE', `/friends/requests/${enc(alice.user_id)}`);
     assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing, []);
+    // One sent while blocked lapses at the unblock instead of arriving late.
+    await ok(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id });
+    await ok(srv(), alice, 'DELETE', `/blocks/${enc(bob.user_id)}`);
+    assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing, []);
+    assert.deepEqual((await ok(srv(), alice, 'GET', '/friends')).incoming, []);
+    assert.equal((await ok(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id })).state, 'pending');
+    assert.deepEqual((await ok(srv(), alice, 'GET', '/friends')).incoming.map((r: any) => r.user_id), [bob.user_id], 'now it arrives');
   });
 
   it('blocking ends the friendship and pending requests both ways', async () => {
@@ -154,22 +161,27 @@ describeServer('blocking', {}, (srv) => {
 
   it('a blocked user\'s messages leave the blocker\'s sync timeline and unread counts', async () => {
     const room = await group(srv(), carol, [alice, bob]);
-    await ok(srv(), alice, 'PUT', `/blocks/${enc(bob.user_id)}`);
-    const aliceStart = (await sync(srv(), alice)).next_batch;
-    const carolStart = (await sync(srv(), carol)).next_batch;
     const send = async (u: TestUser, body: string) => {
       const res = await matrix(srv(), u, 'PUT', `/rooms/${enc(room)}/send/m.room.message/${Math.random()}`, { msgtype: 'm.text', body });
       assert.equal(res.status, 200);
     };
+    // Sent before the block: unread for alice until she blocks him.
+    await send(bob, 'before');
+    assert.equal((await sync(srv(), alice)).rooms.join[room].unread_notifications.notification_count, 1);
+    await ok(srv(), alice, 'PUT', `/blocks/${enc(bob.user_id)}`);
+    const aliceStart = (await sync(srv(), alice)).next_batch;
+    const carolStart = (await sync(srv(), carol)).next_batch;
     await send(bob, 'from bob');
     await send(carol, 'from carol');
     const bodies = (s: any) => (s.rooms.join[room]?.timeline.events ?? []).filter((e: any) => e.type === 'm.room.message').map((e: any) => e.content.body);
     const aliceSees = await sync(srv(), alice, aliceStart);
     assert.deepEqual(bodies(aliceSees), ['from carol']);
     assert.equal(aliceSees.rooms.join[room].unread_notifications.notification_count, 1);
+    const pushed = await matrix(srv(), alice, 'GET', '/notifications');
+    assert.deepEqual(pushed.body.notifications.filter((n: any) => n.room_id === room && n.event.type === 'm.room.message').map((n: any) => n.event.content.body), ['from carol']);
     const carolSees = await sync(srv(), carol, carolStart);
     assert.deepEqual(bodies(carolSees), ['from bob', 'from carol']);
-    assert.equal(carolSees.rooms.join[room].unread_notifications.notification_count, 1, 'carol counts bob\'s');
+    assert.equal(carolSees.rooms.join[room].unread_notifications.notification_count, 2, 'carol counts bob\'s two');
     // An initial sync drops them too; bob's membership (state) stays.
     const initial = await sync(srv(), alice);
     assert.deepEqual(bodies(initial), ['from carol']);

@@ -9,6 +9,7 @@ import { errors } from '../../errors.ts';
 import * as accountDataStore from '../../storage/accountData.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as friends from '../../storage/friends.ts';
+import * as push from '../../storage/push.ts';
 import * as users from '../../storage/users.ts';
 import type { RoomService } from '../rooms/roomService.ts';
 import type { Requester } from '../sessions.ts';
@@ -104,6 +105,8 @@ export class BlockService {
         await friends.insertBlock(trx, { user_id: me, blocked_id: other, since_ts: Date.now() });
         const wereFriends = await friends.deleteFriendship(trx, me, other);
         const requests = await friends.deleteRequestsBetween(trx, me, other);
+        // What they sent before no longer counts as unread or shows in /notifications.
+        await push.deletePushActionsFrom(trx, me, other);
         // audit: block.add
         // The other side hears only of what they lose (a friend, a request), not of the block.
         if (wereFriends || requests.length) touched.add(other);
