@@ -48,6 +48,10 @@ import { TwoFactorService } from './services/twoFactor.ts';
 import { Mailer } from './services/mailer.ts';
 import { EmailService } from './services/email.ts';
 import { openDatabase, type Database } from './storage/database.ts';
+import { BlockService, IGNORED_USERS } from './services/friends/blockService.ts';
+import { FriendService } from './services/friends/friendService.ts';
+import { FriendMembershipRules } from './services/friends/membershipRules.ts';
+import { FriendSummary } from './services/friends/summary.ts';
 
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
@@ -103,7 +107,18 @@ export async function buildServices(config: Config, database: Database): Promise
   const presence = new PresenceService({
     db, notifier, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs },
   });
+  const friendSummary = new FriendSummary(accountData);
+  const friendRules = new FriendMembershipRules(friendSummary, audit);
+  persister.check((trx, draft) => friendRules.check(trx, draft));
+  persister.onStored((trx, pdu) => friendRules.onStored(trx, pdu));
+  const friends = new FriendService({ db, rooms, presence, accountData, summary: friendSummary, userIds, audit });
+  const blocks = new BlockService({ db, rooms, accountData, summary: friendSummary, userIds, audit });
+  accountData.onClientChange(async (userId, roomId, type, content) => {
+    if (roomId === '' && type === IGNORED_USERS) await blocks.ignoreListChanged(userId, content);
+  });
   return {
+    friends,
+    blocks,
     presence,
     hierarchy: new HierarchyService(db, directory),
     userDirectory: new UserDirectoryService(db),

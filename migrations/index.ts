@@ -13,6 +13,7 @@ import * as pushers from './20261125_007_pushers.ts';
 import * as e2ee from './20261125_008_e2ee.ts';
 import * as media from './20261125_009_media.ts';
 import * as presence from './20261125_010_presence.ts';
+import * as friends from './20261202_011_friends.ts';
 import * as audit from './20261202_013_audit.ts';
 import * as twoFactor from './20261202_014_two_factor.ts';
 import * as loginTokens from './20261202_015_login_tokens.ts';
@@ -34,6 +35,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261125_008_e2ee', e2ee],
   ['20261125_009_media', media],
   ['20261125_010_presence', presence],
+  ['20261202_011_friends', friends],
   ['20261202_013_audit', audit],
   ['20261202_014_two_factor', twoFactor],
   ['20261202_015_login_tokens', loginTokens],

@@ -8,6 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { runAdminCommand } from '../homeserver/admin/commands.ts';
 import { describeServer, type TestServer, type TestUser } from './harness.ts';
+import { ok } from './friendsHelpers.ts';
 
 const OWN = '/_whisper/client/v1/audit';
 const ADMIN = '/_whisper/admin/v1/audit';
@@ -144,6 +145,26 @@ describeServer('audit log', {}, (srv) => {
       assert.equal(res.status, 400, bad);
       assert.equal(res.body.errcode, 'M_INVALID_PARAM', bad);
     }
+  });
+
+  it('records friend and block acts for the account that made them', async () => {
+    const fay = await srv().register('fay');
+    const gus = await srv().register('gus');
+    const hal = await srv().register('hal');
+    await ok(srv(), fay, 'POST', '/friends/requests', { user_id: gus.user_id });
+    await ok(srv(), gus, 'POST', `/friends/requests/${encodeURIComponent(fay.user_id)}/accept`);
+    await ok(srv(), fay, 'DELETE', `/friends/${encodeURIComponent(gus.user_id)}`);
+    await ok(srv(), hal, 'POST', '/friends/requests', { user_id: fay.user_id });
+    await ok(srv(), fay, 'POST', `/friends/requests/${encodeURIComponent(hal.user_id)}/decline`);
+    await ok(srv(), fay, 'PUT', `/blocks/${encodeURIComponent(hal.user_id)}`);
+    await ok(srv(), fay, 'DELETE', `/blocks/${encodeURIComponent(hal.user_id)}`);
+    const acts = async (u: TestUser) => (await srv().request('GET', `${OWN}?kind=friend.request,friend.accept,friend.decline,friend.remove,block.add,block.remove`, { token: u.access_token }))
+      .body.entries.map((e: { kind: string; details: { user: string } }) => [e.kind, e.details.user]);
+    assert.deepEqual(await acts(fay), [
+      ['block.remove', hal.user_id], ['block.add', hal.user_id], ['friend.decline', hal.user_id], ['friend.remove', gus.user_id], ['friend.request', gus.user_id],
+    ]);
+    assert.deepEqual(await acts(gus), [['friend.accept', fay.user_id]]);
+    assert.deepEqual(await acts(hal), [['friend.request', fay.user_id]]);
   });
 
   it('is append-only in the database itself', async () => {

@@ -49,6 +49,8 @@ describeServer('end-to-end encryption with Rust crypto', {}, (srv) => {
   before(async () => {
     alice = await srv().register('alice');
     bob = await srv().register('bob');
+    // Whisper takes DMs from friends only by default; these two are strangers.
+    await srv().request('PUT', '/_whisper/client/v1/privacy', { token: bob.access_token, body: { dm_from: 'everyone' } });
     a = await startSdk(srv(), alice, { crypto: true, clientOpts: { cryptoCallbacks } });
     b = await startSdk(srv(), bob, { crypto: true });
   });

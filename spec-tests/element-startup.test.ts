@@ -285,6 +285,8 @@ const localpartOf = (userId: string) => userId.slice(1, userId.indexOf(':'));
 async function setUp(server: TestServer): Promise<Replay> {
   const me: TestUser = await server.register();
   const other: TestUser = await server.register();
+  // Whisper takes DMs from friends only by default; the replayed DM goes to a stranger.
+  await server.request('PUT', '/_whisper/client/v1/privacy', { token: other.access_token, body: { dm_from: 'everyone' } });
   const room = await server.request('POST', `${V3}/createRoom`, { token: me.access_token, body: { preset: 'private_chat', invite: [other.user_id] } });
   assert.equal(room.status, 200, `setup: createRoom ${JSON.stringify(room.body)}`);
   const roomId: string = room.body.room_id;

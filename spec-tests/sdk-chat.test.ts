@@ -24,6 +24,8 @@ describeServer('matrix-js-sdk: two people chatting', {}, (srv) => {
   before(async () => {
     alice = await srv().register('alice');
     bob = await srv().register('bob');
+    // Whisper takes DMs from friends only by default; these two are strangers.
+    await srv().request('PUT', '/_whisper/client/v1/privacy', { token: bob.access_token, body: { dm_from: 'everyone' } });
     a = await startSdk(srv(), alice);
     b = await startSdk(srv(), bob);
   });

@@ -19,6 +19,8 @@ describeServer('account data, receipts, typing, push rules, unread counts', {}, 
   before(async () => {
     alice = await srv().register('alice');
     bob = await srv().register('bob');
+    // Whisper takes DMs from friends only by default; these two are strangers.
+    await srv().request('PUT', '/_whisper/client/v1/privacy', { token: bob.access_token, body: { dm_from: 'everyone' } });
     roomId = (await ok(srv(), 'POST', `${C}/createRoom`, alice, { invite: [bob.user_id], is_direct: true, preset: 'trusted_private_chat' })).room_id;
     await ok(srv(), 'POST', `${C}/join/${enc(roomId)}`, bob, {});
   });

@@ -3,7 +3,7 @@ import type { Services } from '../services/index.ts';
 import type { Ctx } from '../http/types.ts';
 
 /** Whisper's own features, advertised in /versions unstable_features. */
-export const WHISPER_FEATURES = ['org.whisper.registration_tokens', 'org.whisper.audit'] as const;
+export const WHISPER_FEATURES = ['org.whisper.registration_tokens', 'org.whisper.audit', 'org.whisper.friends'] as const;
 
 const SPEC_VERSIONS = ['r0.6.1', 'v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11', 'v1.12'];
 

@@ -23,6 +23,7 @@ import { twoFactorHandlers } from '../api/twoFactor.ts';
 import { LOGIN_PAGE_PATH, loginPageHandlers } from '../api/loginPage.ts';
 import { emailHandlers } from '../api/email.ts';
 import { VALIDATE_PAGE_PATH } from '../services/email.ts';
+import { friendHandlers } from '../api/friends.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { optionalAuth, requireAuth } from './middleware/auth.ts';
@@ -31,6 +32,8 @@ import type { Ctx, WhisperState } from './types.ts';
 /** Client-server paths under v3 and, for older clients, r0. */
 const cs = (path: string) => [`/_matrix/client/v3${path}`, `/_matrix/client/r0${path}`];
 const v1 = (path: string) => [`/_matrix/client/v1${path}`];
+/** Whisper's own API. */
+const whisper = (path: string) => [`/_whisper/client/v1${path}`];
 
 /** The login page's form posts (application/x-www-form-urlencoded). */
 export const takesFormBody = (path: string): boolean => path === LOGIN_PAGE_PATH;
@@ -221,18 +224,34 @@ export function buildRouter(s: Services): Router<WhisperState> {
 
   // Whisper: the audit log (own entries; admins: everyone's).
   const audit = auditHandlers(s);
-  router.get('/_whisper/client/v1/audit', ...authed(audit.ownPage));
-  router.get('/_whisper/client/v1/audit/export', ...authed(audit.ownExport));
+  router.get(whisper('/audit'), ...authed(audit.ownPage));
+  router.get(whisper('/audit/export'), ...authed(audit.ownExport));
   router.get('/_whisper/admin/v1/audit', ...authed(audit.adminPage));
   router.get('/_whisper/admin/v1/audit/export', ...authed(audit.adminExport));
 
   // Whisper: two-factor authentication.
   const twoFactor = twoFactorHandlers(s);
-  router.get('/_whisper/client/v1/2fa', ...authed(twoFactor.status));
-  router.post('/_whisper/client/v1/2fa/totp', ...authed(twoFactor.enrol));
-  router.post('/_whisper/client/v1/2fa/totp/confirm', ...authed(twoFactor.confirm));
-  router.post('/_whisper/client/v1/2fa/recovery_codes', ...authed(twoFactor.recoveryCodes));
-  router.post('/_whisper/client/v1/2fa/disable', ...authed(twoFactor.disable));
+  router.get(whisper('/2fa'), ...authed(twoFactor.status));
+  router.post(whisper('/2fa/totp'), ...authed(twoFactor.enrol));
+  router.post(whisper('/2fa/totp/confirm'), ...authed(twoFactor.confirm));
+  router.post(whisper('/2fa/recovery_codes'), ...authed(twoFactor.recoveryCodes));
+  router.post(whisper('/2fa/disable'), ...authed(twoFactor.disable));
+
+  // Whisper: friends, blocking, privacy and the friend notifications feed.
+  const friends = friendHandlers(s);
+  router.get(whisper('/friends'), ...authed(friends.list));
+  router.post(whisper('/friends/requests'), ...authed(friends.request));
+  router.post(whisper('/friends/requests/:userId/accept'), ...authed(friends.accept));
+  router.post(whisper('/friends/requests/:userId/decline'), ...authed(friends.decline));
+  router.delete(whisper('/friends/requests/:userId'), ...authed(friends.cancel));
+  router.delete(whisper('/friends/:userId'), ...authed(friends.remove));
+  router.get(whisper('/blocks'), ...authed(friends.blocks));
+  router.put(whisper('/blocks/:userId'), ...authed(friends.block));
+  router.delete(whisper('/blocks/:userId'), ...authed(friends.unblock));
+  router.get(whisper('/privacy'), ...authed(friends.privacy));
+  router.put(whisper('/privacy'), ...authed(friends.setPrivacy));
+  router.get(whisper('/notifications'), ...authed(friends.notifications));
+  router.post(whisper('/notifications/read'), ...authed(friends.markRead));
 
   return router;
 }

@@ -34,6 +34,8 @@ import type { KeyService } from './e2ee/keys.ts';
 import type { ToDeviceService } from './e2ee/toDevice.ts';
 import type { PresenceService } from './presence.ts';
 import type { UserDirectoryService } from './userDirectory.ts';
+import type { FriendService } from './friends/friendService.ts';
+import type { BlockService } from './friends/blockService.ts';
 
 export interface Services {
   config: Config;
@@ -71,4 +73,6 @@ export interface Services {
   keyBackup: KeyBackupService;
   presence: PresenceService;
   userDirectory: UserDirectoryService;
+  friends: FriendService;
+  blocks: BlockService;
 }

@@ -9,6 +9,7 @@
 import { errors } from '../errors.ts';
 import type { Db, Queryable } from '../storage/database.ts';
 import * as deviceLists from '../storage/deviceLists.ts';
+import * as friends from '../storage/friends.ts';
 import * as presence from '../storage/presence.ts';
 import * as users from '../storage/users.ts';
 import { announced } from './sync/announce.ts';
@@ -107,6 +108,8 @@ export class PresenceService {
     if (requesterId !== userId && !(await deviceLists.usersSharingRoomWith(this.db, requesterId)).has(userId)) {
       throw errors.forbidden('You do not share a room with this user.');
     }
+    // Someone who blocked the requester always looks offline to them.
+    if (requesterId !== userId && (await friends.isBlocked(this.db, userId, requesterId))) return { presence: 'offline' };
     const [row] = await presence.getPresence(this.db, [userId]);
     return row ? toContent(row, Date.now()) : { presence: 'offline' };
   }
@@ -117,13 +120,20 @@ export class PresenceService {
    */
   async forSync(userId: string, initial: boolean, after: number, upTo: number): Promise<Array<{ type: 'm.presence'; sender: string; content: PresenceContent }>> {
     if (!initial && upTo <= after) return [];
-    const peers = [...(await deviceLists.usersSharingRoomWith(this.db, userId))];
+    const shared = [...(await deviceLists.usersSharingRoomWith(this.db, userId))];
+    const blockers = await friends.blockersAmong(this.db, userId, shared);
+    const peers = shared.filter((p) => !blockers.has(p));
     const rows = initial ? await presence.getPresence(this.db, peers) : await presence.changedBetween(this.db, peers, after, upTo);
     const now = Date.now();
     return rows
       .filter((r) => !initial || r.state !== 'offline' || r.status_msg)
       .sort((a, b) => a.user_id.localeCompare(b.user_id))
       .map((r) => ({ type: 'm.presence', sender: r.user_id, content: toContent(r, now) }));
+  }
+
+  /** Current states for display (the friend list); absent users are offline. */
+  async statesOf(userIds: string[]): Promise<Map<string, PresenceState>> {
+    return new Map((await presence.getPresence(this.db, userIds)).map((r) => [r.user_id, r.state]));
   }
 
   close(): void {

@@ -63,3 +63,11 @@ export async function notificationsOf(q: Queryable, userId: string, opts: { befo
     actions: typeof r.actions === 'string' ? JSON.parse(r.actions) : (r.actions as unknown[]),
   }));
 }
+
+/** Forgets what `senderId`'s events notified `userId` of (a block: they no longer count as unread). */
+export async function deletePushActionsFrom(q: Queryable, userId: string, senderId: string): Promise<void> {
+  await q('event_push_actions')
+    .where({ user_id: userId })
+    .whereIn('event_id', q('events').where({ sender: senderId }).select('event_id'))
+    .delete();
+}

@@ -5,6 +5,7 @@
  */
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as events from '../../storage/events.ts';
+import * as friends from '../../storage/friends.ts';
 import * as push from '../../storage/push.ts';
 import * as receipts from '../../storage/receipts.ts';
 import * as roomState from '../../storage/roomState.ts';
@@ -55,10 +56,13 @@ export class PushService {
     const members = await roomState.roomMembers(trx, pdu.room_id, ['join', 'invite']);
     const joined = members.filter((m) => m.membership === 'join');
     // Recipients: everyone joined but the sender, and an invitee for their own invite.
-    const recipients = joined.map((m) => m.user_id).filter((u) => u !== pdu.sender);
+    let recipients = joined.map((m) => m.user_id).filter((u) => u !== pdu.sender);
     if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && pdu.state_key && !recipients.includes(pdu.state_key)) {
       recipients.push(pdu.state_key);
     }
+    // Whoever blocked the sender is not notified of them (nor counts them unread).
+    const blockers = await friends.blockersAmong(trx, pdu.sender, recipients);
+    if (blockers.size) recipients = recipients.filter((u) => !blockers.has(u));
     if (recipients.length === 0) return undefined;
     const state = await this.stateFor(trx, pdu.room_id, recipients);
     const stored = await push.getUserRules(trx, recipients);

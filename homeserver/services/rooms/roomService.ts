@@ -31,6 +31,8 @@ export interface CreateRoomInput {
   powerLevelOverride?: Record<string, unknown>;
   creationContent?: Record<string, unknown>;
   roomAliasName?: string;
+  /** Extra content of each invite's member event (e.g. Whisper's friend-request mark). */
+  inviteContent?: Record<string, unknown>;
 }
 
 export const SUPPORTED_ROOM_VERSIONS = ['10', '11'] as const;
@@ -100,7 +102,7 @@ export class RoomService {
     if (input.name !== undefined) drafts.push(draft('m.room.name', { name: input.name }));
     if (input.topic !== undefined) drafts.push(draft('m.room.topic', { topic: input.topic }));
     for (const invitee of invites) {
-      const content: Record<string, unknown> = { membership: 'invite', ...(await this.profileContent(invitee)) };
+      const content: Record<string, unknown> = { ...input.inviteContent, membership: 'invite', ...(await this.profileContent(invitee)) };
       if (input.isDirect) content.is_direct = true;
       drafts.push(draft('m.room.member', content, invitee));
     }

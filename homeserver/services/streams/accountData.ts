@@ -7,11 +7,15 @@ import type { Notifier } from '../sync/notifier.ts';
 import { checkStoredJsonValues } from '../rooms/eventFormat.ts';
 
 /** Types the server manages itself: clients change them through their own endpoints. */
-const SERVER_MANAGED = new Set(['m.push_rules']);
+const SERVER_MANAGED = new Set(['m.push_rules', 'org.whisper.friends']);
+
+/** Told of account data a client wrote, after it committed (e.g. the ignore list, which blocks). */
+export type ClientChangeListener = (userId: string, roomId: string, type: string, content: Record<string, unknown>) => Promise<void>;
 
 export class AccountDataService {
   private readonly db: Db;
   private readonly notifier: Notifier;
+  private readonly listeners: ClientChangeListener[] = [];
 
   constructor(db: Db, notifier: Notifier) {
     this.db = db;
@@ -24,6 +28,12 @@ export class AccountDataService {
     if (SERVER_MANAGED.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `${type} is managed by the server; use its own API.`);
     checkStoredJsonValues(content);
     await this.put(userId, roomId, type, content);
+    for (const listener of this.listeners) await listener(userId, roomId, type, content);
+  }
+
+  /** Registers a listener for account data written by clients (wired in main.ts). */
+  onClientChange(listener: ClientChangeListener): void {
+    this.listeners.push(listener);
   }
 
   /** Stores and announces a change; `q` lets a caller include it in its own transaction. */

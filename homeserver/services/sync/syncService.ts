@@ -6,6 +6,7 @@
 import type { Db } from '../../storage/database.ts';
 import * as aliasesStore from '../../storage/aliases.ts';
 import * as events from '../../storage/events.ts';
+import * as friendsStore from '../../storage/friends.ts';
 import * as receiptsStore from '../../storage/receipts.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as typingStore from '../../storage/typing.ts';
@@ -72,6 +73,7 @@ const INVITE_STATE_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.
 const HERO_COUNT = 5;
 
 const ZERO: SyncToken = zeroToken();
+const NO_ONE: ReadonlySet<string> = new Set();
 
 export class SyncService {
   private readonly db: Db;
@@ -177,6 +179,8 @@ export class SyncService {
     const changes = initial ? [] : await events.membershipChangesOf(this.db, userId, after, upTo);
     const changedRooms = new Map(changes.map((c) => [c.room_id, c]));
     const memberships = await this.membershipsAt(userId, upTo);
+    // Messages of users this user blocked are dropped from their timelines.
+    const hidden = await friendsStore.blockedBy(this.db, userId);
 
     const joined = [...memberships].filter(([, m]) => m.membership === 'join').map(([roomId]) => roomId);
     // Each stream is read only when it moved since the token (most syncs wake for one room's event).
@@ -211,13 +215,13 @@ export class SyncService {
     for (const roomId of active) {
       if (!roomSelected(req.filter, roomId)) continue;
       const fresh = initial || req.fullState || changedRooms.has(roomId);
-      const room = await this.joinedRoom(requester, roomId, fresh ? 0 : after, upTo, req.filter, fresh);
+      const room = await this.joinedRoom(requester, roomId, fresh ? 0 : after, upTo, req.filter, fresh, false, hidden);
       const ephemeral = fresh || !ephemeralRooms || ephemeralRooms.has(roomId)
         ? await this.ephemeral(roomId, userId, fresh ? { after: ZERO, upTo: upToToken } : window)
         : [];
       const roomData = roomAccountData.get(roomId) ?? [];
       if (!room && ephemeral.length === 0 && roomData.length === 0) continue;
-      const section = room ?? (await this.joinedRoom(requester, roomId, upTo, upTo, req.filter, false, true))!;
+      const section = room ?? (await this.joinedRoom(requester, roomId, upTo, upTo, req.filter, false, true, hidden))!;
       section.ephemeral.events = ephemeral;
       section.account_data.events = roomData;
       response.rooms.join[roomId] = section;
@@ -233,7 +237,7 @@ export class SyncService {
       } else if (m.membership === 'knock' && (initial || changedHere)) {
         response.rooms.knock[roomId] = { knock_state: { events: await this.inviteState(roomId, userId, m.position) } };
       } else if ((m.membership === 'leave' || m.membership === 'ban') && (changedHere || (initial && req.filter.room?.include_leave))) {
-        const left = await this.leftRoom(requester, roomId, initial ? 0 : after, m.position, req.filter);
+        const left = await this.leftRoom(requester, roomId, initial ? 0 : after, m.position, req.filter, hidden);
         if (left) response.rooms.leave[roomId] = left;
       }
     }
@@ -270,9 +274,9 @@ export class SyncService {
     return out;
   }
 
-  private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean, always = false): Promise<JoinedRoomResult | undefined> {
+  private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean, always = false, hidden = NO_ONE): Promise<JoinedRoomResult | undefined> {
     // Not fresh: the user was joined for the whole window, so every event in it is visible.
-    const { timeline, limited, timelineStart, section } = await this.timeline(requester, roomId, after, upTo, filter, !fresh);
+    const { timeline, limited, timelineStart, section } = await this.timeline(requester, roomId, after, upTo, filter, !fresh, hidden);
     // Fresh rooms get their whole state at the timeline's start; others what changed since.
     let stateRows = fresh || limited ? await events.stateEventsBetween(this.db, roomId, fresh ? 0 : after, timelineStart) : [];
     if (filter.room?.state?.lazy_load_members) {
@@ -295,8 +299,8 @@ export class SyncService {
     };
   }
 
-  private async leftRoom(requester: Requester, roomId: string, after: number, leftAt: number, filter: Filter) {
-    const { timelineStart, section } = await this.timeline(requester, roomId, after, leftAt, filter);
+  private async leftRoom(requester: Requester, roomId: string, after: number, leftAt: number, filter: Filter, hidden = NO_ONE) {
+    const { timelineStart, section } = await this.timeline(requester, roomId, after, leftAt, filter, false, hidden);
     const stateRows = await events.stateEventsBetween(this.db, roomId, after, timelineStart);
     return { timeline: await section(), state: { events: await toClientEvents(this.db, stateRows, requester) } };
   }
@@ -305,14 +309,15 @@ export class SyncService {
    * The newest `limit` events in (after, upTo], oldest first, whether more were skipped, the
    * position just before them, and `section()` to render the timeline as the user may see it.
    */
-  private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, joinedThroughout = false) {
+  private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, joinedThroughout = false, hidden = NO_ONE) {
     const limit = timelineLimit(filter);
     const f = filter.room?.timeline;
     const rows = await events.roomEvents(this.db, roomId, {
       after, upTo, dir: 'b', limit: limit + 1, types: f?.types, notTypes: f?.not_types, senders: f?.senders, notSenders: f?.not_senders,
     });
     const limited = rows.length > limit;
-    const timeline = rows.slice(0, limit).reverse();
+    // State events of hidden senders stay (the room's state must add up); their messages go.
+    const timeline = rows.slice(0, limit).filter((e) => !hidden.has(e.sender) || e.state_key != null).reverse();
     const visibility = joinedThroughout || timeline.length === 0 ? undefined : await VisibilityFilter.forUser(this.db, roomId, requester.userId);
     const timelineStart = timeline.length ? timeline[0].stream_ordering - 1 : upTo;
     const section = async () => ({
