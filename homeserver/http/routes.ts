@@ -35,6 +35,9 @@ const v1 = (path: string) => [`/_matrix/client/v1${path}`];
 /** Whisper's own API. */
 const whisper = (path: string) => [`/_whisper/client/v1${path}`];
 
+/** Pages people open in a browser: their errors are pages too, not Matrix error JSON. */
+export const isBrowserPage = (path: string): boolean => path === LOGIN_PAGE_PATH || path === VALIDATE_PAGE_PATH;
+
 /** The login page's form posts (application/x-www-form-urlencoded). */
 export const takesFormBody = (path: string): boolean => path === LOGIN_PAGE_PATH;
 
