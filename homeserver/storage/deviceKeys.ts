@@ -70,7 +70,20 @@ export async function claimFallbackKey(q: Queryable, userId: string, deviceId: s
   return row && { keyId: row.key_id, key: jsonColumn(row.key) };
 }
 
-export async function unusedFallbackKeyTypes(q: Queryable, userId: string, deviceId: string): Promise<string[]> {
-  const rows = await q('fallback_keys').where({ user_id: userId, device_id: deviceId, used: false }).orderBy('algorithm').select('algorithm');
-  return rows.map((r: { algorithm: string }) => r.algorithm);
+/**
+ * What every sync answer carries about a device's keys, in one round trip: one-time keys left
+ * per algorithm, and the algorithms whose fallback key is unused.
+ */
+export async function keyCountsForSync(q: Queryable, userId: string, deviceId: string): Promise<{ counts: Record<string, number>; unusedFallback: string[] }> {
+  const result = await q.raw(
+    `SELECT 'otk' AS kind, algorithm, count(*) AS n FROM one_time_keys WHERE user_id = ? AND device_id = ? GROUP BY algorithm
+     UNION ALL
+     SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = ? AND device_id = ? AND used = false`,
+    [userId, deviceId, userId, deviceId],
+  );
+  const rows = result.rows as Array<{ kind: string; algorithm: string; n: string | number }>;
+  return {
+    counts: Object.fromEntries(rows.filter((r) => r.kind === 'otk').map((r) => [r.algorithm, Number(r.n)])),
+    unusedFallback: rows.filter((r) => r.kind === 'fallback').map((r) => r.algorithm).sort(),
+  };
 }

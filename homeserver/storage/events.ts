@@ -78,7 +78,11 @@ export async function latestEvent(q: Queryable, roomId: string): Promise<{ event
 export async function roomEvents(
   q: Queryable,
   roomId: string,
-  opts: { after: number; upTo: number; dir: 'b' | 'f'; limit: number; types?: string[]; notTypes?: string[]; senders?: string[]; notSenders?: string[] },
+  opts: {
+    after: number; upTo: number; dir: 'b' | 'f'; limit: number; types?: string[]; notTypes?: string[]; senders?: string[]; notSenders?: string[];
+    /** Leaves out the messages of senders this user blocked (their state events stay, so the room's state adds up). */
+    hiddenFor?: string;
+  },
 ): Promise<EventRow[]> {
   const query = q('events')
     .where('room_id', roomId)
@@ -90,6 +94,10 @@ export async function roomEvents(
   if (opts.notTypes?.length) query.whereNotIn('type', opts.notTypes);
   if (opts.senders?.length) query.whereIn('sender', opts.senders);
   if (opts.notSenders?.length) query.whereNotIn('sender', opts.notSenders);
+  if (opts.hiddenFor !== undefined) {
+    const blocked = q('user_blocks').select('blocked_id').where('user_id', opts.hiddenFor);
+    query.where((w) => w.whereNotNull('state_key').orWhereNotIn('sender', blocked));
+  }
   return (await query).map(toRow);
 }
 
@@ -133,16 +141,6 @@ export async function visibilityHistory(q: Queryable, roomId: string): Promise<A
     const json = typeof r.json === 'string' ? (JSON.parse(r.json) as Pdu) : r.json;
     return { stream_ordering: Number(r.stream_ordering), visibility: String(json.content.history_visibility ?? 'shared') };
   });
-}
-
-/** Membership changes of a user across all rooms with `after` < position ≤ `upTo`. */
-export async function membershipChangesOf(q: Queryable, userId: string, after: number, upTo: number): Promise<EventRow[]> {
-  const rows = await q('events')
-    .where({ type: 'm.room.member', state_key: userId })
-    .where('stream_ordering', '>', after)
-    .where('stream_ordering', '<=', upTo)
-    .orderBy('stream_ordering');
-  return rows.map(toRow);
 }
 
 /** Events relating to one event, newest first (dir 'b') or oldest first, in a position window. */

@@ -11,6 +11,11 @@ import { announced } from '../sync/announce.ts';
 import type { Notifier } from '../sync/notifier.ts';
 import type { SyncToken } from '../sync/tokens.ts';
 
+
+/** A room the user has a membership in, as current state holds it. */
+export type OwnRoom = Awaited<ReturnType<typeof roomState.roomsOfUser>>[number];
+/** A membership event: whose, in which room, what it became. */
+export type MemberEvent = Awaited<ReturnType<typeof events.memberChangesBetween>>[number];
 export interface DeviceListChanges {
   changed: string[];
   left: string[];
@@ -35,17 +40,27 @@ export class DeviceListService {
     }, q);
   }
 
-  /** What the user's client must learn about other users' devices between two tokens. */
-  async changesFor(userId: string, after: Window, upTo: Window): Promise<DeviceListChanges> {
+  /**
+   * What the user's client must learn about other users' devices between two tokens. `known`:
+   * the user's current memberships and the membership events of the window in their rooms,
+   * when the caller (sync) has read them already.
+   */
+  async changesFor(userId: string, after: Window, upTo: Window, known?: { ownRooms: OwnRoom[]; memberEvents: MemberEvent[] }): Promise<DeviceListChanges> {
     const eventsMoved = upTo.events > after.events;
     const listsMoved = upTo.device_lists > after.device_lists;
     if (!eventsMoved && !listsMoved) return { changed: [], left: [] };
 
     // Rooms the user is in, or whose membership of theirs changed within the window.
-    const rooms = (await roomState.roomsOfUser(this.db, userId, ['join', 'leave', 'ban']))
-      .filter((r) => r.membership === 'join' || r.stream_ordering > after.events)
+    const rooms = (known?.ownRooms ?? (await roomState.roomsOfUser(this.db, userId, ['join', 'leave', 'ban'])))
+      .filter((r) => r.membership === 'join' || ((r.membership === 'leave' || r.membership === 'ban') && r.stream_ordering > after.events))
       .map((r) => r.room_id);
-    const memberChanges = eventsMoved ? await events.memberChangesBetween(this.db, rooms, after.events, upTo.events) : [];
+    let memberChanges: MemberEvent[] = [];
+    if (eventsMoved && known) {
+      const inRooms = new Set(rooms);
+      memberChanges = known.memberEvents.filter((e) => inRooms.has(e.room_id));
+    } else if (eventsMoved) {
+      memberChanges = await events.memberChangesBetween(this.db, rooms, after.events, upTo.events);
+    }
     if (!listsMoved && memberChanges.length === 0) return { changed: [], left: [] };
 
     const peers = await deviceLists.usersSharingRoomWith(this.db, userId);

@@ -69,12 +69,9 @@ export class KeyService {
     });
   }
 
-  oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>> {
-    return deviceKeys.oneTimeKeyCounts(this.db, userId, deviceId);
-  }
-
-  unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
-    return deviceKeys.unusedFallbackKeyTypes(this.db, userId, deviceId);
+  /** One-time key counts and unused fallback key types, as each sync answer carries them. */
+  keyCountsForSync(userId: string, deviceId: string): Promise<{ counts: Record<string, number>; unusedFallback: string[] }> {
+    return deviceKeys.keyCountsForSync(this.db, userId, deviceId);
   }
 
   /** POST /keys/query: the devices (all, or those named) and cross-signing keys of each user. */

@@ -74,8 +74,8 @@ export class ToDeviceService {
       await toDevice.deleteMessagesUpTo(this.db, userId, deviceId, after);
       this.acknowledged.set(key, after);
     }
-    // Nothing can be waiting above `after` unless the stream moved (or this is the first sync).
-    if (after > 0 && upTo <= after) return { events: [], position: upTo };
+    // Nothing can be waiting above `after` unless the stream moved.
+    if (upTo <= after) return { events: [], position: upTo };
     const rows = await toDevice.messagesFor(this.db, userId, deviceId, after, upTo, PER_SYNC);
     const truncated = rows.length === PER_SYNC;
     return {

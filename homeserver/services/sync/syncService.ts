@@ -6,7 +6,6 @@
 import type { Db } from '../../storage/database.ts';
 import * as aliasesStore from '../../storage/aliases.ts';
 import * as events from '../../storage/events.ts';
-import * as friendsStore from '../../storage/friends.ts';
 import * as receiptsStore from '../../storage/receipts.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as typingStore from '../../storage/typing.ts';
@@ -15,7 +14,7 @@ import { buildPushRules } from '../push/ruleset.ts';
 import type { AccountDataService } from '../streams/accountData.ts';
 import type { ReceiptService } from '../streams/receipts.ts';
 import type { TypingService } from '../streams/typing.ts';
-import type { DeviceListService } from '../e2ee/deviceLists.ts';
+import type { DeviceListService, MemberEvent, OwnRoom } from '../e2ee/deviceLists.ts';
 import type { KeyService } from '../e2ee/keys.ts';
 import type { ToDeviceService } from '../e2ee/toDevice.ts';
 import type { PresenceService, PresenceState } from '../presence.ts';
@@ -73,7 +72,6 @@ const INVITE_STATE_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.
 const HERO_COUNT = 5;
 
 const ZERO: SyncToken = zeroToken();
-const NO_ONE: ReadonlySet<string> = new Set();
 
 export class SyncService {
   private readonly db: Db;
@@ -135,10 +133,7 @@ export class SyncService {
 
   /** One-time key counts go with every answer (read once, when the answer is final). */
   private async withKeyCounts(requester: Requester, response: SyncResponse): Promise<SyncResponse> {
-    const [counts, fallback] = await Promise.all([
-      this.keys.oneTimeKeyCounts(requester.userId, requester.deviceId),
-      this.keys.unusedFallbackKeyTypes(requester.userId, requester.deviceId),
-    ]);
+    const { counts, unusedFallback: fallback } = await this.keys.keyCountsForSync(requester.userId, requester.deviceId);
     // Clients read a missing algorithm as "unknown", not zero: say zero for the one they use.
     response.device_one_time_keys_count = { signed_curve25519: 0, ...counts };
     response.device_unused_fallback_key_types = fallback;
@@ -146,10 +141,10 @@ export class SyncService {
   }
 
   /** To-device messages for this device, whose device lists the client must re-read, and presence. */
-  private async encryption(requester: Requester, initial: boolean, w: Window, response: SyncResponse): Promise<number> {
+  private async encryption(requester: Requester, initial: boolean, w: Window, response: SyncResponse, known: { ownRooms: OwnRoom[]; memberEvents: MemberEvent[] }): Promise<number> {
     const [toDevice, lists, presence] = await Promise.all([
       this.toDevice.forSync(requester.userId, requester.deviceId, w.after.to_device, w.upTo.to_device),
-      initial ? { changed: [], left: [] } : this.deviceLists.changesFor(requester.userId, w.after, w.upTo),
+      initial ? { changed: [], left: [] } : this.deviceLists.changesFor(requester.userId, w.after, w.upTo, known),
       this.presence.forSync(requester.userId, initial, w.after.presence, w.upTo.presence),
     ]);
     response.to_device.events = toDevice.events;
@@ -175,12 +170,16 @@ export class SyncService {
       device_unused_fallback_key_types: [],
     };
     const userId = requester.userId;
-    const toDevicePosition = await this.encryption(requester, initial, window, response);
-    const changes = initial ? [] : await events.membershipChangesOf(this.db, userId, after, upTo);
-    const changedRooms = new Map(changes.map((c) => [c.room_id, c]));
-    const memberships = await this.membershipsAt(userId, upTo);
-    // Messages of users this user blocked are dropped from their timelines.
-    const hidden = await friendsStore.blockedBy(this.db, userId);
+    // Read once: the device lists and the room sections both start from it.
+    const ownRooms = await roomState.roomsOfUser(this.db, userId, ['join', 'invite', 'leave', 'ban', 'knock']);
+    // Membership events of the window in every room where the user's own membership may have
+    // changed in it (current state is then newer than the token) or that they are in: their
+    // own changes shape the room sections, everyone's the device lists.
+    const roomsInPlay = ownRooms.filter((r) => r.membership === 'join' || r.stream_ordering > after).map((r) => r.room_id);
+    const memberEvents = initial ? [] : await events.memberChangesBetween(this.db, roomsInPlay, after, upTo);
+    const changedRooms = new Set(memberEvents.filter((e) => e.user_id === userId).map((e) => e.room_id));
+    const toDevicePosition = await this.encryption(requester, initial, window, response, { ownRooms, memberEvents });
+    const memberships = await this.membershipsAt(ownRooms, userId, upTo);
 
     const joined = [...memberships].filter(([, m]) => m.membership === 'join').map(([roomId]) => roomId);
     // Each stream is read only when it moved since the token (most syncs wake for one room's event).
@@ -209,19 +208,19 @@ export class SyncService {
       ]);
       ephemeralRooms = new Set([...withReceipts, ...withTyping]);
       active = new Set([...withEvents, ...withReceipts, ...withTyping, ...[...roomAccountData.keys()].filter((r) => joined.includes(r))]);
-      for (const roomId of changedRooms.keys()) if (memberships.get(roomId)?.membership === 'join') active.add(roomId);
+      for (const roomId of changedRooms) if (memberships.get(roomId)?.membership === 'join') active.add(roomId);
     }
 
     for (const roomId of active) {
       if (!roomSelected(req.filter, roomId)) continue;
       const fresh = initial || req.fullState || changedRooms.has(roomId);
-      const room = await this.joinedRoom(requester, roomId, fresh ? 0 : after, upTo, req.filter, fresh, false, hidden);
+      const room = await this.joinedRoom(requester, roomId, fresh ? 0 : after, upTo, req.filter, fresh, false);
       const ephemeral = fresh || !ephemeralRooms || ephemeralRooms.has(roomId)
         ? await this.ephemeral(roomId, userId, fresh ? { after: ZERO, upTo: upToToken } : window)
         : [];
       const roomData = roomAccountData.get(roomId) ?? [];
       if (!room && ephemeral.length === 0 && roomData.length === 0) continue;
-      const section = room ?? (await this.joinedRoom(requester, roomId, upTo, upTo, req.filter, false, true, hidden))!;
+      const section = room ?? (await this.joinedRoom(requester, roomId, upTo, upTo, req.filter, false, true))!;
       section.ephemeral.events = ephemeral;
       section.account_data.events = roomData;
       response.rooms.join[roomId] = section;
@@ -237,7 +236,7 @@ export class SyncService {
       } else if (m.membership === 'knock' && (initial || changedHere)) {
         response.rooms.knock[roomId] = { knock_state: { events: await this.inviteState(roomId, userId, m.position) } };
       } else if ((m.membership === 'leave' || m.membership === 'ban') && (changedHere || (initial && req.filter.room?.include_leave))) {
-        const left = await this.leftRoom(requester, roomId, initial ? 0 : after, m.position, req.filter, hidden);
+        const left = await this.leftRoom(requester, roomId, initial ? 0 : after, m.position, req.filter);
         if (left) response.rooms.leave[roomId] = left;
       }
     }
@@ -247,8 +246,7 @@ export class SyncService {
   }
 
   /** The user's membership in each room as of `upTo` (current state may already be ahead). */
-  private async membershipsAt(userId: string, upTo: number): Promise<Map<string, { membership: string; position: number }>> {
-    const rows = await roomState.roomsOfUser(this.db, userId, ['join', 'invite', 'leave', 'ban', 'knock']);
+  private async membershipsAt(rows: OwnRoom[], userId: string, upTo: number): Promise<Map<string, { membership: string; position: number }>> {
     const out = new Map<string, { membership: string; position: number }>();
     for (const r of rows) {
       if (r.stream_ordering <= upTo) {
@@ -274,9 +272,9 @@ export class SyncService {
     return out;
   }
 
-  private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean, always = false, hidden = NO_ONE): Promise<JoinedRoomResult | undefined> {
+  private async joinedRoom(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, fresh: boolean, always = false): Promise<JoinedRoomResult | undefined> {
     // Not fresh: the user was joined for the whole window, so every event in it is visible.
-    const { timeline, limited, timelineStart, section } = await this.timeline(requester, roomId, after, upTo, filter, !fresh, hidden);
+    const { timeline, limited, timelineStart, section } = await this.timeline(requester, roomId, after, upTo, filter, !fresh);
     // Fresh rooms get their whole state at the timeline's start; others what changed since.
     let stateRows = fresh || limited ? await events.stateEventsBetween(this.db, roomId, fresh ? 0 : after, timelineStart) : [];
     if (filter.room?.state?.lazy_load_members) {
@@ -299,8 +297,8 @@ export class SyncService {
     };
   }
 
-  private async leftRoom(requester: Requester, roomId: string, after: number, leftAt: number, filter: Filter, hidden = NO_ONE) {
-    const { timelineStart, section } = await this.timeline(requester, roomId, after, leftAt, filter, false, hidden);
+  private async leftRoom(requester: Requester, roomId: string, after: number, leftAt: number, filter: Filter) {
+    const { timelineStart, section } = await this.timeline(requester, roomId, after, leftAt, filter, false);
     const stateRows = await events.stateEventsBetween(this.db, roomId, after, timelineStart);
     return { timeline: await section(), state: { events: await toClientEvents(this.db, stateRows, requester) } };
   }
@@ -309,15 +307,16 @@ export class SyncService {
    * The newest `limit` events in (after, upTo], oldest first, whether more were skipped, the
    * position just before them, and `section()` to render the timeline as the user may see it.
    */
-  private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, joinedThroughout = false, hidden = NO_ONE) {
+  private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, joinedThroughout = false) {
     const limit = timelineLimit(filter);
     const f = filter.room?.timeline;
     const rows = await events.roomEvents(this.db, roomId, {
       after, upTo, dir: 'b', limit: limit + 1, types: f?.types, notTypes: f?.not_types, senders: f?.senders, notSenders: f?.not_senders,
+      // Messages of users this user blocked never reach their timelines.
+      hiddenFor: requester.userId,
     });
     const limited = rows.length > limit;
-    // State events of hidden senders stay (the room's state must add up); their messages go.
-    const timeline = rows.slice(0, limit).filter((e) => !hidden.has(e.sender) || e.state_key != null).reverse();
+    const timeline = rows.slice(0, limit).reverse();
     const visibility = joinedThroughout || timeline.length === 0 ? undefined : await VisibilityFilter.forUser(this.db, roomId, requester.userId);
     const timelineStart = timeline.length ? timeline[0].stream_ordering - 1 : upTo;
     const section = async () => ({
