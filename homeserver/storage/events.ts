@@ -208,15 +208,28 @@ export async function setRedacted(q: Queryable, eventId: string, redactedBy: str
   await q('events').where({ event_id: eventId }).update({ redacted_by: redactedBy, json: JSON.stringify(json) });
 }
 
-/** Which of the given rooms have events with `after` < position ≤ `upTo`. */
-export async function roomsWithEventsBetween(q: Queryable, roomIds: string[], after: number, upTo: number): Promise<Set<string>> {
-  if (roomIds.length === 0 || upTo <= after) return new Set();
-  const rows = await q('events')
-    .where('stream_ordering', '>', after)
-    .where('stream_ordering', '<=', upTo)
-    .whereIn('room_id', roomIds)
-    .distinct('room_id');
-  return new Set(rows.map((r: { room_id: string }) => r.room_id));
+/**
+ * What an incremental sync first needs of the window (after, upTo] in the given rooms, in one
+ * round trip: which rooms have any events, and the membership events in order.
+ */
+export async function windowOverview(q: Queryable, roomIds: string[], after: number, upTo: number): Promise<{
+  roomsWithEvents: Set<string>;
+  memberEvents: Array<{ room_id: string; user_id: string; membership: string }>;
+}> {
+  if (roomIds.length === 0 || upTo <= after) return { roomsWithEvents: new Set(), memberEvents: [] };
+  const result = await q.raw(
+    `SELECT * FROM (SELECT room_id, state_key AS user_id, membership, stream_ordering FROM events
+       WHERE room_id = ANY(?) AND type = 'm.room.member' AND stream_ordering > ? AND stream_ordering <= ?) AS members
+     UNION ALL
+     SELECT DISTINCT room_id, NULL, NULL, NULL::bigint FROM events WHERE room_id = ANY(?) AND stream_ordering > ? AND stream_ordering <= ?
+     ORDER BY stream_ordering NULLS FIRST`,
+    [roomIds, after, upTo, roomIds, after, upTo],
+  );
+  const rows = result.rows as Array<{ room_id: string; user_id: string | null; membership: string | null }>;
+  return {
+    roomsWithEvents: new Set(rows.filter((r) => r.user_id === null).map((r) => r.room_id)),
+    memberEvents: rows.filter((r) => r.user_id !== null).map((r) => ({ room_id: r.room_id, user_id: r.user_id!, membership: r.membership! })),
+  };
 }
 
 /** Membership changes in the given rooms in (after, upTo]: who joined or went, in order. */

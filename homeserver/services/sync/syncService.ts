@@ -176,7 +176,8 @@ export class SyncService {
     // changed in it (current state is then newer than the token) or that they are in: their
     // own changes shape the room sections, everyone's the device lists.
     const roomsInPlay = ownRooms.filter((r) => r.membership === 'join' || r.stream_ordering > after).map((r) => r.room_id);
-    const memberEvents = initial ? [] : await events.memberChangesBetween(this.db, roomsInPlay, after, upTo);
+    const overview = initial ? undefined : await events.windowOverview(this.db, roomsInPlay, after, upTo);
+    const memberEvents = overview?.memberEvents ?? [];
     const changedRooms = new Set(memberEvents.filter((e) => e.user_id === userId).map((e) => e.room_id));
     const toDevicePosition = await this.encryption(requester, initial, window, response, { ownRooms, memberEvents });
     const memberships = await this.membershipsAt(ownRooms, userId, upTo);
@@ -202,7 +203,7 @@ export class SyncService {
     } else {
       const none = Promise.resolve(new Set<string>());
       const [withEvents, withReceipts, withTyping] = await Promise.all([
-        moved('events') ? events.roomsWithEventsBetween(this.db, joined, after, upTo) : none,
+        Promise.resolve(new Set(joined.filter((r) => overview?.roomsWithEvents.has(r)))),
         moved('receipts') ? receiptsStore.roomsWithReceiptsBetween(this.db, joined, afterToken.receipts, upToToken.receipts) : none,
         moved('typing') ? typingStore.roomsWithTypingChangesBetween(this.db, joined, afterToken.typing, upToToken.typing) : none,
       ]);
