@@ -78,5 +78,6 @@ const phases = {
 };
 // Ranked over the sends alone would hide the sync side: rank the delivered run (kept below).
 const ranked = [...deliveredCounts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([sql, n]) => ({ perMessage: Math.round((n / MESSAGES) * 10) / 10, sql }));
-console.log(JSON.stringify({ backend: hs.database.kind, members: MEMBERS, messages: MESSAGES, queries: phases, top: ranked }, null, 2));
+const sendStatements = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([sql, n]) => ({ perSend: Math.round((n / MESSAGES) * 10) / 10, sql }));
+console.log(JSON.stringify({ backend: hs.database.kind, members: MEMBERS, messages: MESSAGES, queries: phases, top: ranked, send: sendStatements }, null, 2));
 await hs.close();

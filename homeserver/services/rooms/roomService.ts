@@ -113,7 +113,7 @@ export class RoomService {
   /** A message event (idempotent per device and transaction id). */
   async send(requester: Requester, roomId: string, type: string, content: Record<string, unknown>, txnId: string): Promise<string> {
     checkCanonicalValues(content);
-    await this.requireRoom(roomId);
+    // An unknown room is refused by the persister (404), which reads the room's version anyway.
     const [result] = await this.persister.persist([
       { roomId, sender: requester.userId, type, content, txn: { deviceId: requester.deviceId, txnId } },
     ]);
