@@ -1,0 +1,29 @@
+/** Entry point: resume the saved session (or show sign-in) and route between the screens. */
+import m from 'mithril';
+import './styles.css';
+import { AppModel } from './app.ts';
+import { AuthView } from './views/auth.ts';
+import { Shell } from './views/shell.ts';
+
+const app = new AppModel(localStorage, location.origin);
+const root = document.getElementById('app')!;
+
+const signedIn = (render: (attrs: Record<string, string>) => m.Vnode<any>): m.RouteResolver => ({
+  onmatch: () => {
+    if (!app.session) m.route.set('/login');
+  },
+  render: (v) => render(v.attrs as Record<string, string>),
+});
+
+function mount(): void {
+  m.route(root, '/', {
+    '/login': { onmatch: () => { if (app.session) m.route.set('/'); }, render: () => m(AuthView, { app }) },
+    '/': signedIn(() => m(Shell, { app, page: 'home' })),
+    '/rooms/:roomId': signedIn((a) => m(Shell, { app, page: 'room', roomId: a.roomId })),
+    '/settings': signedIn(() => m(Shell, { app, page: 'settings' })),
+  });
+}
+
+void app.resume().finally(mount);
+// Before the session is resumed, mount shows nothing; a saved session starts syncing at once.
+if (app.sessions.load()) root.replaceChildren(Object.assign(document.createElement('p'), { className: 'loading', textContent: 'Connecting…' }));

@@ -1,0 +1,42 @@
+/** The signed-in layout: sidebar on the left, the open chat or settings on the right, dialogs on top. */
+import m from 'mithril';
+import type { AppModel } from '../app.ts';
+import { DialogView } from './dialogs.ts';
+import { RoomView } from './room.ts';
+import { SettingsView } from './settings.ts';
+import { roomHref, Sidebar } from './sidebar.ts';
+
+interface Attrs { app: AppModel; page: 'home' | 'room' | 'settings'; roomId?: string }
+
+/** Alt+Up / Alt+Down move through the chat list from anywhere. */
+function onKey(app: AppModel, current: string | undefined, e: KeyboardEvent): void {
+  if (!e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return;
+  const ids = app.chat!.rooms().map((r) => r.roomId);
+  if (!ids.length) return;
+  const i = current ? ids.indexOf(current) : -1;
+  const next = ids[(i + (e.key === 'ArrowDown' ? 1 : ids.length - 1)) % ids.length];
+  e.preventDefault();
+  m.route.set(roomHref(next));
+}
+
+export const Shell: m.Component<Attrs> = {
+  view: ({ attrs: { app, page, roomId } }) => {
+    const chat = app.chat;
+    if (!chat) return m('main.loading', { role: 'status' }, app.startError ?? 'Connecting…');
+    return m('.shell', { onkeydown: (e: KeyboardEvent) => onKey(app, roomId, e) }, [
+      m('a.skip-link', { href: '#composer-input' }, 'Skip to message box'),
+      m(Sidebar, { app, selected: roomId }),
+      m('main.main', page === 'room' && roomId ? m(RoomView, { key: roomId, app, roomId })
+        : page === 'settings' ? m(SettingsView, { app })
+          : m('section.home', [
+            m('h1', `Hi ${chat.profile().displayName}`),
+            m('p', chat.rooms().length ? 'Pick a chat on the left, or start a new one.' : 'Start a conversation with a friend.'),
+            m('.actions', [
+              m('button.primary[type=button]', { onclick: () => { app.dialog = { kind: 'dm' }; } }, 'Start a DM'),
+              m('button[type=button]', { onclick: () => { app.dialog = { kind: 'group' }; } }, 'Create a group'),
+            ]),
+          ])),
+      m(DialogView, { app }),
+    ]);
+  },
+};
