@@ -5,6 +5,7 @@ import type { AppModel } from '../app.ts';
 import { ChatState } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
 import { trustedHtml } from './html.ts';
+import { icon } from './icons.ts';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
 
@@ -88,10 +89,10 @@ export function MessageView(): m.Component<Attrs> {
             `Seen by ${readers.map((u) => chat.displayName(u, room)).join(', ')}`),
         ]),
         !ev.isRedacted() && !sending && m('.actions[role=toolbar]', { 'aria-label': 'message actions' }, [
-          m('button.icon[type=button]', { 'aria-label': 'Add reaction', 'aria-expanded': String(picking), title: 'React', onclick: () => { picking = !picking; } }, '☺'),
-          m('button.icon[type=button]', { 'aria-label': 'Reply', title: 'Reply', onclick: () => onReply(ev) }, '↩'),
-          canEdit && m('button.icon[type=button]', { 'aria-label': 'Edit', title: 'Edit', onclick: () => onEdit(ev) }, '✎'),
-          mine && m('button.icon.danger[type=button]', { 'aria-label': 'Delete', title: 'Delete', onclick: () => { if (confirm('Delete this message?')) void chat.redact(ev); } }, '🗑'),
+          m('button.icon[type=button]', { 'aria-label': 'Add reaction', 'aria-expanded': String(picking), title: 'React', onclick: () => { picking = !picking; } }, icon('smile')),
+          m('button.icon[type=button]', { 'aria-label': 'Reply', title: 'Reply', onclick: () => onReply(ev) }, icon('reply')),
+          canEdit && m('button.icon[type=button]', { 'aria-label': 'Edit', title: 'Edit', onclick: () => onEdit(ev) }, icon('edit')),
+          mine && m('button.icon.danger[type=button]', { 'aria-label': 'Delete', title: 'Delete', onclick: () => { if (confirm('Delete this message?')) void chat.redact(ev); } }, icon('trash')),
         ]),
         picking && m('.picker[role=menu]', { 'aria-label': 'pick a reaction' }, QUICK_REACTIONS.map((key) => m('button[type=button][role=menuitem]', {
           'aria-label': `react with ${key}`,

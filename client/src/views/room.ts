@@ -3,6 +3,7 @@ import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
 import { ChatState, type SearchHit } from '../state/chat.ts';
+import { icon } from './icons.ts';
 import { MessageView, timeOf } from './message.ts';
 
 interface Attrs { app: AppModel; roomId: string }
@@ -132,11 +133,11 @@ const Composer: m.Component<Attrs> = {
     return m('.composer-wrap', [
       target && m('.composer-context', { role: 'status' }, [
         m('span', c.editing ? 'Editing message' : ['Replying to ', m('strong', chat.displayName(target.getSender()!, room))]),
-        m('button.icon[type=button]', { 'aria-label': c.editing ? 'Cancel edit' : 'Cancel reply', onclick: () => { if (c.editing) c.text = ''; c.editing = undefined; c.replyTo = undefined; } }, '✕'),
+        m('button.icon[type=button]', { 'aria-label': c.editing ? 'Cancel edit' : 'Cancel reply', onclick: () => { if (c.editing) c.text = ''; c.editing = undefined; c.replyTo = undefined; } }, icon('close')),
       ]),
       m('form.composer', { onsubmit: (e: Event) => { e.preventDefault(); void send(); } }, [
         m('label.icon.attach', { title: 'Attach a file' }, [
-          m('span', { 'aria-hidden': 'true' }, '+'),
+          icon('plus', 20),
           m('input.visually-hidden[type=file][multiple]', { 'aria-label': 'Attach files', onchange: (e: any) => { void attach(e.target.files); e.target.value = ''; } }),
         ]),
         m('textarea#composer-input', {
@@ -174,7 +175,7 @@ function SearchPanel(): m.Component<Attrs & { onClose: () => void }> {
           m.redraw();
         } }, [
           m('input#search-input[type=search]', { value: term, placeholder: 'Search this chat', 'aria-label': 'Search this chat', oninput: (e: any) => { term = e.target.value; }, oncreate: (v) => (v.dom as HTMLElement).focus() }),
-          m('button.icon[type=button]', { 'aria-label': 'Close search', onclick: onClose }, '✕'),
+          m('button.icon[type=button]', { 'aria-label': 'Close search', onclick: onClose }, icon('close')),
         ]),
         error && m('p.error[role=alert]', error),
         hits && m('p.hint', { role: 'status' }, `${hits.length} result${hits.length === 1 ? '' : 's'}`),
@@ -215,8 +216,8 @@ export function RoomView(): m.Component<Attrs> {
           m('h1', room.name),
           m('span.members-count', `${members.length} member${members.length === 1 ? '' : 's'}`),
           m('.spacer'),
-          m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, '👤+'),
-          m('button.icon[type=button]', { 'aria-label': 'Search messages', 'aria-pressed': String(searching), title: 'Search', onclick: () => { searching = !searching; } }, '🔍'),
+          m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, icon('invite')),
+          m('button.icon[type=button]', { 'aria-label': 'Search messages', 'aria-pressed': String(searching), title: 'Search', onclick: () => { searching = !searching; } }, icon('search')),
         ]),
         m('.room-body', [
           m('.room-main', [

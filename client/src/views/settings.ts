@@ -3,6 +3,7 @@ import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import type { DeviceInfo } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
+import { icon } from './icons.ts';
 
 interface Attrs { app: AppModel }
 
@@ -29,7 +30,7 @@ export function SettingsView(): m.Component<Attrs> {
         m.redraw();
       };
       return m('section.settings', { 'aria-labelledby': 'settings-title' }, [
-        m('header.room-head', [m('h1#settings-title', 'Settings'), m('.spacer'), m(m.route.Link, { href: '/', class: 'icon', 'aria-label': 'Close settings' }, '✕')]),
+        m('header.room-head', [m('h1#settings-title', 'Settings'), m('.spacer'), m(m.route.Link, { href: '/', class: 'icon', 'aria-label': 'Close settings' }, icon('close'))]),
         m('.settings-body', [
           m('section.card', { 'aria-labelledby': 'profile-title' }, [
             m('h2#profile-title', 'Profile'),
@@ -53,7 +54,7 @@ export function SettingsView(): m.Component<Attrs> {
             m('h2#sessions-title', 'Sessions'),
             !devices ? m('p.hint', 'Loading…') : m('ul.devices', devices.map((d) => m('li.device', { key: d.deviceId }, [
               m('.device-info', [
-                m('strong', d.displayName || d.deviceId), d.current && m('span.tag', 'this device'),
+                m('.device-name', [m('strong', d.displayName || d.deviceId), d.current && m('span.tag', 'this device')]),
                 m('small', [d.deviceId, d.lastSeenIp && ` · ${d.lastSeenIp}`, d.lastSeenTs && ` · last seen ${new Date(d.lastSeenTs).toLocaleString()}`]),
               ]),
               !d.current && (revoking === d.deviceId

@@ -3,6 +3,7 @@ import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import type { RoomSummary } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
+import { icon } from './icons.ts';
 
 interface Attrs { app: AppModel; selected?: string }
 
@@ -43,13 +44,13 @@ export const Sidebar: m.Component<Attrs> = {
       m('header.sidebar-head', [m('span.logo', 'Whisper'), m('span.sync', { title: `sync: ${chat.syncState ?? 'starting'}`, class: chat.syncState === 'ERROR' || chat.syncState === 'RECONNECTING' ? 'offline' : '' })]),
       m('.sidebar-scroll', [
         invites.length > 0 && section('Invites', invites),
-        section('Direct messages', dms, m('button.icon[type=button]', { 'aria-label': 'Start a direct message', title: 'Start a direct message', onclick: () => { app.dialog = { kind: 'dm' }; } }, '+')),
-        section('Group chats', groups, m('button.icon[type=button]', { 'aria-label': 'Create a group chat', title: 'Create a group chat', onclick: () => { app.dialog = { kind: 'group' }; } }, '+')),
+        section('Direct messages', dms, m('button.icon[type=button]', { 'aria-label': 'Start a direct message', title: 'Start a direct message', onclick: () => { app.dialog = { kind: 'dm' }; } }, icon('plus', 16))),
+        section('Group chats', groups, m('button.icon[type=button]', { 'aria-label': 'Create a group chat', title: 'Create a group chat', onclick: () => { app.dialog = { kind: 'group' }; } }, icon('plus', 16))),
       ]),
       m('footer.user-panel', [
         avatar(app.media, me.displayName, me.avatarMxc, 32),
         m('.who', [m('span.display', me.displayName), m('small.mxid', chat.userId)]),
-        m(m.route.Link, { href: '/settings', class: 'icon', 'aria-label': 'Settings', title: 'Settings' }, '⚙'),
+        m(m.route.Link, { href: '/settings', class: 'icon', 'aria-label': 'Settings', title: 'Settings' }, icon('settings')),
       ]),
     ]);
   },
