@@ -1,4 +1,6 @@
 /** Entry point: resume the saved session (or show sign-in) and route between the screens. */
+// First: the sdk's loggers take the level in force when its modules load.
+import './state/sdkLogLevel.ts';
 import m from 'mithril';
 import './styles.css';
 import { AppModel } from './app.ts';
