@@ -1,15 +1,8 @@
 /**
- * The Electron preload's API when running in the desktop shell (see client/electron/preload.ts),
- * with browser fallbacks: the Notification API, and nothing for the tray.
+ * The Electron preload's API when running in the desktop shell (client/electron), with browser
+ * fallbacks: the Notification API for notifications, nothing for the tray.
  */
-export interface WhisperDesktopApi {
-  notify(title: string, body: string, tag?: string): void;
-  setUnreadCount(unread: number, mentions: number): void;
-  getServerUrl(): Promise<string | undefined>;
-  setServerUrl(url: string): Promise<void>;
-  onPushToTalk(listener: (pressed: boolean) => void): () => void;
-  getCaptureSources(): Promise<{ id: string; name: string; thumbnail: string; kind: 'screen' | 'window' }[]>;
-}
+import type { WhisperDesktopApi } from '../electron/api.ts';
 
 declare global {
   interface Window {
@@ -23,9 +16,18 @@ export const desktopBridge = {
   },
   notify(title: string, body: string, tag?: string): void {
     if (window.whisperDesktop) return window.whisperDesktop.notify(title, body, tag);
-    if (typeof Notification !== 'undefined' && Notification.permission === 'granted') new Notification(title, { body, tag });
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    const n = new Notification(title, { body, tag });
+    n.onclick = () => {
+      window.focus();
+      if (tag) location.hash = `#!/rooms/${encodeURIComponent(tag)}`;
+    };
   },
   setUnreadCount(unread: number, mentions: number): void {
     window.whisperDesktop?.setUnreadCount(unread, mentions);
+  },
+  /** Opens the room of a clicked desktop notification. */
+  onNotificationClick(open: (roomId: string) => void): void {
+    window.whisperDesktop?.onNotificationClick(open);
   },
 };

@@ -4,6 +4,7 @@ import './state/sdkLogLevel.ts';
 import m from 'mithril';
 import './styles.css';
 import { AppModel } from './app.ts';
+import { desktopBridge } from './desktop.ts';
 import { AuthView } from './views/auth.ts';
 import { Shell } from './views/shell.ts';
 
@@ -27,5 +28,6 @@ function mount(): void {
 }
 
 void app.resume().finally(mount);
+desktopBridge.onNotificationClick((roomId) => m.route.set(`/rooms/${encodeURIComponent(roomId)}`));
 // Before the session is resumed, mount shows nothing; a saved session starts syncing at once.
 if (app.sessions.load()) root.replaceChildren(Object.assign(document.createElement('p'), { className: 'loading', textContent: 'Connecting…' }));
