@@ -145,7 +145,13 @@ const Composer: m.Component<Attrs> = {
           value: c.text,
           placeholder: `Message ${room?.name ?? ''}`,
           'aria-label': c.editing ? 'Edit message' : `Message ${room?.name ?? ''}`,
-          oninput: (e: any) => { c.text = e.target.value; chat.setTyping(roomId, c.text.length > 0); },
+          oninput: (e: any) => {
+            // The textarea already shows what was typed: redraw only when the composer's look changes.
+            const wasEmpty = !c.text;
+            c.text = e.target.value;
+            if (wasEmpty === !c.text) e.redraw = false;
+            chat.setTyping(roomId, c.text.length > 0);
+          },
           onkeydown: (e: KeyboardEvent) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); }
             else if (e.key === 'ArrowUp' && !c.text) { e.preventDefault(); editLast(); }
