@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { backends, startTestServer, type TestServer } from './harness.ts';
+import { buildClient, isStale } from '../client/build.ts';
 import { chromiumMissing, launchChromium, screenshot, watchProblems } from './browser.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -23,6 +24,7 @@ describe('web client in Chromium', function () {
     const missing = chromiumMissing();
     if (missing) this.skip();
     // The page is served by the server under test on 127.0.0.1; one backend is enough for the UI.
+    if (await isStale()) await buildClient();
     srv = await startTestServer(backends()[0], { registration: 'invite' });
     browser = await launchChromium();
   });
@@ -184,6 +186,13 @@ describe('web client in Chromium', function () {
     await alice.locator('.search-results li', { hasText: 'glad to be here' }).waitFor();
     await screenshot(alice, '08-search');
 
+    // Bob deletes his reply (after confirming); Alice sees it go.
+    bob.once('dialog', (d) => void d.accept());
+    await message(bob, 'glad to be here').hover();
+    await message(bob, 'glad to be here').getByRole('button', { name: 'Delete' }).click();
+    await alice.locator('article.message .body.redacted').waitFor();
+    assert.equal(await message(alice, 'glad to be here').count(), 0);
+
     // A group chat with an invite, and the settings screen.
     await alice.getByRole('button', { name: 'Create a group chat' }).click();
     await alice.getByLabel('Group name').fill('Game night');
@@ -196,6 +205,24 @@ describe('web client in Chromium', function () {
     await alice.locator('li.device', { hasText: 'this device' }).waitFor();
     await screenshot(alice, '09-settings');
     await screenshot(bob, '10-bob-invites');
+
+    // Profile: a new display name and avatar show in the user panel.
+    await alice.getByLabel('Display name').fill('Alice Liddell');
+    await alice.getByRole('button', { name: 'Save', exact: true }).click();
+    await alice.locator('.user-panel .display', { hasText: 'Alice Liddell' }).waitFor();
+    const avatarPng = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 240, g: 160, b: 40 } } }).png().toBuffer();
+    await alice.getByLabel('Change avatar').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: avatarPng });
+    await alice.locator('.user-panel .avatar img[src^="blob:"]').waitFor();
+    await screenshot(alice, '11-settings-profile');
+
+    // Signing out returns to the sign-in screen and ends the session on the server.
+    const aliceToken = await alice.evaluate(() => JSON.parse(localStorage.getItem('whisper.session')!).accessToken as string);
+    await alice.getByRole('button', { name: 'Sign out', exact: true }).last().click();
+    await alice.getByRole('heading', { name: 'Welcome back' }).waitFor();
+    assert.equal(await alice.evaluate(() => localStorage.getItem('whisper.session')), null);
+    assert.equal(await alice.evaluate(() => localStorage.getItem('whisper.serverUrl')), srv.url, 'the server is remembered');
+    const whoami = await srv.request('GET', '/_matrix/client/v3/account/whoami', { token: aliceToken });
+    assert.equal(whoami.body.errcode, 'M_UNKNOWN_TOKEN');
 
     const seen = [...(alice as any).__problems, ...(bob as any).__problems];
     assert.deepEqual(seen, [], 'no console errors, exceptions or CSP violations');
