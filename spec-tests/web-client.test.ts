@@ -215,6 +215,11 @@ describe('web client in Chromium', function () {
     await alice.locator('.user-panel .avatar img[src^="blob:"]').waitFor();
     await screenshot(alice, '11-settings-profile');
 
+    // A reload resumes Bob's saved session straight into the open chat.
+    await bob.reload();
+    await bob.getByRole('log', { name: 'Messages' }).waitFor();
+    await message(bob, 'edited text').waitFor();
+
     // Signing out returns to the sign-in screen and ends the session on the server.
     const aliceToken = await alice.evaluate(() => JSON.parse(localStorage.getItem('whisper.session')!).accessToken as string);
     await alice.getByRole('button', { name: 'Sign out', exact: true }).last().click();

@@ -38,7 +38,7 @@ export class AppModel {
     return c;
   }
 
-  /** Resumes the saved session, if any. */
+  /** Resumes the saved session, if any (the session is set before the first await). */
   async resume(): Promise<void> {
     const saved = this.sessions.load();
     if (saved) await this.open(saved);

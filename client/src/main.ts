@@ -27,7 +27,7 @@ function mount(): void {
   });
 }
 
-void app.resume().finally(mount);
+// The saved session (if any) is opened at once; the shell shows "Connecting…" until the first sync.
+void app.resume();
+mount();
 desktopBridge.onNotificationClick((roomId) => m.route.set(`/rooms/${encodeURIComponent(roomId)}`));
-// Before the session is resumed, mount shows nothing; a saved session starts syncing at once.
-if (app.sessions.load()) root.replaceChildren(Object.assign(document.createElement('p'), { className: 'loading', textContent: 'Connecting…' }));

@@ -80,6 +80,8 @@ export class ChatState {
   readonly client: MatrixClient;
   readonly userId: string;
   syncState: SyncState | null = null;
+  /** Whether the first sync has filled the room list. */
+  ready = false;
   uploads: UploadState[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly noticeListeners = new Set<(n: MessageNotice) => void>();
@@ -126,6 +128,7 @@ export class ChatState {
       this.client.on(ClientEvent.Sync, onSync);
       this.client.once(HttpApiEvent.SessionLoggedOut, () => reject(new Error('The session was signed out')));
     });
+    this.ready = true;
     this.changed();
   }
 

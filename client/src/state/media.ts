@@ -41,6 +41,18 @@ export class MediaCache {
     }
   }
 
+  /** Downloads `mxc` and hands it to the browser as a file named `name`. */
+  async download(mxc: string | undefined, name: string): Promise<void> {
+    const http = mxc?.startsWith('mxc://') ? this.client.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true) : null;
+    if (!http) return;
+    const res = await fetch(http, { headers: { Authorization: `Bearer ${this.client.getAccessToken()}` } });
+    if (!res.ok) throw new Error(`Download failed (${res.status})`);
+    const url = URL.createObjectURL(await res.blob());
+    const a = Object.assign(document.createElement('a'), { href: url, download: name });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
   dispose(): void {
     for (const url of this.ready.values()) URL.revokeObjectURL(url);
     this.ready.clear();

@@ -17,7 +17,9 @@ function body(app: AppModel, ev: MatrixEvent): m.Children {
   const media = app.media!;
   switch (content.msgtype) {
     case 'm.image': {
-      const url = media.url(content.url);
+      // Big pictures are shown from a server-made thumbnail; the original is a click away.
+      const big = (content.info?.size ?? 0) > 512 * 1024 || (content.info?.w ?? 0) > 1600;
+      const url = media.url(content.url, big ? { w: 800, h: 600 } : undefined);
       const w = Math.min(content.info?.w ?? 320, 400);
       const h = content.info?.w && content.info?.h ? Math.round((content.info.h / content.info.w) * w) : 240;
       return m('figure.media', url
@@ -28,10 +30,12 @@ function body(app: AppModel, ev: MatrixEvent): m.Children {
       const url = media.url(content.url);
       return m('figure.media', url ? m('video.preview', { src: url, controls: true, preload: 'metadata', 'aria-label': content.body }) : m('.preview.loading', 'loading video…'));
     }
-    case 'm.file': {
-      const url = media.url(content.url);
-      return m('p.body.file', m('a', { href: url ?? '#', download: content.body }, `📎 ${content.body}`));
-    }
+    case 'm.file':
+      // Fetched only when asked for: files may be large.
+      return m('p.body.file', m('button.file-link[type=button]', {
+        'aria-label': `Download ${content.body}`,
+        onclick: () => void media.download(content.url, content.body ?? 'file'),
+      }, [icon('attach', 16), ` ${content.body}`, content.info?.size ? m('small', ` ${formatSize(content.info.size)}`) : null]));
     default: {
       const html = content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string' && !ev.replyEventId
         ? content.formatted_body : undefined;
@@ -41,6 +45,12 @@ function body(app: AppModel, ev: MatrixEvent): m.Children {
       ]);
     }
   }
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 interface Attrs { app: AppModel; event: MatrixEvent; continuation: boolean; onEdit: (ev: MatrixEvent) => void; onReply: (ev: MatrixEvent) => void }

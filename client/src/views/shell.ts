@@ -22,7 +22,12 @@ function onKey(app: AppModel, current: string | undefined, e: KeyboardEvent): vo
 export const Shell: m.Component<Attrs> = {
   view: ({ attrs: { app, page, roomId } }) => {
     const chat = app.chat;
-    if (!chat) return m('main.loading', { role: 'status' }, app.startError ?? 'Connecting…');
+    if (!chat || !chat.ready) {
+      return m('main.loading', [
+        m('p', { role: 'status' }, app.startError ?? `Connecting to ${app.session?.baseUrl ?? 'the server'}…`),
+        m('button[type=button]', { onclick: () => app.signOut() }, 'Sign out'),
+      ]);
+    }
     return m('.shell', { onkeydown: (e: KeyboardEvent) => onKey(app, roomId, e) }, [
       m('a.skip-link', { href: '#composer-input' }, 'Skip to message box'),
       m(Sidebar, { app, selected: roomId }),
