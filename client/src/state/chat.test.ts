@@ -163,6 +163,7 @@ describeServer('ChatState over matrix-js-sdk', {}, (srv) => {
   });
 
   it('profile and sessions: display name, list devices, sign one out with the password', async () => {
+    assert.equal(alice.profile().displayName, 'alice', 'the own profile is read at start');
     await alice.setDisplayName('Alice A.');
     assert.equal(alice.profile().displayName, 'Alice A.');
     const profile = await srv().request('GET', '/_matrix/client/v3/profile/@alice:whisper.test');

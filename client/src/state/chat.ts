@@ -82,6 +82,8 @@ export class ChatState {
   syncState: SyncState | null = null;
   /** Whether the first sync has filled the room list. */
   ready = false;
+  /** The user's own profile, read at start (sync only tells it through rooms' member events). */
+  private ownProfile: { displayName?: string; avatarMxc?: string } = {};
   uploads: UploadState[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly noticeListeners = new Set<(n: MessageNotice) => void>();
@@ -128,6 +130,12 @@ export class ChatState {
       this.client.on(ClientEvent.Sync, onSync);
       this.client.once(HttpApiEvent.SessionLoggedOut, () => reject(new Error('The session was signed out')));
     });
+    try {
+      const p = await this.client.getProfileInfo(this.userId);
+      this.ownProfile = { displayName: p.displayname, avatarMxc: p.avatar_url };
+    } catch {
+      // No profile yet: the user id stands in.
+    }
     this.ready = true;
     this.changed();
   }
@@ -453,20 +461,19 @@ export class ChatState {
   // ---- profile and devices ---------------------------------------------------------------
 
   profile(): { displayName: string; avatarMxc?: string } {
-    const user = this.client.getUser(this.userId);
-    return { displayName: user?.displayName ?? this.userId, avatarMxc: user?.avatarUrl ?? undefined };
+    return { displayName: this.ownProfile.displayName || this.userId, avatarMxc: this.ownProfile.avatarMxc };
   }
 
   async setDisplayName(name: string): Promise<void> {
     await this.client.setDisplayName(name);
-    this.client.getUser(this.userId)?.setDisplayName(name);
+    this.ownProfile = { ...this.ownProfile, displayName: name };
     this.changed();
   }
 
   async setAvatar(file: Blob, name: string): Promise<void> {
     const { content_uri } = await this.client.uploadContent(file, { name, type: file.type });
     await this.client.setAvatarUrl(content_uri);
-    this.client.getUser(this.userId)?.setAvatarUrl(content_uri);
+    this.ownProfile = { ...this.ownProfile, avatarMxc: content_uri };
     this.changed();
   }
 
