@@ -232,4 +232,29 @@ describe('web client in Chromium', function () {
     const seen = [...(alice as any).__problems, ...(bob as any).__problems];
     assert.deepEqual(seen, [], 'no console errors, exceptions or CSP violations');
   });
+
+  it('works from the keyboard: skip link to the composer, Enter sends, Up edits, Alt+Down changes chat', async () => {
+    const bob = pages.find(([label]) => label === 'bob')![1];
+    const dmUrl = bob.url();
+    await bob.locator('body').focus();
+    await bob.keyboard.press('Tab');
+    assert.equal(await bob.evaluate(() => document.activeElement?.textContent), 'Skip to message box');
+    await bob.keyboard.press('Enter');
+    assert.equal(await bob.evaluate(() => document.activeElement?.id), 'composer-input');
+    assert.equal(bob.url(), dmUrl, 'the skip link does not disturb the route');
+    await bob.keyboard.type('sent from the keyboard');
+    await bob.keyboard.press('Enter');
+    await message(bob, 'sent from the keyboard').waitFor();
+    await bob.keyboard.press('ArrowUp');
+    await bob.locator('.composer-context', { hasText: 'Editing message' }).waitFor();
+    assert.equal(await bob.locator('#composer-input').inputValue(), 'sent from the keyboard');
+    await bob.keyboard.press('Escape');
+    await bob.locator('.composer-context').waitFor({ state: 'detached' });
+    await bob.keyboard.press('Alt+ArrowDown');
+    await bob.waitForFunction((before) => location.href !== before, dmUrl);
+    await bob.getByRole('button', { name: 'Accept' }).waitFor();
+    await bob.keyboard.press('Alt+ArrowUp');
+    await bob.waitForFunction((before) => location.href === before, dmUrl);
+    assert.deepEqual((bob as any).__problems, []);
+  });
 });

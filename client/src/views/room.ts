@@ -224,9 +224,21 @@ export function RoomView(): m.Component<Attrs> {
           m('.spacer'),
           m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, icon('invite')),
           m('button.icon[type=button]', { 'aria-label': 'Search messages', 'aria-pressed': String(searching), title: 'Search', onclick: () => { searching = !searching; } }, icon('search')),
+          m('button.icon.danger[type=button]', {
+            'aria-label': 'Leave this chat', title: 'Leave',
+            onclick: async () => { if (confirm(`Leave ${room.name}?`)) { await chat.leave(roomId); m.route.set('/'); } },
+          }, icon('leave')),
         ]),
         m('.room-body', [
-          m('.room-main', [
+          m('.room-main', {
+            // Files dropped on the chat are sent to it.
+            ondragover: (e: DragEvent) => { if (e.dataTransfer?.types.includes('Files')) { e.preventDefault(); (e as any).redraw = false; } },
+            ondrop: (e: DragEvent) => {
+              if (!e.dataTransfer?.files.length) return;
+              e.preventDefault();
+              for (const file of Array.from(e.dataTransfer.files)) void imageSize(file).then((size) => chat.sendFile(roomId, file, file.name, size)).catch(() => {});
+            },
+          }, [
             m(Timeline, { app, roomId }),
             m('.typing', { 'aria-live': 'polite' }, typing.length ? `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…` : ''),
             uploads.map((u) => m('.upload', { key: u.id }, [
