@@ -19,6 +19,7 @@ describe('web client in Chromium', function () {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const pages: [string, Page][] = [];
+  const requested: string[] = [];
 
   before(async function () {
     const missing = chromiumMissing();
@@ -48,6 +49,7 @@ describe('web client in Chromium', function () {
     page.setDefaultTimeout(10_000);
     pages.push([label, page]);
     (page as any).__problems = watchProblems(page, label);
+    page.on('request', (req) => requested.push(req.url()));
     await page.goto(srv.url);
     return page;
   }
@@ -82,6 +84,10 @@ describe('web client in Chromium', function () {
     assert.match(js.headers.get('content-type') ?? '', /javascript/);
     const again = await fetch(srv.url + script, { headers: { 'If-Modified-Since': js.headers.get('last-modified')!, 'Cache-Control': 'max-age=0' } });
     assert.equal(again.status, 304);
+    const wasm = await fetch(srv.url + '/assets/pkg/matrix_sdk_crypto_wasm_bg.wasm');
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    assert.equal(wasm.headers.get('cache-control'), 'no-cache', 'the WASM keeps its package name, so it is revalidated');
+    await wasm.body?.cancel();
     assert.equal((await fetch(srv.url + '/assets/..%2Fpackage.json')).status, 404);
     assert.equal((await fetch(srv.url + '/assets/nope/app.js')).status, 404);
   });
@@ -231,6 +237,10 @@ describe('web client in Chromium', function () {
 
     const seen = [...(alice as any).__problems, ...(bob as any).__problems];
     assert.deepEqual(seen, [], 'no console errors, exceptions or CSP violations');
+    // Encryption is not started yet, and its crypto code is not part of the main bundle.
+    assert.equal(requested.filter((u) => u.endsWith('.wasm')).length, 0);
+    const chunks = new Set(requested.filter((u) => /\/assets\/.*\.js$/.test(u)).map((u) => new URL(u).pathname));
+    assert.equal(chunks.size, 2, `the page loads its entry and one shared chunk, not the lazy crypto chunk: ${[...chunks].join(' ')}`);
   });
 
   it('works from the keyboard: skip link to the composer, Enter sends, Up edits, Alt+Down changes chat', async () => {
