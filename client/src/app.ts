@@ -3,7 +3,7 @@
  * and what is open (dialog, reply/edit target). One instance, made in main.ts, passed down.
  */
 import m from 'mithril';
-import { createClient, HttpApiEvent } from 'matrix-js-sdk';
+import { createClient, HttpApiEvent, IndexedDBStore } from 'matrix-js-sdk';
 import { ChatState } from './state/chat.ts';
 import { MediaCache } from './state/media.ts';
 import { SessionStore, type SavedSession } from './state/session.ts';
@@ -18,6 +18,25 @@ export interface Composer {
   editing?: MatrixEvent;
 }
 
+/**
+ * The sdk's IndexedDB store, so a reload shows the rooms from the last session at once and
+ * syncs only what changed since. Saved when the page is hidden (the sdk itself saves every few
+ * minutes). Undefined (memory only) where IndexedDB is unavailable.
+ */
+async function openSyncCache(userId: string): Promise<IndexedDBStore | undefined> {
+  if (typeof indexedDB === 'undefined') return undefined;
+  const store = new IndexedDBStore({ indexedDB, localStorage, dbName: `whisper-sync:${userId}` });
+  try {
+    await store.startup();
+  } catch {
+    return undefined;
+  }
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') void store.save(true).catch(() => {});
+  });
+  return store;
+}
+
 export class AppModel {
   readonly sessions: SessionStore;
   session?: SavedSession;
@@ -27,6 +46,7 @@ export class AppModel {
   startError?: string;
   private readonly composers = new Map<string, Composer>();
   private unsubscribe?: () => void;
+  private syncCache?: IndexedDBStore;
 
   constructor(store: Storage, origin: string) {
     this.sessions = new SessionStore(store, origin);
@@ -46,7 +66,9 @@ export class AppModel {
 
   async open(session: SavedSession): Promise<void> {
     this.session = session;
-    const client = createClient({ baseUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId });
+    const store = await openSyncCache(session.userId);
+    const client = createClient({ baseUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, store });
+    this.syncCache = store;
     const chat = new ChatState(client);
     this.chat = chat;
     this.media = new MediaCache(client, () => m.redraw());
@@ -79,6 +101,8 @@ export class AppModel {
 
   async signOut(tellServer = true): Promise<void> {
     const session = this.session;
+    const cache = this.syncCache;
+    this.syncCache = undefined;
     this.unsubscribe?.();
     this.chat?.stop();
     this.media?.dispose();
@@ -88,6 +112,7 @@ export class AppModel {
     this.composers.clear();
     if (session && tellServer) await this.sessions.logout(session);
     else this.sessions.forget();
+    await cache?.deleteAllData().catch(() => {});
     document.title = 'Whisper';
     m.route.set('/login');
   }

@@ -130,14 +130,9 @@ export class ChatState {
       this.client.on(ClientEvent.Sync, onSync);
       this.client.once(HttpApiEvent.SessionLoggedOut, () => reject(new Error('The session was signed out')));
     });
-    try {
-      const p = await this.client.getProfileInfo(this.userId);
-      this.ownProfile = { displayName: p.displayname, avatarMxc: p.avatar_url };
-    } catch {
-      // No profile yet: the user id stands in.
-    }
     this.ready = true;
     this.changed();
+    await this.loadOwnProfile();
   }
 
   stop(): void {
@@ -459,6 +454,16 @@ export class ChatState {
   }
 
   // ---- profile and devices ---------------------------------------------------------------
+
+  private async loadOwnProfile(): Promise<void> {
+    try {
+      const p = await this.client.getProfileInfo(this.userId);
+      this.ownProfile = { displayName: p.displayname ?? this.ownProfile.displayName, avatarMxc: p.avatar_url ?? this.ownProfile.avatarMxc };
+      this.changed();
+    } catch {
+      // No profile yet: the user id stands in.
+    }
+  }
 
   profile(): { displayName: string; avatarMxc?: string } {
     return { displayName: this.ownProfile.displayName || this.userId, avatarMxc: this.ownProfile.avatarMxc };
