@@ -41,6 +41,14 @@ describe('timeline view-model', () => {
     assert.deepEqual(items.filter((i) => i.kind === 'message').map((i) => i.key), [original.getId()]);
   });
 
+  it("leaves out the creator's own join right after the creation", () => {
+    const create = new MatrixEvent({ type: 'm.room.create', room_id: ROOM, sender: '@a:t', state_key: '', origin_server_ts: noon, event_id: '$c', content: {} });
+    const join = new MatrixEvent({ type: 'm.room.member', room_id: ROOM, sender: '@a:t', state_key: '@a:t', origin_server_ts: noon, event_id: '$ja', content: { membership: 'join' } });
+    const other = new MatrixEvent({ type: 'm.room.member', room_id: ROOM, sender: '@b:t', state_key: '@b:t', origin_server_ts: noon, event_id: '$jb', content: { membership: 'join' } });
+    const items = buildTimeline([create, join, other], (u) => u, noon);
+    assert.deepEqual(items.filter((i) => i.kind === 'notice').map((i) => i.kind === 'notice' && i.text), ['@a:t created the chat', '@b:t joined']);
+  });
+
   it('shows membership changes as one-line notices, naming people by display name', () => {
     const join = new MatrixEvent({ type: 'm.room.member', room_id: ROOM, sender: '@b:t', state_key: '@b:t', origin_server_ts: noon, event_id: '$j', content: { membership: 'join' } });
     const invite = new MatrixEvent({ type: 'm.room.member', room_id: ROOM, sender: '@a:t', state_key: '@c:t', origin_server_ts: noon, event_id: '$i', content: { membership: 'invite' } });

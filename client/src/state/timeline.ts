@@ -75,8 +75,13 @@ export function buildTimeline(events: readonly MatrixEvent[], nameOf: (userId: s
   const items: TimelineItem[] = [];
   let lastDay = '';
   let last: MatrixEvent | undefined;
+  let previous: MatrixEvent | undefined;
   for (const ev of events) {
     if (isFoldedRelation(ev)) continue;
+    const before = previous;
+    previous = ev;
+    // "created the chat" already says the creator is in it.
+    if (before?.getType() === EventType.RoomCreate && ev.getType() === EventType.RoomMember && ev.getStateKey() === before.getSender()) continue;
     const ts = ev.getTs();
     const day = dayKey(ts);
     const message = isMessage(ev);
