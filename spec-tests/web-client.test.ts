@@ -23,7 +23,10 @@ describe('web client in Chromium', function () {
 
   before(async function () {
     const missing = chromiumMissing();
-    if (missing) this.skip();
+    if (missing) {
+      console.log(`      skipped: ${missing}`);
+      this.skip();
+    }
     // The page is served by the server under test on 127.0.0.1; one backend is enough for the UI.
     if (await isStale()) await buildClient();
     srv = await startTestServer(backends()[0], { registration: 'invite' });
