@@ -141,6 +141,8 @@ describe('web client in Chromium', function () {
     const first = message(bob, 'welcome to Whisper');
     await first.waitFor();
     assert.equal(await first.locator('.body strong').textContent(), 'Bob');
+    // A "New" line sits right above what was unread.
+    assert.equal(await bob.locator('.new-divider + article.message').getAttribute('data-event-id'), await first.getAttribute('data-event-id'));
     await dmLink.locator('.badge').first().waitFor({ state: 'detached' });
     await bob.waitForFunction(() => document.title === 'Whisper');
     await message(alice, 'welcome to Whisper').locator('.read-by', { hasText: 'Seen by bob' }).waitFor();

@@ -62,8 +62,12 @@ describeServer('ChatState over matrix-js-sdk', {}, (srv) => {
     const md = find(bob, dm, 'look')!;
     assert.equal(md.getContent().formatted_body, '<p>hey <strong>bob</strong>, look</p>');
     assert.deepEqual(bob.totalUnread(), { unread: 2, mentions: 1 });
+    const marker = bob.unreadMarker(dm);
+    const order = bob.room(dm)!.getLiveTimeline().getEvents().map((e) => e.getId());
+    assert.ok(marker && order.indexOf(marker) < order.indexOf(find(bob, dm, 'plain hello')!.getId()), 'the "New" line goes before the first unread message');
     await bob.markRead(dm);
     assert.equal(bob.rooms().find((r) => r.roomId === dm)?.unread, 0);
+    assert.equal(bob.unreadMarker(dm), undefined);
     const counts = await srv().request('GET', '/_matrix/client/v3/sync?timeout=0', { token: (bob.client.getAccessToken())! });
     assert.equal(counts.body.rooms.join[dm].unread_notifications.notification_count, 0, 'the receipt reached the server');
     await until('alice sees bob read it', () => bob.readBy(find(bob, dm, 'look')!).length === 0 && alice.readBy(find(alice, dm, 'look')!).includes('@bob:whisper.test'));

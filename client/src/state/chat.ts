@@ -356,6 +356,13 @@ export class ChatState {
     void this.client.sendTyping(roomId, typing, 5000).catch(() => {});
   }
 
+  /** The last event the user had read, when newer messages are unread: where "New" goes. */
+  unreadMarker(roomId: string): string | undefined {
+    const room = this.room(roomId);
+    if (!room || room.getUnreadNotificationCount(NotificationCountType.Total) === 0) return undefined;
+    return room.getEventReadUpTo(this.userId) ?? undefined;
+  }
+
   /** Sends a read receipt for the newest event and clears the room's badge. */
   async markRead(roomId: string): Promise<void> {
     const room = this.room(roomId);

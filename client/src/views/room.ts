@@ -16,6 +16,8 @@ function Timeline(): m.Component<Attrs> {
   let atBottom = true;
   let anchor: { height: number; top: number } | undefined;
   let roomId = '';
+  /** Read up to here when the chat was opened: a "New" line follows it. */
+  let newAfter: string | undefined;
 
   const maybeLoadOlder = (app: AppModel) => {
     if (!el) return;
@@ -40,6 +42,9 @@ function Timeline(): m.Component<Attrs> {
   };
 
   return {
+    oninit: (v) => {
+      newAfter = v.attrs.app.chat!.unreadMarker(v.attrs.roomId);
+    },
     oncreate: (v) => {
       el = v.dom as HTMLElement;
       roomId = v.attrs.roomId;
@@ -73,7 +78,10 @@ function Timeline(): m.Component<Attrs> {
       }, [
         chat.isLoadingOlder(id) ? m('.history-edge', { role: 'status' }, 'Loading older messages…')
           : !chat.hasMoreHistory(id) ? m('.history-edge.start', 'This is the start of the conversation.') : null,
-        items.map((item) => item.kind === 'day'
+        items.flatMap((item, i) => item.key === newAfter && i < items.length - 1
+          ? [item, { kind: 'new' as const, key: 'new-divider' }] : [item]).map((item) => item.kind === 'new'
+          ? m('.new-divider', { key: item.key, role: 'separator', 'aria-label': 'New messages' }, m('span', 'New'))
+          : item.kind === 'day'
           ? m('.day-separator', { key: item.key, role: 'separator', 'aria-label': item.label }, m('span', item.label))
           : item.kind === 'notice'
             ? m('.state-notice', { key: item.key }, [m('span', item.text), m('time', timeOf(item.event.getTs()))])
