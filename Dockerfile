@@ -16,7 +16,10 @@ WORKDIR /app
 ENV ELECTRON_SKIP_BINARY_DOWNLOAD=1
 # argon2 ships prebuilt binaries for linux x64/arm64/arm (glibc), so no compiler is needed.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund \
+RUN npm ci --no-audit --no-fund
+# The web client is bundled here (esbuild is a dev dependency) and served from client/dist.
+COPY client ./client
+RUN node client/build.ts \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
@@ -41,6 +44,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=source /src/homeserver ./homeserver
 COPY --from=source /src/migrations ./migrations
 COPY --from=source /src/client ./client
+COPY --from=build /app/client/dist ./client/dist
 COPY --from=source /src/media ./media
 # The embedded database (when DATABASE_URL is unset) and stored files live here. A new named
 # volume mounted on /data starts with this directory's owner, so the server can write to it.

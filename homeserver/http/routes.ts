@@ -65,7 +65,10 @@ export function buildRouter(s: Services): Router<WhisperState> {
   const receipts = receiptHandlers(s);
   const push = pushHandlers(s);
 
-  router.get('/', open(webClientHandlers().index));
+  const web = webClientHandlers(() => s.config.publicUrl);
+  router.get('/', open(web.index));
+  router.get('/assets/:file', open(web.asset));
+  router.get('/assets/:dir/:file', open(web.asset));
   router.get('/_matrix/client/versions', open(discovery.versions));
   router.get('/.well-known/matrix/client', open(discovery.wellKnown));
   router.get(cs('/capabilities'), ...authed(discovery.capabilities));

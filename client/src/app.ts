@@ -1,0 +1,119 @@
+/**
+ * The app model the views share: the saved session, the running ChatState and media cache,
+ * and what is open (dialog, reply/edit target). One instance, made in main.ts, passed down.
+ */
+import m from 'mithril';
+import { createClient, HttpApiEvent, IndexedDBStore } from 'matrix-js-sdk';
+import { ChatState } from './state/chat.ts';
+import { MediaCache } from './state/media.ts';
+import { SessionStore, type SavedSession } from './state/session.ts';
+import type { MatrixEvent } from 'matrix-js-sdk';
+import { desktopBridge } from './desktop.ts';
+
+export type Dialog = { kind: 'dm' } | { kind: 'group' } | { kind: 'invite'; roomId: string } | undefined;
+
+export interface Composer {
+  text: string;
+  replyTo?: MatrixEvent;
+  editing?: MatrixEvent;
+}
+
+/**
+ * The sdk's IndexedDB store, so a reload shows the rooms from the last session at once and
+ * syncs only what changed since. Saved when the page is hidden (the sdk itself saves every few
+ * minutes). Undefined (memory only) where IndexedDB is unavailable.
+ */
+async function openSyncCache(userId: string): Promise<IndexedDBStore | undefined> {
+  if (typeof indexedDB === 'undefined') return undefined;
+  const store = new IndexedDBStore({ indexedDB, localStorage, dbName: `whisper-sync:${userId}` });
+  try {
+    await store.startup();
+  } catch {
+    return undefined;
+  }
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') void store.save(true).catch(() => {});
+  });
+  return store;
+}
+
+export class AppModel {
+  readonly sessions: SessionStore;
+  session?: SavedSession;
+  chat?: ChatState;
+  media?: MediaCache;
+  dialog: Dialog;
+  startError?: string;
+  private readonly composers = new Map<string, Composer>();
+  private unsubscribe?: () => void;
+  private syncCache?: IndexedDBStore;
+
+  constructor(store: Storage, origin: string) {
+    this.sessions = new SessionStore(store, origin);
+  }
+
+  composer(roomId: string): Composer {
+    let c = this.composers.get(roomId);
+    if (!c) this.composers.set(roomId, (c = { text: '' }));
+    return c;
+  }
+
+  /** Resumes the saved session, if any (the session is set before the first await). */
+  async resume(): Promise<void> {
+    const saved = this.sessions.load();
+    if (saved) await this.open(saved);
+  }
+
+  async open(session: SavedSession): Promise<void> {
+    this.session = session;
+    const store = await openSyncCache(session.userId);
+    const client = createClient({ baseUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, store });
+    this.syncCache = store;
+    const chat = new ChatState(client);
+    this.chat = chat;
+    this.media = new MediaCache(client, () => m.redraw());
+    this.unsubscribe = chat.subscribe(() => {
+      this.updateBadges();
+      m.redraw();
+    });
+    chat.onNotice((n) => {
+      const route = m.route.get() ?? '';
+      if (!document.hidden && route.includes(encodeURIComponent(n.roomId))) return;
+      desktopBridge.notify(n.mention ? `${n.sender} mentioned you in ${n.roomName}` : n.sender, n.body, n.roomId);
+    });
+    client.on(HttpApiEvent.SessionLoggedOut, () => void this.signOut(false));
+    try {
+      await chat.start();
+      this.startError = undefined;
+    } catch (err) {
+      this.startError = (err as Error).message;
+    }
+    m.redraw();
+  }
+
+  /** The title badge and the desktop tray count follow the unread total. */
+  updateBadges(): void {
+    if (!this.chat) return;
+    const { unread, mentions } = this.chat.totalUnread();
+    document.title = unread ? `(${unread}) Whisper` : 'Whisper';
+    desktopBridge.setUnreadCount(unread, mentions);
+  }
+
+  async signOut(tellServer = true): Promise<void> {
+    const session = this.session;
+    const cache = this.syncCache;
+    this.syncCache = undefined;
+    this.unsubscribe?.();
+    this.chat?.stop();
+    this.media?.dispose();
+    this.chat = undefined;
+    this.media = undefined;
+    this.session = undefined;
+    this.composers.clear();
+    if (session && tellServer) await this.sessions.logout(session);
+    else this.sessions.forget();
+    await cache?.deleteAllData().catch(() => {});
+    document.title = 'Whisper';
+    m.route.set('/login');
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Headless Chromium for browser tests, driven by playwright-core: the Debian `chromium`
+ * package's binary (CI installs it), or a skip with the reason when it is missing.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.resolve(import.meta.dirname, 'artifacts');
+
+export const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+export function chromiumMissing(): string | undefined {
+  return existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+}
+
+/** Saves a screenshot under spec-tests/artifacts (gitignored) for a person to look at. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Collects what the page complains about: console errors, uncaught exceptions, CSP violations. */
+export function watchProblems(page: Page, label: string): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`${label} pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // Failed requests are reported below with their URL; expected 4xx (UIA's 401) are not problems.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`${label} console: ${msg.text()}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 500 || (res.status() === 404 && !res.url().includes('/_matrix/'))) problems.push(`${label} ${res.status()} ${res.url()}`);
+  });
+  page.on('requestfailed', (req) => {
+    if (!req.url().includes('/sync')) problems.push(`${label} request failed: ${req.url()} ${req.failure()?.errorText}`);
+  });
+  return problems;
+}

@@ -1,0 +1,275 @@
+/**
+ * The web client in a real browser against a real server: two people in two browser contexts
+ * register (the second with an invite code), start a DM, and chat — live delivery with an
+ * unread badge, Markdown, edit, reply, reaction, typing, read receipt, an image upload with
+ * its preview, search, settings. Screenshots of each screen go to spec-tests/artifacts.
+ */
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { backends, startTestServer, type TestServer } from './harness.ts';
+import { buildClient, isStale } from '../client/build.ts';
+import { chromiumMissing, launchChromium, screenshot, watchProblems } from './browser.ts';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('web client in Chromium', function () {
+  this.timeout(90_000);
+  let srv: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const pages: [string, Page][] = [];
+  const requested: string[] = [];
+
+  before(async function () {
+    const missing = chromiumMissing();
+    if (missing) {
+      console.log(`      skipped: ${missing}`);
+      this.skip();
+    }
+    // The page is served by the server under test on 127.0.0.1; one backend is enough for the UI.
+    if (await isStale()) await buildClient();
+    srv = await startTestServer(backends()[0], { registration: 'invite' });
+    browser = await launchChromium();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const [label, page] of pages) await screenshot(page, `failed-${label}`).catch(() => {});
+    for (const [, page] of pages) console.log((page as any).__problems);
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await srv?.close();
+  });
+
+  async function openPage(label: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    pages.push([label, page]);
+    (page as any).__problems = watchProblems(page, label);
+    page.on('request', (req) => requested.push(req.url()));
+    await page.goto(srv.url);
+    return page;
+  }
+
+  async function register(page: Page, username: string, inviteCode?: string, shot?: string): Promise<void> {
+    await page.getByRole('tab', { name: 'Create account' }).click();
+    assert.equal(await page.getByLabel('Server').inputValue(), srv.url, 'the server field defaults to the origin that served the app');
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    if (inviteCode) await page.getByLabel('Invite code').fill(inviteCode);
+    if (shot) await screenshot(page, shot);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('navigation', { name: 'Chats' }).waitFor();
+  }
+
+  const message = (page: Page, text: string) => page.locator('article.message', { hasText: text });
+
+  it('serves the bundle with a CSP, no-cache index and immutable hashed assets', async () => {
+    const res = await fetch(srv.url + '/');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, new RegExp(`connect-src 'self' ${srv.url.replace(/[.]/g, '\\.')} ws://`));
+    assert.match(csp, /img-src 'self' blob: data:/);
+    assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/);
+    const html = await res.text();
+    const script = html.match(/src="(\/assets\/app-[A-Z0-9]+\.js)"/)?.[1];
+    assert.ok(script, html);
+    const js = await fetch(srv.url + script);
+    assert.equal(js.status, 200);
+    assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.match(js.headers.get('content-type') ?? '', /javascript/);
+    const again = await fetch(srv.url + script, { headers: { 'If-Modified-Since': js.headers.get('last-modified')!, 'Cache-Control': 'max-age=0' } });
+    assert.equal(again.status, 304);
+    const wasm = await fetch(srv.url + '/assets/pkg/matrix_sdk_crypto_wasm_bg.wasm');
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    assert.equal(wasm.headers.get('cache-control'), 'no-cache', 'the WASM keeps its package name, so it is revalidated');
+    await wasm.body?.cancel();
+    assert.equal((await fetch(srv.url + '/assets/..%2Fpackage.json')).status, 404);
+    assert.equal((await fetch(srv.url + '/assets/nope/app.js')).status, 404);
+  });
+
+  it('two people register, DM, and chat live: badge, Markdown, edit, reply, reaction, typing, receipts, image, search', async () => {
+    const alice = await openPage('alice');
+    await screenshot(alice, '01-sign-in');
+    await register(alice, 'alice', undefined, '02-register');
+    await alice.getByText('Start a conversation with a friend.').waitFor();
+    await screenshot(alice, '03-home-empty');
+
+    const { token } = await srv.hs.services.registrationTokens.create({});
+    const bob = await openPage('bob');
+    await register(bob, 'bob', token);
+
+    // Alice starts a DM with Bob by user id.
+    await alice.getByRole('button', { name: 'Start a direct message' }).click();
+    await alice.getByLabel('Username or user id').fill('@bob:whisper.test');
+    await screenshot(alice, '04-start-dm-dialog');
+    await alice.getByRole('button', { name: 'Open DM' }).click();
+    await alice.getByRole('log', { name: 'Messages' }).waitFor();
+
+    // Bob sees the invitation in his sidebar and accepts it, then goes back home.
+    const invite = bob.locator('nav a.room', { hasText: 'alice' });
+    await invite.waitFor();
+    assert.match(await invite.getAttribute('aria-label') ?? '', /invitation/);
+    await invite.click();
+    await bob.getByRole('button', { name: 'Accept' }).click();
+    await bob.getByRole('log', { name: 'Messages' }).waitFor();
+    await bob.getByRole('link', { name: 'Settings' }).click();
+    await bob.getByRole('heading', { name: 'Settings' }).waitFor();
+
+    // Alice writes (Markdown); it arrives live at Bob with an unread badge and a title count.
+    await alice.locator('article.message, .state-notice', { hasText: 'bob joined' }).waitFor();
+    const composerA = alice.locator('#composer-input');
+    await composerA.fill('Hello **Bob**, welcome to Whisper');
+    await composerA.press('Enter');
+    const dmLink = bob.locator('nav a.room', { hasText: 'alice' });
+    await dmLink.locator('.badge:not(.mention)', { hasText: '1' }).waitFor();
+    // The message names Bob, so it is a mention too (push rules, evaluated by the server).
+    await dmLink.locator('.badge.mention', { hasText: '@1' }).waitFor();
+    assert.match(await dmLink.getAttribute('aria-label') ?? '', /1 unread, 1 mentions/);
+    assert.equal(await bob.title(), '(1) Whisper');
+    await screenshot(bob, '05-unread-badge-settings');
+
+    // Bob opens it: the Markdown is rendered, the badge clears, Alice sees the read receipt.
+    await dmLink.click();
+    const first = message(bob, 'welcome to Whisper');
+    await first.waitFor();
+    assert.equal(await first.locator('.body strong').textContent(), 'Bob');
+    // A "New" line sits right above what was unread.
+    assert.equal(await bob.locator('.new-divider + article.message').getAttribute('data-event-id'), await first.getAttribute('data-event-id'));
+    await dmLink.locator('.badge').first().waitFor({ state: 'detached' });
+    await bob.waitForFunction(() => document.title === 'Whisper');
+    await message(alice, 'welcome to Whisper').locator('.read-by', { hasText: 'Seen by bob' }).waitFor();
+
+    // Typing shows up on the other side.
+    const composerB = bob.locator('#composer-input');
+    await composerB.pressSequentially('typing…', { delay: 5 });
+    await alice.locator('.typing', { hasText: 'bob is typing' }).waitFor();
+    await composerB.fill('');
+
+    // Alice edits her message (hover toolbar); Bob sees the new text marked edited.
+    await message(alice, 'welcome to Whisper').hover();
+    await message(alice, 'welcome to Whisper').getByRole('button', { name: 'Edit' }).click();
+    await composerA.fill('Hello **Bob**, welcome to Whisper (edited text)');
+    await composerA.press('Enter');
+    const edited = message(bob, 'edited text');
+    await edited.locator('.edited').waitFor();
+    assert.equal(await bob.locator('article.message', { hasText: 'welcome to Whisper' }).count(), 1, 'the edit replaces the message, it is not a second one');
+
+    // Bob replies; Alice sees the reply with its quote.
+    await edited.hover();
+    await edited.getByRole('button', { name: 'Reply' }).click();
+    await bob.locator('.composer-context', { hasText: 'Replying to' }).waitFor();
+    await composerB.fill('Thanks, glad to be here');
+    await composerB.press('Enter');
+    const reply = message(alice, 'glad to be here');
+    await reply.locator('.reply-quote', { hasText: 'welcome to Whisper' }).waitFor();
+
+    // Alice reacts to the reply; Bob sees the reaction.
+    await reply.hover();
+    await reply.getByRole('button', { name: 'Add reaction' }).click();
+    await reply.getByRole('menuitem', { name: 'react with 👍' }).click();
+    await message(bob, 'glad to be here').locator('.reaction', { hasText: '👍' }).waitFor();
+    assert.equal(await message(bob, 'glad to be here').locator('.reaction .count').textContent(), '1');
+
+    // Bob sends an image: progress, then a preview on both sides from an authenticated download.
+    const png = await sharp({ create: { width: 320, height: 200, channels: 3, background: { r: 88, g: 101, b: 242 } } }).png().toBuffer();
+    await bob.getByLabel('Attach files').setInputFiles({ name: 'screenshot.png', mimeType: 'image/png', buffer: png });
+    const preview = alice.locator('article.message img.preview[alt="screenshot.png"]');
+    await preview.waitFor();
+    assert.match(await preview.getAttribute('src') ?? '', /^blob:/);
+    const natural = await preview.evaluate((img: HTMLImageElement) => img.complete ? img.naturalWidth : new Promise((r) => { img.onload = () => r(img.naturalWidth); }));
+    assert.equal(natural, 320);
+    await bob.locator('article.message img.preview').waitFor();
+    await screenshot(alice, '06-dm-timeline');
+    await screenshot(bob, '07-dm-timeline-bob');
+
+    // Search finds the edited message.
+    await alice.getByRole('button', { name: 'Search messages' }).click();
+    await alice.getByRole('searchbox', { name: 'Search this chat' }).fill('glad');
+    await alice.getByRole('searchbox', { name: 'Search this chat' }).press('Enter');
+    await alice.locator('.search-results li', { hasText: 'glad to be here' }).waitFor();
+    await screenshot(alice, '08-search');
+
+    // Bob deletes his reply (after confirming); Alice sees it go.
+    bob.once('dialog', (d) => void d.accept());
+    await message(bob, 'glad to be here').hover();
+    await message(bob, 'glad to be here').getByRole('button', { name: 'Delete' }).click();
+    await alice.locator('article.message .body.redacted').waitFor();
+    assert.equal(await message(alice, 'glad to be here').count(), 0);
+
+    // A group chat with an invite, and the settings screen.
+    await alice.getByRole('button', { name: 'Create a group chat' }).click();
+    await alice.getByLabel('Group name').fill('Game night');
+    await alice.getByLabel(/People to invite/).fill('bob');
+    await alice.getByRole('button', { name: 'Create', exact: true }).click();
+    await alice.getByRole('heading', { name: 'Game night' }).waitFor();
+    await bob.locator('nav section[aria-label="Invites"] a.room', { hasText: 'Game night' }).waitFor();
+    await alice.getByRole('link', { name: 'Settings' }).click();
+    await alice.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await alice.locator('li.device', { hasText: 'this device' }).waitFor();
+    await screenshot(alice, '09-settings');
+    await screenshot(bob, '10-bob-invites');
+
+    // Profile: a new display name and avatar show in the user panel.
+    await alice.getByLabel('Display name').fill('Alice Liddell');
+    await alice.getByRole('button', { name: 'Save', exact: true }).click();
+    await alice.locator('.user-panel .display', { hasText: 'Alice Liddell' }).waitFor();
+    const avatarPng = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 240, g: 160, b: 40 } } }).png().toBuffer();
+    await alice.getByLabel('Change avatar').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: avatarPng });
+    await alice.locator('.user-panel .avatar img[src^="blob:"]').waitFor();
+    await screenshot(alice, '11-settings-profile');
+
+    // A reload resumes Bob's saved session straight into the open chat.
+    await bob.reload();
+    await bob.getByRole('log', { name: 'Messages' }).waitFor();
+    await message(bob, 'edited text').waitFor();
+
+    // Signing out returns to the sign-in screen and ends the session on the server.
+    const aliceToken = await alice.evaluate(() => JSON.parse(localStorage.getItem('whisper.session')!).accessToken as string);
+    await alice.getByRole('button', { name: 'Sign out', exact: true }).last().click();
+    await alice.getByRole('heading', { name: 'Welcome back' }).waitFor();
+    assert.equal(await alice.evaluate(() => localStorage.getItem('whisper.session')), null);
+    assert.equal(await alice.evaluate(() => localStorage.getItem('whisper.serverUrl')), srv.url, 'the server is remembered');
+    const whoami = await srv.request('GET', '/_matrix/client/v3/account/whoami', { token: aliceToken });
+    assert.equal(whoami.body.errcode, 'M_UNKNOWN_TOKEN');
+
+    const seen = [...(alice as any).__problems, ...(bob as any).__problems];
+    assert.deepEqual(seen, [], 'no console errors, exceptions or CSP violations');
+    // Encryption is not started yet, and its crypto code is not part of the main bundle.
+    assert.equal(requested.filter((u) => u.endsWith('.wasm')).length, 0);
+    const chunks = new Set(requested.filter((u) => /\/assets\/.*\.js$/.test(u)).map((u) => new URL(u).pathname));
+    assert.equal(chunks.size, 2, `the page loads its entry and one shared chunk, not the lazy crypto chunk: ${[...chunks].join(' ')}`);
+  });
+
+  it('works from the keyboard: skip link to the composer, Enter sends, Up edits, Alt+Down changes chat', async () => {
+    const bob = pages.find(([label]) => label === 'bob')![1];
+    const dmUrl = bob.url();
+    await bob.locator('body').focus();
+    await bob.keyboard.press('Tab');
+    assert.equal(await bob.evaluate(() => document.activeElement?.textContent), 'Skip to message box');
+    await bob.keyboard.press('Enter');
+    assert.equal(await bob.evaluate(() => document.activeElement?.id), 'composer-input');
+    assert.equal(bob.url(), dmUrl, 'the skip link does not disturb the route');
+    await bob.keyboard.type('sent from the keyboard');
+    await bob.keyboard.press('Enter');
+    await message(bob, 'sent from the keyboard').waitFor();
+    await bob.keyboard.press('ArrowUp');
+    await bob.locator('.composer-context', { hasText: 'Editing message' }).waitFor();
+    assert.equal(await bob.locator('#composer-input').inputValue(), 'sent from the keyboard');
+    await bob.keyboard.press('Escape');
+    await bob.locator('.composer-context').waitFor({ state: 'detached' });
+    await bob.keyboard.press('Alt+ArrowDown');
+    await bob.waitForFunction((before) => location.href !== before, dmUrl);
+    await bob.getByRole('button', { name: 'Accept' }).waitFor();
+    await bob.keyboard.press('Alt+ArrowUp');
+    await bob.waitForFunction((before) => location.href === before, dmUrl);
+    assert.deepEqual((bob as any).__problems, []);
+  });
+});
