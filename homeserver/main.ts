@@ -152,7 +152,7 @@ export async function buildServices(config: Config, database: Database): Promise
     uia,
     login: new LoginService({ db, passwords, rateLimits, sessions, userIds, audit, twoFactor }),
     accounts: new AccountService({ db, config, passwords, sessions, uia, userIds, audit }),
-    profiles: new ProfileService(db),
+    profiles: new ProfileService(db, rooms),
     registrationTokens: new RegistrationTokenService(db, config, audit),
   };
 }
