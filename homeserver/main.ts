@@ -7,7 +7,7 @@ import net, { type AddressInfo } from 'node:net';
 import { startControlSocket } from './admin/controlSocket.ts';
 import { publicUrlFor, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
-import type { Logger } from './logging.ts';
+import { createLogger, type Logger } from './logging.ts';
 import { AccountService } from './services/accounts.ts';
 import type { Services } from './services/index.ts';
 import { LoginService } from './services/login.ts';
@@ -43,6 +43,9 @@ import { UserDirectoryService } from './services/userDirectory.ts';
 import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
 import { openDatabase, type Database } from './storage/database.ts';
+import { JanusSupervisor } from './media/janusSupervisor.ts';
+import { VoiceService } from './services/voice/voiceService.ts';
+import { attachVoiceSocket } from './http/voiceSocket.ts';
 
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
@@ -51,7 +54,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 const ACCEPT_DRAIN_MS = 100;
 
 /** Builds the services and subscribes them to the database's change notifications. */
-export async function buildServices(config: Config, database: Database): Promise<Services> {
+export async function buildServices(config: Config, database: Database, logger: Logger = createLogger('silent')): Promise<Services> {
   const db = database.db;
   const tokenCache = new TokenCache();
   await database.notifications.listen(SESSIONS_CHANNEL, {
@@ -94,7 +97,12 @@ export async function buildServices(config: Config, database: Database): Promise
   const presence = new PresenceService({
     db, notifier, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs },
   });
+  // Voice: Janus is started (or reached) only when a call first needs it.
+  const voice = new VoiceService({ db, persister, janus: new JanusSupervisor(config, logger), logger });
+  persister.check((_trx, draft) => voice.checkDraft(draft));
+  notifier.subscribe((notice) => voice.onNotice(notice));
   return {
+    voice,
     presence,
     hierarchy: new HierarchyService(db, directory),
     userDirectory: new UserDirectoryService(db),
@@ -153,8 +161,9 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
     });
     const port = (server.address() as AddressInfo).port;
     const config: Config = { ...initial, port, publicUrl: publicUrlFor(initial, port) };
-    const services = await buildServices(config, database);
+    const services = await buildServices(config, database, logger);
     handler = createApp(services, logger).callback();
+    const stopVoiceSocket = attachVoiceSocket(server, services, logger);
     // The embedded database is ours alone: admin commands reach it through us.
     const stopControl = database.kind === 'pglite' && config.dataDir !== ':memory:'
       ? await startControlSocket(config.dataDir, services, logger)
@@ -175,6 +184,8 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
         services.typing.close();
         services.presence.close();
         await services.media.close();
+        await stopVoiceSocket();
+        await services.voice.close();
         await stopControl();
         await shutdownHttp(server!);
         await database.close();

@@ -18,6 +18,7 @@ import { syncHandlers } from '../api/sync.ts';
 import { sessionHandlers } from '../api/session.ts';
 import { webClientHandlers } from '../api/webClient.ts';
 import { mediaHandlers } from '../api/media.ts';
+import { voiceHandlers } from '../api/voice.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { requireAuth } from './middleware/auth.ts';
@@ -198,6 +199,9 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.get('/_matrix/media/v3/download/:serverName/:mediaId', open(media.legacyDownload));
   router.get('/_matrix/media/v3/download/:serverName/:mediaId/:fileName', open(media.legacyDownload));
   router.get('/_matrix/media/v3/thumbnail/:serverName/:mediaId', open(media.legacyThumbnail));
+
+  // Whisper voice channels: signaling is a WebSocket (http/voiceSocket.ts); this says whether voice works here.
+  router.get('/_whisper/client/v1/voice/status', ...authed(voiceHandlers(s).status));
 
   return router;
 }

@@ -29,6 +29,7 @@ import type { KeyService } from './e2ee/keys.ts';
 import type { ToDeviceService } from './e2ee/toDevice.ts';
 import type { PresenceService } from './presence.ts';
 import type { UserDirectoryService } from './userDirectory.ts';
+import type { VoiceService } from './voice/voiceService.ts';
 
 export interface Services {
   config: Config;
@@ -61,4 +62,5 @@ export interface Services {
   keyBackup: KeyBackupService;
   presence: PresenceService;
   userDirectory: UserDirectoryService;
+  voice: VoiceService;
 }
