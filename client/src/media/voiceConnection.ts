@@ -1,0 +1,411 @@
+/**
+ * A client's voice and streaming, framework-free: one signaling WebSocket to the homeserver
+ * (/_whisper/client/v1/voice/ws), a PeerConnection publishing the microphone (Opus with FEC
+ * and DTX, echo cancellation, noise suppression and auto gain on by default), one per feed
+ * received, and an optional "go live" publisher (screen, window, game or any MediaStream)
+ * at a quality preset. When the server resets the call (its media server restarted) or the
+ * socket drops, it rejoins by itself with the same microphone and stream.
+ *
+ * Events (a plain EventTarget; `event.detail` holds the data): feed-added {feed, user_id,
+ * kind}, feed-removed {feed}, track {feed, user_id, kind, stream}, reset, rejoined, left
+ * {reason}, error {errcode, error}.
+ */
+import { DEFAULT_PRESET, PRESETS, preferredCodecs, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
+import { withOpusFecDtx, withVideoStartBitrate } from './sdp.ts';
+
+export interface Feed {
+  feed: number;
+  user_id: string;
+  kind: 'voice' | 'stream';
+}
+
+export interface AudioProcessing {
+  echoCancellation: boolean;
+  noiseSuppression: boolean;
+  autoGainControl: boolean;
+}
+
+export interface VoiceConnectionOptions {
+  /** The homeserver's base URL (http or https). */
+  homeserverUrl: string;
+  accessToken: string;
+  /** TURN/STUN servers (from /voip/turnServer). */
+  iceServers?: RTCIceServer[];
+  audio?: Partial<AudioProcessing>;
+  /** Feeds of these kinds are received as soon as they appear (streams are watched on demand). */
+  autoSubscribe?: Array<Feed['kind']>;
+}
+
+export interface GoLiveOptions {
+  preset?: QualityPreset;
+  content?: ContentKind;
+  /** Restrict the codecs offered (both ends must support them); default AV1, VP9, H.264, VP8. */
+  codecs?: string[];
+}
+
+type Signal = Record<string, any>;
+
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+export class VoiceConnection extends EventTarget {
+  readonly options: VoiceConnectionOptions;
+  roomId: string | undefined;
+  muted = false;
+  deafened = false;
+  /** Feeds in the channel, by id. */
+  readonly feeds = new Map<number, Feed>();
+  /** Received feeds: their PeerConnection and media. */
+  readonly received = new Map<number, { sub: string; pc: RTCPeerConnection; stream: MediaStream; feed: Feed }>();
+
+  private ws: WebSocket | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<string, { resolve: (m: Signal) => void; reject: (e: Error) => void }>();
+  private microphone: MediaStream | undefined;
+  private publishers = new Map<'voice' | 'stream', RTCPeerConnection>();
+  private live: { stream: MediaStream; options: GoLiveOptions } | undefined;
+  /** Streams the user chose to watch, by publisher (feed ids change when calls are rebuilt). */
+  private readonly watching = new Set<string>();
+  private closed = false;
+  private rejoining: Promise<void> | undefined;
+  private reconnectMs = RECONNECT_MIN_MS;
+
+  constructor(options: VoiceConnectionOptions) {
+    super();
+    this.options = options;
+  }
+
+  /** Opens the signaling socket and authenticates. */
+  async connect(): Promise<void> {
+    const url = this.options.homeserverUrl.replace(/^http/, 'ws').replace(/\/+$/, '') + '/_whisper/client/v1/voice/ws';
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', access_token: this.options.accessToken }));
+      ws.onerror = () => reject(new Error('voice signaling connection failed'));
+      ws.onmessage = (e) => {
+        const m = JSON.parse(String(e.data)) as Signal;
+        if (m.type === 'ready') {
+          ws.onmessage = (ev) => this.onSignal(JSON.parse(String(ev.data)) as Signal);
+          resolve();
+        } else reject(new Error(m.error ?? 'voice signaling refused'));
+      };
+    });
+    ws.onclose = () => this.onSocketClosed(ws);
+    this.reconnectMs = RECONNECT_MIN_MS;
+  }
+
+  /** Joins a voice channel: asks for the microphone, publishes it, receives the others. */
+  async join(roomId: string): Promise<void> {
+    this.roomId = roomId;
+    this.microphone ??= await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints(), video: false });
+    this.applyMute();
+    const joined = await this.request({ type: 'join', room_id: roomId, muted: this.muted, deafened: this.deafened });
+    await this.publish('voice', this.microphone, {});
+    for (const feed of joined.feeds as Feed[]) this.addFeed(feed);
+  }
+
+  setMuted(muted: boolean): Promise<void> {
+    this.muted = muted;
+    this.applyMute();
+    return this.request({ type: 'state', muted }).then(() => undefined);
+  }
+
+  /** Deafened: nothing is played (the received tracks are disabled), and others see it. */
+  setDeafened(deafened: boolean): Promise<void> {
+    this.deafened = deafened;
+    for (const r of this.received.values()) for (const t of r.stream.getAudioTracks()) t.enabled = !deafened;
+    return this.request({ type: 'state', deafened }).then(() => undefined);
+  }
+
+  /** Changes echo cancellation, noise suppression or auto gain on the live microphone. */
+  async setAudioProcessing(change: Partial<AudioProcessing>): Promise<void> {
+    this.options.audio = { ...this.options.audio, ...change };
+    await this.microphone?.getAudioTracks()[0]?.applyConstraints(this.audioConstraints());
+  }
+
+  /** Screen, window or game capture (with system audio when the browser offers it). */
+  async captureScreen(preset: QualityPreset = DEFAULT_PRESET, withAudio = true): Promise<MediaStream> {
+    const p = PRESETS[preset];
+    return navigator.mediaDevices.getDisplayMedia({
+      video: { width: p.width ? { ideal: p.width } : undefined, height: p.height ? { ideal: p.height } : undefined, frameRate: p.frameRate ? { ideal: p.frameRate } : undefined },
+      audio: withAudio,
+    });
+  }
+
+  /** Publishes a stream ("go live") as a second publisher in the channel. */
+  async goLive(stream: MediaStream, options: GoLiveOptions = {}): Promise<number> {
+    this.live = { stream, options };
+    return this.publish('stream', stream, options);
+  }
+
+  async stopLive(): Promise<void> {
+    this.live = undefined;
+    this.publishers.get('stream')?.close();
+    this.publishers.delete('stream');
+    await this.request({ type: 'unpublish', kind: 'stream' });
+  }
+
+  /** Starts receiving a feed (voice feeds are received by default; streams when watched). */
+  async watch(feed: number): Promise<MediaStream> {
+    const existing = this.received.get(feed);
+    if (existing) return existing.stream;
+    const info = this.feeds.get(feed) ?? { feed, user_id: '', kind: 'stream' as const };
+    if (info.kind === 'stream') this.watching.add(info.user_id);
+    const offer = await this.request({ type: 'subscribe', feed });
+    const pc = this.newPeerConnection(offer.sub);
+    const stream = new MediaStream();
+    this.received.set(feed, { sub: offer.sub, pc, stream, feed: info });
+    pc.ontrack = (e) => {
+      stream.addTrack(e.track);
+      if (e.track.kind === 'audio') e.track.enabled = !this.deafened;
+      this.emit('track', { ...info, stream });
+    };
+    await pc.setRemoteDescription(offer.jsep);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await this.request({ type: 'answer', sub: offer.sub, jsep: { type: 'answer', sdp: pc.localDescription!.sdp } });
+    return stream;
+  }
+
+  async unwatch(feed: number): Promise<void> {
+    const r = this.received.get(feed);
+    if (!r) return;
+    this.received.delete(feed);
+    this.watching.delete(r.feed.user_id);
+    r.pc.close();
+    await this.request({ type: 'unsubscribe', sub: r.sub });
+  }
+
+  async leave(): Promise<void> {
+    this.roomId = undefined;
+    this.teardown();
+    await this.request({ type: 'leave' }).catch(() => {});
+  }
+
+  /** Closes everything, microphone included. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.leave();
+    this.microphone?.getTracks().forEach((t) => t.stop());
+    this.microphone = undefined;
+    this.ws?.close();
+  }
+
+  /** Stats of every PeerConnection, summed into what a UI shows. */
+  async getStats(): Promise<VoiceStats> {
+    const out: VoiceStats = { publishers: {}, received: {} };
+    for (const [kind, pc] of this.publishers) out.publishers[kind] = summarize(await pc.getStats());
+    for (const [feed, r] of this.received) out.received[feed] = { ...summarize(await r.pc.getStats()), user_id: r.feed.user_id, kind: r.feed.kind };
+    return out;
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private audioConstraints(): MediaTrackConstraints {
+    const a = this.options.audio ?? {};
+    return {
+      echoCancellation: a.echoCancellation ?? true,
+      noiseSuppression: a.noiseSuppression ?? true,
+      autoGainControl: a.autoGainControl ?? true,
+      channelCount: 1,
+    };
+  }
+
+  private applyMute(): void {
+    for (const t of this.microphone?.getAudioTracks() ?? []) t.enabled = !this.muted;
+  }
+
+  private async publish(kind: 'voice' | 'stream', stream: MediaStream, options: GoLiveOptions): Promise<number> {
+    this.publishers.get(kind)?.close();
+    const pc = this.newPeerConnection(kind);
+    this.publishers.set(kind, pc);
+    const preset = PRESETS[options.preset ?? DEFAULT_PRESET];
+    for (const track of stream.getTracks()) {
+      if (track.kind === 'video') {
+        track.contentHint = options.content === 'motion' || !options.content ? 'motion' : options.content;
+        const t = pc.addTransceiver(track, {
+          direction: 'sendonly', streams: [stream],
+          sendEncodings: [{ maxBitrate: preset.maxBitrate, ...(preset.frameRate ? { maxFramerate: preset.frameRate } : {}) }],
+        });
+        const codecs = preferredCodecs(RTCRtpSender.getCapabilities('video'), options.codecs ?? VIDEO_CODEC_PREFERENCE);
+        if (codecs.length) t.setCodecPreferences(codecs);
+        const params = t.sender.getParameters();
+        params.degradationPreference = options.content === 'detail' || options.content === 'text' ? 'maintain-resolution' : 'maintain-framerate';
+        await t.sender.setParameters(params).catch(() => {});
+      } else {
+        pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      }
+    }
+    const offer = await pc.createOffer();
+    offer.sdp = withOpusFecDtx(offer.sdp!);
+    await pc.setLocalDescription(offer);
+    const answer = await this.request({ type: 'publish', kind, jsep: { type: 'offer', sdp: offer.sdp }, ...(kind === 'stream' ? { quality: options.preset ?? DEFAULT_PRESET } : {}) });
+    let sdp = withOpusFecDtx(answer.jsep.sdp as string);
+    if (kind === 'stream') sdp = withVideoStartBitrate(sdp, preset.startBitrate);
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+    return answer.feed as number;
+  }
+
+  private newPeerConnection(target: string): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers ?? [], bundlePolicy: 'max-bundle' });
+    pc.onicecandidate = (e) => {
+      const candidate = e.candidate ? { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } : null;
+      this.request({ type: 'trickle', target, candidate }).catch(() => {});
+    };
+    return pc;
+  }
+
+  private addFeed(feed: Feed): void {
+    this.feeds.set(feed.feed, feed);
+    this.emit('feed-added', feed);
+    const auto = this.options.autoSubscribe ?? ['voice'];
+    if (auto.includes(feed.kind) || (feed.kind === 'stream' && this.watching.has(feed.user_id))) {
+      this.watch(feed.feed).catch((err) => this.emit('error', { error: String(err) }));
+    }
+  }
+
+  private removeFeed(feed: number): void {
+    this.feeds.delete(feed);
+    const r = this.received.get(feed);
+    if (r) {
+      r.pc.close();
+      this.received.delete(feed);
+    }
+    this.emit('feed-removed', { feed });
+  }
+
+  private onSignal(m: Signal): void {
+    if (m.id !== undefined && this.pending.has(String(m.id))) {
+      const p = this.pending.get(String(m.id))!;
+      this.pending.delete(String(m.id));
+      if (m.type === 'error') p.reject(Object.assign(new Error(m.error), { errcode: m.errcode, status: m.status }));
+      else p.resolve(m);
+      return;
+    }
+    switch (m.type) {
+      case 'feeds':
+        for (const f of m.added as Feed[]) this.addFeed(f);
+        for (const f of m.removed as number[]) this.removeFeed(f);
+        break;
+      case 'reset':
+        this.emit('reset', m);
+        void this.rejoin();
+        break;
+      case 'left':
+        this.roomId = undefined;
+        this.teardown();
+        this.emit('left', m);
+        break;
+      case 'subscription_ended':
+        for (const [feed, r] of this.received) if (r.sub === m.sub) this.removeFeed(feed);
+        break;
+      case 'error':
+        this.emit('error', m);
+        break;
+    }
+  }
+
+  /** Rebuilds the call after a reset or reconnect: same room, microphone, stream and watched streams. */
+  private rejoin(): Promise<void> {
+    this.rejoining ??= (async () => {
+      const roomId = this.roomId;
+      this.teardown();
+      if (!roomId || this.closed) return;
+      for (let attempt = 0; attempt < 20 && !this.closed; attempt++) {
+        try {
+          await this.join(roomId);
+          if (this.live) await this.publish('stream', this.live.stream, this.live.options);
+          this.emit('rejoined', { room_id: roomId });
+          return;
+        } catch (err) {
+          this.teardown();
+          await new Promise((r) => setTimeout(r, Math.min(2000, 200 * (attempt + 1))));
+        }
+      }
+    })().finally(() => {
+      this.rejoining = undefined;
+    });
+    return this.rejoining;
+  }
+
+  private teardown(): void {
+    for (const pc of this.publishers.values()) pc.close();
+    this.publishers.clear();
+    for (const r of this.received.values()) r.pc.close();
+    this.received.clear();
+    this.feeds.clear();
+  }
+
+  private onSocketClosed(ws: WebSocket): void {
+    if (ws !== this.ws || this.closed) return;
+    for (const p of this.pending.values()) p.reject(new Error('voice signaling connection closed'));
+    this.pending.clear();
+    const retry = async () => {
+      try {
+        await this.connect();
+        if (this.roomId) await this.rejoin();
+      } catch {
+        this.reconnectMs = Math.min(RECONNECT_MAX_MS, this.reconnectMs * 2);
+        setTimeout(retry, this.reconnectMs);
+      }
+    };
+    setTimeout(retry, this.reconnectMs);
+  }
+
+  private request(body: Signal): Promise<Signal> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('voice signaling is not connected'));
+    const id = String(this.nextId++);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ ...body, id }));
+    });
+  }
+
+  private emit(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+export interface MediaSummary {
+  bytesSent: number;
+  bytesReceived: number;
+  packetsLost: number;
+  audioLevel?: number;
+  framesDecoded?: number;
+  framesEncoded?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  framesPerSecond?: number;
+  codec?: string;
+  roundTripTime?: number;
+}
+
+export interface VoiceStats {
+  publishers: Partial<Record<'voice' | 'stream', MediaSummary>>;
+  received: Record<number, MediaSummary & { user_id: string; kind: string }>;
+}
+
+/** Sums a PeerConnection's RTP stats into one line per connection. */
+export function summarize(report: RTCStatsReport): MediaSummary {
+  const s: MediaSummary = { bytesSent: 0, bytesReceived: 0, packetsLost: 0 };
+  const codecs = new Map<string, string>();
+  report.forEach((r: any) => {
+    if (r.type === 'codec') codecs.set(r.id, r.mimeType);
+  });
+  report.forEach((r: any) => {
+    if (r.type === 'outbound-rtp') {
+      s.bytesSent += r.bytesSent ?? 0;
+      if (r.kind === 'video') Object.assign(s, { framesEncoded: r.framesEncoded, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond, codec: codecs.get(r.codecId) });
+    } else if (r.type === 'inbound-rtp') {
+      s.bytesReceived += r.bytesReceived ?? 0;
+      s.packetsLost += r.packetsLost ?? 0;
+      if (r.kind === 'audio') s.audioLevel = r.audioLevel;
+      if (r.kind === 'video') Object.assign(s, { framesDecoded: r.framesDecoded, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond, codec: codecs.get(r.codecId) });
+    } else if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime !== undefined) {
+      s.roundTripTime = r.currentRoundTripTime;
+    }
+  });
+  return s;
+}
