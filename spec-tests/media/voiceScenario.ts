@@ -1,0 +1,238 @@
+/**
+ * The voice media scenarios, run INSIDE a network namespace made by voice-media.test.ts
+ * (Janus gathers no ICE candidates on loopback, so media pairs on the namespace's veth
+ * address). Starts the server under test (which starts Janus), serves the client module
+ * from 127.0.0.1 (a secure context, so mediaDevices exist), drives headless Chromium with
+ * fake devices, and prints one JSON line of measurements on stdout for the test to assert.
+ *
+ * Scenarios: (a) two users hear each other, mute stops it; (c) a third goes live at
+ * 1080p60 and a viewer decodes it; (d) Janus is killed and the clients rejoin by themselves.
+ * Selected by the SCENARIOS environment variable (default "a,c,d").
+ */
+import http from 'node:http';
+import { stripTypeScriptTypes } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { backends, startTestServer, type TestServer, type TestUser } from '../harness.ts';
+
+const MEDIA_DIR = path.resolve(import.meta.dirname, '../../client/src/media');
+const scenarios = new Set((process.env.SCENARIOS ?? 'a,c,d').split(','));
+const log = (...args: unknown[]) => process.stderr.write(`[scenario] ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>voice test</title><body>
+<script type="module">
+import { VoiceConnection } from '/media/voiceConnection.ts';
+window.VoiceConnection = VoiceConnection;
+window.moduleReady = true;
+</script>`;
+
+/** Serves the test page and the client module (TypeScript stripped of its types). */
+async function servePages(): Promise<{ url: string; close(): void }> {
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+      return;
+    }
+    const m = /^\/media\/([a-zA-Z]+\.ts)$/.exec(url.pathname);
+    if (!m) {
+      res.writeHead(404).end();
+      return;
+    }
+    const source = await readFile(path.join(MEDIA_DIR, m[1]), 'utf8');
+    res.writeHead(200, { 'content-type': 'text/javascript' }).end(stripTypeScriptTypes(source));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+async function main() {
+  const result: Record<string, unknown> = {};
+  const srv: TestServer = await startTestServer(backends()[0], { logLevel: 'warn' });
+  const pages = await servePages();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required', '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+  try {
+    const [alice, bob, carol] = [await srv.register(), await srv.register(), await srv.register()];
+    const room = await srv.request('POST', '/_matrix/client/v3/createRoom', {
+      token: alice.access_token, body: { creation_content: { type: 'org.whisper.voice' }, invite: [bob.user_id, carol.user_id] },
+    });
+    const roomId = room.body.room_id as string;
+    for (const u of [bob, carol]) await srv.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: u.access_token, body: {} });
+
+    const open = async (user: TestUser): Promise<Page> => {
+      const page = await (await browser.newContext()).newPage();
+      page.on('console', (msg) => log(user.user_id, msg.text()));
+      page.on('pageerror', (err) => log(user.user_id, 'page error', String(err)));
+      await page.goto(pages.url);
+      await page.waitForFunction(() => (window as any).moduleReady === true);
+      await page.evaluate(async ({ hs, token, roomId }) => {
+        const w = window as any;
+        const vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token });
+        w.vc = vc;
+        w.resets = 0;
+        w.rejoins = 0;
+        vc.addEventListener('reset', () => w.resets++);
+        vc.addEventListener('rejoined', () => w.rejoins++);
+        vc.addEventListener('track', (e: any) => {
+          if (e.detail.kind !== 'voice') return;
+          const audio = document.createElement('audio');
+          audio.autoplay = true;
+          audio.srcObject = e.detail.stream;
+          document.body.append(audio);
+        });
+        await vc.connect();
+        await vc.join(roomId);
+      }, { hs: srv.url, token: user.access_token, roomId });
+      return page;
+    };
+    /** Audio received from the other users: bytes and the loudest audioLevel seen over `ms`. */
+    const audioOver = async (page: Page, ms: number) => page.evaluate(async (ms) => {
+      const vc = (window as any).vc;
+      const total = async () => {
+        const s = await vc.getStats();
+        let bytes = 0;
+        let level = 0;
+        for (const r of Object.values(s.received) as any[]) {
+          if (r.kind !== 'voice') continue;
+          bytes += r.bytesReceived;
+          level = Math.max(level, r.audioLevel ?? 0);
+        }
+        return { bytes, level, feeds: Object.keys(s.received).length };
+      };
+      const start = await total();
+      let level = 0;
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        level = Math.max(level, (await total()).level);
+      }
+      const last = await total();
+      return { bytes: last.bytes - start.bytes, maxAudioLevel: level, feeds: last.feeds };
+    }, ms);
+    const waitForVoiceFeeds = (page: Page, n: number) => page.waitForFunction((n) => {
+      const vc = (window as any).vc;
+      return [...vc.received.values()].filter((r: any) => r.feed.kind === 'voice' && r.pc.connectionState === 'connected').length >= n;
+    }, n, { timeout: 20_000 });
+
+    const pa = await open(alice);
+    const pb = await open(bob);
+    if (scenarios.has('a')) {
+      await waitForVoiceFeeds(pa, 1);
+      await waitForVoiceFeeds(pb, 1);
+      await sleep(1000);
+      const aliceHears = await audioOver(pa, 3000);
+      const bobHears = await audioOver(pb, 3000);
+      await pa.evaluate(() => (window as any).vc.setMuted(true));
+      await sleep(1000);
+      const bobHearsMuted = await audioOver(pb, 3000);
+      const state = await srv.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.whisper.voice.member/${encodeURIComponent(alice.user_id)}`, { token: bob.access_token });
+      await pa.evaluate(() => (window as any).vc.setMuted(false));
+      result.a = { aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob: state.body };
+      log('a', result.a);
+    }
+
+    if (scenarios.has('c')) {
+      const pc = await open(carol);
+      const feed = await pc.evaluate(async () => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 1920;
+        canvas.height = 1080;
+        document.body.append(canvas);
+        const ctx = canvas.getContext('2d')!;
+        let n = 0;
+        const draw = () => {
+          n++;
+          ctx.fillStyle = `hsl(${(n * 3) % 360} 60% 40%)`;
+          ctx.fillRect(0, 0, 1920, 1080);
+          ctx.fillStyle = '#fff';
+          ctx.fillRect((n * 16) % 1920, 400, 200, 200);
+          ctx.font = '120px sans-serif';
+          ctx.fillText(String(n), 100, 200);
+        };
+        setInterval(draw, 1000 / 60);
+        const stream = canvas.captureStream(60);
+        return (window as any).vc.goLive(stream, { preset: '1080p60', content: 'motion', codecs: ['video/VP8'] });
+      });
+      // Bob watches Carol's stream.
+      await pb.waitForFunction((feed) => (window as any).vc.feeds.has(feed), feed, { timeout: 20_000 });
+      await pb.evaluate((feed) => (window as any).vc.watch(feed), feed);
+      const sample = () => pb.evaluate(async (feed) => {
+        const s = await (window as any).vc.getStats();
+        return s.received[feed] ?? null;
+      }, feed);
+      await pb.waitForFunction(async (feed) => {
+        const s = await (window as any).vc.getStats();
+        return (s.received[feed]?.framesDecoded ?? 0) > 0;
+      }, feed, { timeout: 20_000, polling: 250 });
+      // Let the bitrate ramp up, then measure frames decoded over 5 s.
+      await sleep(4000);
+      const before = await sample();
+      const t0 = Date.now();
+      await sleep(5000);
+      const after = await sample();
+      const seconds = (Date.now() - t0) / 1000;
+      const sender = await pc.evaluate(async () => (await (window as any).vc.getStats()).publishers.stream);
+      result.c = {
+        feed,
+        decodedFps: (after.framesDecoded - before.framesDecoded) / seconds,
+        frameWidth: after.frameWidth,
+        frameHeight: after.frameHeight,
+        receivedMbps: ((after.bytesReceived - before.bytesReceived) * 8) / seconds / 1e6,
+        codec: after.codec,
+        sender,
+      };
+      log('c', result.c);
+      await pc.close();
+    }
+
+    if (scenarios.has('d')) {
+      const pid = srv.hs.services.voice.mediaServerPid!;
+      const bytesBefore = await audioOver(pb, 500);
+      process.kill(pid, 'SIGKILL');
+      const killedAt = Date.now();
+      // Media flows again when each client receives the other's voice over new connections.
+      await pb.waitForFunction(() => (window as any).rejoins > 0, undefined, { timeout: 15_000 });
+      await pa.waitForFunction(() => (window as any).rejoins > 0, undefined, { timeout: 15_000 });
+      await waitForVoiceFeeds(pa, 1);
+      await waitForVoiceFeeds(pb, 1);
+      let flowingAfterMs = -1;
+      for (let i = 0; i < 100; i++) {
+        const heard = await audioOver(pb, 200);
+        if (heard.bytes > 0) {
+          flowingAfterMs = Date.now() - killedAt;
+          break;
+        }
+      }
+      const after = await audioOver(pb, 2000);
+      result.d = {
+        oldPid: pid, newPid: srv.hs.services.voice.mediaServerPid, bytesBefore: bytesBefore.bytes, flowingAfterMs, bobHearsAfter: after,
+        resets: await pb.evaluate(() => (window as any).resets),
+      };
+      log('d', result.d);
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    pages.close();
+    await srv.close();
+  }
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log('failed', String(err?.stack ?? err));
+    process.stdout.write(JSON.stringify({ error: String(err?.message ?? err) }) + '\n');
+    process.exit(1);
+  },
+);
