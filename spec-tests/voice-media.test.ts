@@ -60,16 +60,12 @@ describe('voice media (Janus + Chromium in a network namespace)', function () {
     assert.equal(aliceStateSeenByBob.joined, true);
   });
 
-  it('(c) a viewer decodes a 1080p60 stream at full resolution, as fast as it is sent', function () {
+  it('(c) a viewer decodes a 1080p60 stream at 1920x1080 and at least 50 fps', () => {
     const c = result.c;
+    // What the sender produced, for the reader when the box is busy (printed, not asserted).
+    console.log(`      (c) sender: drawn ${c.drawnFps?.toFixed(1)} fps, captured ${c.sourceFps?.toFixed(1)}, encoded ${c.encodedFps.toFixed(1)} (${c.sender.encoderImplementation}, limited by ${c.sender.qualityLimitationReason}); viewer decoded ${c.decodedFps.toFixed(1)}; machine ${c.machineBusyPct}% busy; CPU ${JSON.stringify(c.cpu)}`);
     assert.deepEqual([c.frameWidth, c.frameHeight], [1920, 1080], JSON.stringify(c));
-    assert.ok(c.decodedFps >= 0.9 * c.encodedFps, `relay lost frames: ${JSON.stringify(c)}`);
-    // The relay is under test, not the box: a sender starved of CPU cannot make 60 fps.
-    if (c.encodedFps < 50) {
-      console.log(`      (c) sender only encoded ${c.encodedFps.toFixed(1)} fps here (CPU-bound); the ≥ 50 fps check is skipped`);
-      this.skip();
-    }
-    assert.ok(c.decodedFps >= 50, JSON.stringify(c));
+    assert.ok(c.decodedFps >= 50, `decoded ${c.decodedFps.toFixed(1)} fps (sender encoded ${c.encodedFps.toFixed(1)}): ${JSON.stringify(c)}`);
   });
 
   it('(d) Janus killed mid-call: restarted, clients rejoin, audio flows again within 10 s', () => {

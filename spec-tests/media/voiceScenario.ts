@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
+import { cpuBetween, machineBusy, sampleCpu } from './cpu.ts';
 import { backends, startTestServer, type TestServer, type TestUser } from '../harness.ts';
 
 const MEDIA_DIR = path.resolve(import.meta.dirname, '../../client/src/media');
@@ -143,31 +144,51 @@ async function main() {
 
     if (scenarios.has('c')) {
       const pc = await open(carol);
-      const feed = await pc.evaluate(async (source) => {
+      const feed = await pc.evaluate(async ({ source, codec }) => {
         if (source === 'fake') {
           // Chromium's fake camera: a generated 1080p60 picture, cheap to produce.
           const cam = await navigator.mediaDevices.getUserMedia({ video: { width: { exact: 1920 }, height: { exact: 1080 }, frameRate: { ideal: 60 } } });
-          return (window as any).vc.goLive(cam, { preset: '1080p60', content: 'motion', codecs: ['video/VP8'] });
+          return (window as any).vc.goLive(cam, { preset: '1080p60', content: 'motion', codecs: [codec] });
         }
+        // A 1920x1080 canvas drawn cheaply 60 times a second: a static backdrop painted once,
+        // then only a moving square and a frame counter change (what a game or screen share
+        // looks like to the encoder is not the point; the relay at 1080p60 is).
         const canvas = document.createElement('canvas');
         canvas.width = 1920;
         canvas.height = 1080;
         document.body.append(canvas);
         const ctx = canvas.getContext('2d')!;
-        let n = 0;
+        for (let y = 0; y < 1080; y += 120) for (let x = 0; x < 1920; x += 120) {
+          ctx.fillStyle = `hsl(${(x + y) % 360} 40% ${((x / 120 + y / 120) % 2) * 20 + 20}%)`;
+          ctx.fillRect(x, y, 120, 120);
+        }
+        const w = window as any;
+        w.framesDrawn = 0;
+        let last = 0;
         const draw = () => {
-          n++;
-          ctx.fillStyle = `hsl(${(n * 3) % 360} 60% 40%)`;
-          ctx.fillRect(0, 0, 1920, 1080);
+          const n = ++w.framesDrawn;
+          ctx.fillStyle = '#202020';
+          ctx.fillRect(last, 440, 200, 200);
+          last = (n * 16) % 1720;
           ctx.fillStyle = '#fff';
-          ctx.fillRect((n * 16) % 1920, 400, 200, 200);
+          ctx.fillRect(last, 440, 200, 200);
+          ctx.fillStyle = '#000';
+          ctx.fillRect(60, 60, 420, 160);
+          ctx.fillStyle = '#fff';
           ctx.font = '120px sans-serif';
-          ctx.fillText(String(n), 100, 200);
+          ctx.fillText(String(n), 80, 190);
         };
-        setInterval(draw, 1000 / 60);
+        // One drawing per animation frame: the canvas is captured when the page renders a
+        // frame, so drawing on a timer (unsynchronised with rendering) loses frames whenever
+        // two drawings fall between two renders.
+        const tick = () => {
+          draw();
+          requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
         const stream = canvas.captureStream(60);
-        return (window as any).vc.goLive(stream, { preset: '1080p60', content: 'motion', codecs: ['video/VP8'] });
-      }, process.env.STREAM_SOURCE ?? 'canvas');
+        return (window as any).vc.goLive(stream, { preset: '1080p60', content: 'motion', codecs: [codec] });
+      }, { source: process.env.STREAM_SOURCE ?? 'canvas', codec: process.env.STREAM_CODEC ?? 'video/VP8' });
       // Bob watches Carol's stream.
       await pb.waitForFunction((feed) => (window as any).vc.feeds.has(feed), feed, { timeout: 20_000 });
       await pb.evaluate((feed) => (window as any).vc.watch(feed), feed);
@@ -181,11 +202,21 @@ async function main() {
       }, feed, { timeout: 20_000, polling: 250 });
       // Let the bitrate ramp up, then measure frames decoded over 5 s.
       await sleep(4000);
-      const sent = () => pc.evaluate(async () => (await (window as any).vc.getStats()).publishers.stream);
+      const sent = () => pc.evaluate(async () => {
+        const vc = (window as any).vc;
+        // media-source: the frames the captured track handed to the sender (before the encoder).
+        let sourceFrames: number | undefined;
+        (await vc.publishers.get('stream').getStats()).forEach((r: any) => {
+          if (r.type === 'media-source' && r.kind === 'video') sourceFrames = r.frames;
+        });
+        return { ...(await vc.getStats()).publishers.stream, framesDrawn: (window as any).framesDrawn, sourceFrames };
+      });
       const [before, sentBefore] = [await sample(), await sent()];
       const t0 = Date.now();
+      const [cpu0, busy] = [sampleCpu(), machineBusy()];
       await sleep(5000);
       const [after, sender] = [await sample(), await sent()];
+      const [cpu, machineBusyPct] = [cpuBetween(cpu0, sampleCpu()), busy()];
       const seconds = (Date.now() - t0) / 1000;
       result.c = {
         feed,
@@ -195,7 +226,17 @@ async function main() {
         receivedMbps: ((after.bytesReceived - before.bytesReceived) * 8) / seconds / 1e6,
         codec: after.codec,
         encodedFps: (sender.framesEncoded - sentBefore.framesEncoded) / seconds,
+        sentFps: (sender.framesSent - sentBefore.framesSent) / seconds,
+        drawnFps: sender.framesDrawn !== undefined ? (sender.framesDrawn - sentBefore.framesDrawn) / seconds : undefined,
+        sourceFps: sender.sourceFrames !== undefined ? (sender.sourceFrames - sentBefore.sourceFrames) / seconds : undefined,
+        sentWidth: sender.frameWidth,
+        sentHeight: sender.frameHeight,
+        framesDropped: after.framesDropped - before.framesDropped,
+        freezes: after.freezeCount,
+        cpu,
+        machineBusyPct,
         sender,
+        receiver: after,
       };
       log('c', result.c);
       await pc.close();

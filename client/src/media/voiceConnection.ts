@@ -380,6 +380,14 @@ export interface MediaSummary {
   framesPerSecond?: number;
   codec?: string;
   roundTripTime?: number;
+  /** Senders: why the encoder lowers quality now (cpu, bandwidth, none) and which encoder it is. */
+  qualityLimitationReason?: string;
+  encoderImplementation?: string;
+  framesSent?: number;
+  /** Receivers: frames the jitter buffer dropped, freezes, and which decoder it is. */
+  framesDropped?: number;
+  freezeCount?: number;
+  decoderImplementation?: string;
 }
 
 export interface VoiceStats {
@@ -397,12 +405,22 @@ export function summarize(report: RTCStatsReport): MediaSummary {
   report.forEach((r: any) => {
     if (r.type === 'outbound-rtp') {
       s.bytesSent += r.bytesSent ?? 0;
-      if (r.kind === 'video') Object.assign(s, { framesEncoded: r.framesEncoded, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond, codec: codecs.get(r.codecId) });
+      if (r.kind === 'video') {
+        Object.assign(s, {
+          framesEncoded: r.framesEncoded, framesSent: r.framesSent, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond,
+          codec: codecs.get(r.codecId), qualityLimitationReason: r.qualityLimitationReason, encoderImplementation: r.encoderImplementation,
+        });
+      }
     } else if (r.type === 'inbound-rtp') {
       s.bytesReceived += r.bytesReceived ?? 0;
       s.packetsLost += r.packetsLost ?? 0;
       if (r.kind === 'audio') s.audioLevel = r.audioLevel;
-      if (r.kind === 'video') Object.assign(s, { framesDecoded: r.framesDecoded, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond, codec: codecs.get(r.codecId) });
+      if (r.kind === 'video') {
+        Object.assign(s, {
+          framesDecoded: r.framesDecoded, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond, codec: codecs.get(r.codecId),
+          framesDropped: r.framesDropped, freezeCount: r.freezeCount, decoderImplementation: r.decoderImplementation,
+        });
+      }
     } else if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime !== undefined) {
       s.roundTripTime = r.currentRoundTripTime;
     }
