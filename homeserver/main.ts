@@ -100,6 +100,8 @@ export async function buildServices(config: Config, database: Database, logger: 
   // Voice: Janus is started (or reached) only when a call first needs it.
   const voice = new VoiceService({ db, persister, janus: new JanusSupervisor(config, logger), logger });
   persister.check((_trx, draft) => voice.checkDraft(draft));
+  persister.precede((trx, draft) => voice.precursors(trx, draft));
+  await voice.clearStaleCalls();
   notifier.subscribe((notice) => voice.onNotice(notice));
   return {
     voice,

@@ -2,6 +2,10 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
+import type { Config } from '../homeserver/config.ts';
+import { createLogger } from '../homeserver/logging.ts';
+import { startHomeserver } from '../homeserver/main.ts';
+import { TestServer } from './harness.ts';
 
 export function installed(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).concat(['/usr/sbin', '/sbin'])) {
@@ -112,4 +116,9 @@ export function fakeAudioOffer(): { type: 'offer'; sdp: string } {
     'a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1', 'a=ssrc:11111111 cname:whisper', '',
   ].join('\r\n');
   return { type: 'offer', sdp };
+}
+
+/** A test server on a given config (e.g. a database another server also uses); closing it drops nothing. */
+export async function startTestServerOn(config: Config): Promise<TestServer> {
+  return new TestServer(await startHomeserver(config, createLogger('silent')), [], async () => {});
 }

@@ -24,7 +24,47 @@ export interface VoiceMemberContent {
   [key: string]: unknown;
 }
 
+/**
+ * Room state, one per live stream ("go live"): state_key `${userId}|${streamId}`, written only by
+ * the homeserver. A stream that ended has empty content (state cannot be deleted).
+ */
+export const STREAM_EVENT = 'org.whisper.stream';
+
+export interface StreamContent {
+  /** The Janus feed to subscribe to (it changes when the call is rebuilt). */
+  feed: number;
+  preset: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  codec?: string;
+  has_audio: boolean;
+  /** Simulcast layers a viewer may pick (rid: h full, m 1/2, l 1/4), empty without simulcast. */
+  layers: string[];
+  started_ts: number;
+  [key: string]: unknown;
+}
+
+export function streamStateKey(userId: string, streamId: string): string {
+  return `${userId}|${streamId}`;
+}
+
+/** The user a stream state entry belongs to (user ids hold no "|"). */
+export function streamOwner(stateKey: string): string {
+  return stateKey.slice(0, stateKey.lastIndexOf('|'));
+}
+
+/** What a call state entry says once its user is out of the call. */
+export function endedContent(type: string): Record<string, unknown> {
+  return type === VOICE_MEMBER_EVENT ? { joined: false, muted: false, deafened: false, streams: [] } : {};
+}
+
+/** Whether a call state entry still says its user is in the call (or live). */
+export function isLiveContent(type: string, content: Record<string, unknown>): boolean {
+  return type === VOICE_MEMBER_EVENT ? content.joined === true : Object.keys(content).length > 0;
+}
+
 /** Power-level entries a voice channel starts with: members may carry their call state. */
 export function voicePowerLevelEvents(creationContent: Record<string, unknown> | undefined): Record<string, number> {
-  return creationContent?.type === VOICE_ROOM_TYPE ? { [VOICE_MEMBER_EVENT]: 0 } : {};
+  return creationContent?.type === VOICE_ROOM_TYPE ? { [VOICE_MEMBER_EVENT]: 0, [STREAM_EVENT]: 0 } : {};
 }

@@ -14,11 +14,14 @@ import type { Logger } from '../../logging.ts';
 import { JanusError, type JanusHandle, type JanusSession, type Jsep } from '../../media/janusConnection.ts';
 import { JanusUnavailableError, type JanusSupervisor } from '../../media/janusSupervisor.ts';
 import { createRoom, Publisher, Subscriber, VIDEOROOM_PLUGIN, type Feed, type JanusRoom } from '../../media/videoRoom.ts';
-import type { Db } from '../../storage/database.ts';
+import type { Db, Queryable } from '../../storage/database.ts';
 import * as roomState from '../../storage/roomState.ts';
+import * as voiceCalls from '../../storage/voiceCalls.ts';
 import type { EventDraft, EventPersister } from '../rooms/persister.ts';
 import type { Notice } from '../sync/notifier.ts';
-import { VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE, type VoiceMemberContent, type VoiceStreamInfo } from './voiceRooms.ts';
+import {
+  endedContent, isLiveContent, STREAM_EVENT, streamOwner, VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE, type VoiceMemberContent, type VoiceStreamInfo,
+} from './voiceRooms.ts';
 
 /** One signaling connection (a WebSocket): who it is and how to reach it. */
 export interface VoicePeer {
@@ -91,9 +94,55 @@ export class VoiceService {
 
   /** A persister check: clients cannot write call state; only this service does. */
   async checkDraft(draft: EventDraft): Promise<void> {
-    if (draft.type === VOICE_MEMBER_EVENT && !this.ownDrafts.has(draft)) {
-      throw errors.forbidden(`${VOICE_MEMBER_EVENT} is written by the server as users join and leave calls.`);
+    if ((draft.type === VOICE_MEMBER_EVENT || draft.type === STREAM_EVENT) && !this.ownDrafts.has(draft)) {
+      throw errors.forbidden(`${draft.type} is written by the server as users join and leave calls.`);
     }
+  }
+
+  /**
+   * A persister precursor: a joined member who leaves, is kicked or banned is out of the call
+   * in the same transaction, just before the membership change, so no client ever sees a
+   * roster with someone who is no longer in the room (and the call state's sender was still a
+   * member when it was written).
+   */
+  async precursors(trx: Queryable, draft: EventDraft): Promise<EventDraft[]> {
+    if (draft.type !== 'm.room.member' || !draft.stateKey || draft.content.membership === 'join') return [];
+    const userId = draft.stateKey;
+    const rows = await voiceCalls.callState(trx, [VOICE_MEMBER_EVENT, STREAM_EVENT], draft.roomId);
+    const mine = rows.filter((r) => (r.type === VOICE_MEMBER_EVENT ? r.stateKey === userId : streamOwner(r.stateKey) === userId) && isLiveContent(r.type, r.content));
+    if (!mine.length || (await roomState.membershipOf(trx, draft.roomId, userId)) !== 'join') return [];
+    return mine.map((r) => this.ownDraft({ roomId: draft.roomId, sender: userId, type: r.type, stateKey: r.stateKey, content: endedContent(r.type) }));
+  }
+
+  /**
+   * Calls do not outlive the process that relayed them (its Janus rooms are gone): at start-up
+   * every call state still saying "in the call" or "live" is ended. Voice channels are served
+   * by one homeserver process (its Janus rooms are its own), which this relies on.
+   */
+  async clearStaleCalls(): Promise<number> {
+    const rows = (await voiceCalls.callState(this.db, [VOICE_MEMBER_EVENT, STREAM_EVENT])).filter((r) => isLiveContent(r.type, r.content));
+    const byRoom = new Map<string, voiceCalls.CallStateRow[]>();
+    for (const r of rows) byRoom.set(r.roomId, [...(byRoom.get(r.roomId) ?? []), r]);
+    let cleared = 0;
+    for (const [roomId, list] of byRoom) {
+      for (const r of list) {
+        const sender = r.type === VOICE_MEMBER_EVENT ? r.stateKey : streamOwner(r.stateKey);
+        try {
+          await this.persister.persist([this.ownDraft({ roomId, sender, type: r.type, stateKey: r.stateKey, content: endedContent(r.type) })]);
+          cleared++;
+        } catch (err) {
+          // A sender who is no longer a member cannot write state; leaving cleared it already.
+          this.logger.debug({ err, roomId, stateKey: r.stateKey }, 'stale call state not cleared');
+        }
+      }
+    }
+    if (cleared) this.logger.info({ cleared }, 'ended call state left by the previous run');
+    return cleared;
+  }
+
+  private ownDraft(draft: EventDraft): EventDraft {
+    this.ownDrafts.add(draft);
+    return draft;
   }
 
   /** Every committed change passes here: a member who is no longer joined leaves the call. */
