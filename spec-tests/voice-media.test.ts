@@ -33,7 +33,7 @@ describe('voice media (Janus + Chromium in a network namespace)', function () {
     inNs('link', 'set', 'vw1', 'up');
     inNs('route', 'add', 'default', 'dev', 'vw0');
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, 'spec-tests/media/voiceScenario.ts'], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SCENARIOS: 'a,c,d', NODE_NO_WARNINGS: '1' },
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SCENARIOS: 'a,c,s,d', NODE_NO_WARNINGS: '1' },
     });
     let out = '';
     let err = '';
@@ -66,6 +66,35 @@ describe('voice media (Janus + Chromium in a network namespace)', function () {
     console.log(`      (c) sender: drawn ${c.drawnFps?.toFixed(1)} fps, captured ${c.sourceFps?.toFixed(1)}, encoded ${c.encodedFps.toFixed(1)} (${c.sender.encoderImplementation}, limited by ${c.sender.qualityLimitationReason}); viewer decoded ${c.decodedFps.toFixed(1)}; machine ${c.machineBusyPct}% busy; CPU ${JSON.stringify(c.cpu)}`);
     assert.deepEqual([c.frameWidth, c.frameHeight], [1920, 1080], JSON.stringify(c));
     assert.ok(c.decodedFps >= 50, `decoded ${c.decodedFps.toFixed(1)} fps (sender encoded ${c.encodedFps.toFixed(1)}): ${JSON.stringify(c)}`);
+  });
+
+  it('(s) several streams at once are room state; a viewer on the low simulcast layer leaves the other at full 1920x1080', () => {
+    const s = result.s;
+    const info = JSON.stringify(s);
+    console.log(`      (s) full viewer ${s.bob.width}x${s.bob.height} @ ${s.bob.fps.toFixed(1)} fps, low-layer viewer ${s.alice.width}x${s.alice.height} @ ${s.alice.fps.toFixed(1)} fps, second stream ${s.aliceCam.width}x${s.aliceCam.height} @ ${s.aliceCam.fps.toFixed(1)} fps`);
+    // Both streams are state every member reads: what they are and how to watch them.
+    assert.deepEqual(
+      { ...s.liveState.screen, started_ts: 0 },
+      { feed: s.feeds.screen, preset: '1080p60', width: 1920, height: 1080, fps: 60, codec: 'VP8', has_audio: false, layers: ['h', 'm', 'l'], started_ts: 0 },
+      info,
+    );
+    assert.equal(s.liveState.cam.feed, s.feeds.cam, info);
+    assert.equal(s.liveState.cam.preset, '720p30', info);
+    assert.deepEqual(s.liveState.cam.layers, [], info);
+    assert.ok(s.liveState.screen.started_ts > Date.now() - 600_000, info);
+    assert.deepEqual(s.feedInfo.map((f: any) => f.stream_id), ['screen', 'cam'], info);
+    // One stream, two viewers, two layers: the low one does not lower the other.
+    assert.deepEqual([s.bob.width, s.bob.height], [1920, 1080], info);
+    assert.deepEqual([s.alice.width, s.alice.height], [480, 270], info);
+    assert.ok(s.bob.fps > 5 && s.alice.fps > 5, info);
+    assert.ok(s.bob.mbps > s.alice.mbps, info);
+    // The second stream, watched side by side with the first.
+    assert.deepEqual([s.aliceCam.width, s.aliceCam.height], [640, 360], info);
+    assert.ok(s.aliceCam.fps > 5, info);
+    // Ending one stream empties its state and removes its feed; the other stays live.
+    assert.deepEqual(s.camStateAfterStop, {}, info);
+    assert.equal(s.camGone, true, info);
+    assert.equal(s.screenStateAfterStop.feed, s.feeds.screen, info);
   });
 
   it('(d) Janus killed mid-call: restarted, clients rejoin, audio flows again within 10 s', () => {

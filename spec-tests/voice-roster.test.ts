@@ -87,6 +87,39 @@ describeServer('voice roster', {}, (srv) => {
     });
   }
 
+  it('streams are org.whisper.stream state, several per user; they end on unpublish and when their user is kicked', async () => {
+    const [alice, bob] = [await srv().register(), await srv().register()];
+    const roomId = await voiceChannel(srv(), alice, [bob]);
+    const b = await inCall(srv(), bob, roomId, clients);
+    const streamState = async (streamId: string) =>
+      (await srv().request('GET', `${V3}/rooms/${encodeURIComponent(roomId)}/state/org.whisper.stream/${encodeURIComponent(`${streamId}|${bob.user_id}`)}`, { token: alice.access_token })).body;
+    // Hand-made offers carry audio only: Janus answers, the state says what the client described.
+    const screen = await b.request({ type: 'publish', kind: 'stream', stream_id: 'screen', quality: '1440p60', jsep: fakeAudioOffer(), description: { width: 2560, height: 1440, fps: 60, codec: 'VP8', has_audio: true, layers: ['h', 'm', 'l'] } });
+    assert.equal(screen.type, 'published', JSON.stringify(screen));
+    assert.equal(screen.stream_id, 'screen');
+    const cam = await b.request({ type: 'publish', kind: 'stream', stream_id: 'cam', jsep: fakeAudioOffer() });
+    assert.equal(cam.type, 'published', JSON.stringify(cam));
+    assert.notEqual(cam.feed, screen.feed);
+    const live = await streamState('screen');
+    assert.deepEqual({ ...live, started_ts: 0 }, { feed: screen.feed, preset: '1440p60', width: 2560, height: 1440, fps: 60, codec: 'VP8', has_audio: true, layers: ['h', 'm', 'l'], started_ts: 0 });
+    assert.equal((await streamState('cam')).preset, '1080p60');
+    const member = (await srv().request('GET', `${V3}/rooms/${encodeURIComponent(roomId)}/state/${MEMBER}/${encodeURIComponent(bob.user_id)}`, { token: alice.access_token })).body;
+    assert.deepEqual(member.streams.map((x: any) => x.stream_id ?? x.kind).sort(), ['cam', 'screen', 'voice']);
+    // Bad stream ids, layers and unknown subscriptions are refused as Matrix errors.
+    assert.equal((await b.request({ type: 'publish', kind: 'stream', stream_id: 'a|b', jsep: fakeAudioOffer() })).errcode, 'M_BAD_JSON');
+    assert.equal((await b.request({ type: 'layer', sub: 's99', substream: 0 })).errcode, 'M_NOT_FOUND');
+    assert.equal((await b.request({ type: 'layer', sub: 's1', substream: 3 })).errcode, 'M_BAD_JSON');
+    // Nobody writes stream state by hand.
+    const forged = await srv().request('PUT', `${V3}/rooms/${encodeURIComponent(roomId)}/state/org.whisper.stream/x%7C${encodeURIComponent(alice.user_id)}`, { token: alice.access_token, body: { feed: 1 } });
+    assert.equal(forged.status, 403);
+
+    assert.equal((await b.request({ type: 'unpublish', kind: 'stream', stream_id: 'cam' })).type, 'ok');
+    assert.deepEqual(await streamState('cam'), {});
+    assert.equal((await streamState('screen')).feed, screen.feed);
+    await srv().request('POST', `${V3}/rooms/${encodeURIComponent(roomId)}/kick`, { token: alice.access_token, body: { user_id: bob.user_id } });
+    assert.deepEqual(await streamState('screen'), {});
+  });
+
   it('a membership change of someone not in the call writes no call state', async () => {
     const [alice, bob] = [await srv().register(), await srv().register()];
     const roomId = await voiceChannel(srv(), alice, [bob]);

@@ -1,8 +1,9 @@
 /**
  * Whisper extension: voice signaling. One WebSocket per client at
  * /_whisper/client/v1/voice/ws carries JSON messages; each request may hold an `id` that its
- * answer repeats. Requests: join {room_id}, publish {kind, jsep, quality?}, unpublish {kind},
- * trickle {target, candidate}, subscribe {feed}, answer {sub, jsep}, unsubscribe {sub},
+ * answer repeats. Requests: join {room_id}, publish {kind, jsep, quality?, stream_id?,
+ * description?}, unpublish {kind, stream_id?}, trickle {target: voice | stream:<id> | sub, candidate},
+ * subscribe {feed}, answer {sub, jsep}, unsubscribe {sub}, layer {sub, substream, temporal?},
  * state {muted?, deafened?}, leave. Events the server sends unasked: feeds, left, reset,
  * subscription_ended, publisher_ended. Errors are `{type: "error", errcode, error, status}`.
  * Also GET /_whisper/client/v1/voice/status: whether voice works on this server.
@@ -13,7 +14,7 @@ import type { Logger } from '../logging.ts';
 import type { Ctx } from '../http/types.ts';
 import type { Services } from '../services/index.ts';
 import type { Requester } from '../services/sessions.ts';
-import type { VoicePeer } from '../services/voice/voiceService.ts';
+import { DEFAULT_STREAM_ID, type VoicePeer } from '../services/voice/voiceService.ts';
 import { parseBody } from './validate.ts';
 
 /** Signaling messages are small: SDP of a few kB, candidates of a few hundred bytes. */
@@ -24,6 +25,16 @@ const sdp = z.object({ type: z.enum(['offer', 'answer']), sdp: z.string().min(1)
 const offer = sdp.extend({ type: z.literal('offer') });
 const answer = sdp.extend({ type: z.literal('answer') });
 const kind = z.enum(['voice', 'stream']);
+/** A user's name for one of their streams (several may be live at once). */
+const streamId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ and -, at most 32');
+const description = z.object({
+  width: z.number().int().min(1).max(16384).optional(),
+  height: z.number().int().min(1).max(16384).optional(),
+  fps: z.number().min(1).max(500).optional(),
+  codec: z.string().max(32).optional(),
+  has_audio: z.boolean().optional(),
+  layers: z.array(z.enum(['h', 'm', 'l'])).max(3).optional(),
+});
 const sub = z.string().min(1).max(32);
 const candidate = z
   .object({
@@ -36,9 +47,13 @@ const id = z.union([z.string().max(64), z.number()]).optional();
 
 const message = z.discriminatedUnion('type', [
   z.object({ id, type: z.literal('join'), room_id: roomId, muted: z.boolean().optional(), deafened: z.boolean().optional() }),
-  z.object({ id, type: z.literal('publish'), kind, jsep: offer, quality: z.enum(['720p30', '1080p60', '1440p60', '2160p60', 'source']).optional() }),
-  z.object({ id, type: z.literal('unpublish'), kind }),
-  z.object({ id, type: z.literal('trickle'), target: z.string().min(1).max(32), candidate }),
+  z.object({
+    id, type: z.literal('publish'), kind, jsep: offer, quality: z.enum(['720p30', '1080p60', '1440p60', '2160p60', 'source']).optional(),
+    stream_id: streamId.optional(), description: description.optional(),
+  }),
+  z.object({ id, type: z.literal('unpublish'), kind, stream_id: streamId.optional() }),
+  z.object({ id, type: z.literal('trickle'), target: z.string().min(1).max(48), candidate }),
+  z.object({ id, type: z.literal('layer'), sub, substream: z.number().int().min(0).max(2), temporal: z.number().int().min(0).max(2).optional() }),
   z.object({ id, type: z.literal('subscribe'), feed: z.number().int().positive() }),
   z.object({ id, type: z.literal('answer'), sub, jsep: answer }),
   z.object({ id, type: z.literal('unsubscribe'), sub }),
@@ -120,11 +135,14 @@ export class VoiceSignaling {
         return { type: 'joined', room_id: msg.room_id, feeds };
       }
       case 'publish': {
-        const { feed, jsep } = await voice.publish(this.peer, msg.kind, msg.jsep, msg.quality);
-        return { type: 'published', kind: msg.kind, feed, jsep };
+        const { feed, jsep } = await voice.publish(this.peer, msg.kind, msg.jsep, { quality: msg.quality, streamId: msg.stream_id, description: msg.description });
+        return { type: 'published', kind: msg.kind, ...(msg.kind === 'stream' ? { stream_id: msg.stream_id ?? DEFAULT_STREAM_ID } : {}), feed, jsep };
       }
       case 'unpublish':
-        await voice.unpublish(this.peer, msg.kind);
+        await voice.unpublish(this.peer, msg.kind, msg.stream_id);
+        return { type: 'ok' };
+      case 'layer':
+        await voice.setLayer(this.peer, msg.sub, msg.substream, msg.temporal);
         return { type: 'ok' };
       case 'trickle':
         await voice.trickle(this.peer, msg.target, msg.candidate);

@@ -18,6 +18,8 @@ export interface JanusRoom {
 export interface FeedInfo {
   userId: string;
   kind: 'voice' | 'stream';
+  /** Streams: which of the user's streams. */
+  streamId?: string;
 }
 
 export interface Feed extends FeedInfo {
@@ -62,13 +64,13 @@ export async function destroyRoom(control: JanusHandle, room: JanusRoom): Promis
 }
 
 export function encodeDisplay(info: FeedInfo): string {
-  return JSON.stringify([info.kind, info.userId]);
+  return JSON.stringify(info.streamId ? [info.kind, info.userId, info.streamId] : [info.kind, info.userId]);
 }
 
 export function decodeDisplay(display: unknown): FeedInfo | undefined {
   try {
-    const [kind, userId] = JSON.parse(String(display)) as [unknown, unknown];
-    if ((kind === 'voice' || kind === 'stream') && typeof userId === 'string') return { kind, userId };
+    const [kind, userId, streamId] = JSON.parse(String(display)) as [unknown, unknown, unknown];
+    if ((kind === 'voice' || kind === 'stream') && typeof userId === 'string') return { kind, userId, ...(typeof streamId === 'string' ? { streamId } : {}) };
   } catch {
     // not one of ours
   }
@@ -155,10 +157,13 @@ function dispatchPublisherEvent(event: JanusMessage, events: PublisherEvents): v
 export class Subscriber {
   readonly handle: JanusHandle;
   readonly offer: Jsep;
+  /** This subscription's video stream (its mid in Janus's offer), for picking simulcast layers. */
+  readonly videoMid: string | undefined;
 
-  private constructor(handle: JanusHandle, offer: Jsep) {
+  private constructor(handle: JanusHandle, offer: Jsep, videoMid: string | undefined) {
     this.handle = handle;
     this.offer = offer;
+    this.videoMid = videoMid;
   }
 
   static async join(session: JanusSession, room: JanusRoom, feed: number, onGone: (reason: string) => void): Promise<Subscriber> {
@@ -166,9 +171,11 @@ export class Subscriber {
       if (event.janus === 'hangup' || event.janus === 'detached') onGone(String(event.reason ?? event.janus));
     });
     try {
-      const { jsep } = await handle.message({ request: 'join', ptype: 'subscriber', room: room.room, pin: room.pin, streams: [{ feed }] });
+      const { data, jsep } = await handle.message({ request: 'join', ptype: 'subscriber', room: room.room, pin: room.pin, streams: [{ feed }] });
       if (!jsep) throw new Error('Janus made no offer for the feed');
-      return new Subscriber(handle, jsep);
+      const streams = Array.isArray(data.streams) ? (data.streams as Array<{ type?: unknown; mid?: unknown }>) : [];
+      const video = streams.find((st) => st.type === 'video' && typeof st.mid === 'string');
+      return new Subscriber(handle, jsep, video?.mid as string | undefined);
     } catch (err) {
       await handle.detach();
       throw err;
@@ -177,6 +184,15 @@ export class Subscriber {
 
   async start(answer: Jsep): Promise<void> {
     await this.handle.message({ request: 'start' }, answer);
+  }
+
+  /**
+   * Picks the simulcast layer Janus relays to this subscriber only (0 lowest … 2 full) and its
+   * temporal layer; a stream sent without simulcast ignores it.
+   */
+  async setLayer(substream: number, temporal?: number): Promise<void> {
+    if (!this.videoMid) return;
+    await this.handle.message({ request: 'configure', streams: [{ mid: this.videoMid, substream, ...(temporal !== undefined ? { temporal } : {}) }] });
   }
 
   /** Stops receiving (deafen) or receives again, without renegotiating. */

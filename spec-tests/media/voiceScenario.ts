@@ -6,7 +6,8 @@
  * fake devices, and prints one JSON line of measurements on stdout for the test to assert.
  *
  * Scenarios: (a) two users hear each other, mute stops it; (c) a third goes live at
- * 1080p60 and a viewer decodes it; (d) Janus is killed and the clients rejoin by themselves.
+ * 1080p60 and a viewer decodes it; (s) two streams at once as room state, one of them simulcast
+ * with two viewers on different layers; (d) Janus is killed and the clients rejoin by themselves.
  * Selected by the SCENARIOS environment variable (default "a,c,d").
  */
 import http from 'node:http';
@@ -19,14 +20,16 @@ import { cpuBetween, machineBusy, sampleCpu } from './cpu.ts';
 import { backends, startTestServer, type TestServer, type TestUser } from '../harness.ts';
 
 const MEDIA_DIR = path.resolve(import.meta.dirname, '../../client/src/media');
-const scenarios = new Set((process.env.SCENARIOS ?? 'a,c,d').split(','));
+const scenarios = new Set((process.env.SCENARIOS ?? 'a,c,s,d').split(','));
 const log = (...args: unknown[]) => process.stderr.write(`[scenario] ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>voice test</title><body>
 <script type="module">
 import { VoiceConnection } from '/media/voiceConnection.ts';
+import { canvasSource } from '/test/canvasSource.js';
 window.VoiceConnection = VoiceConnection;
+window.canvasSource = canvasSource;
 window.moduleReady = true;
 </script>`;
 
@@ -36,6 +39,10 @@ async function servePages(): Promise<{ url: string; close(): void }> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/') {
       res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+      return;
+    }
+    if (url.pathname === '/test/canvasSource.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(await readFile(path.join(import.meta.dirname, 'canvasSource.js')));
       return;
     }
     const m = /^\/media\/([a-zA-Z]+\.ts)$/.exec(url.pathname);
@@ -144,51 +151,15 @@ async function main() {
 
     if (scenarios.has('c')) {
       const pc = await open(carol);
-      const feed = await pc.evaluate(async ({ source, codec }) => {
+      const feed = await pc.evaluate(async ({ source, codec, simulcast }) => {
         if (source === 'fake') {
           // Chromium's fake camera: a generated 1080p60 picture, cheap to produce.
           const cam = await navigator.mediaDevices.getUserMedia({ video: { width: { exact: 1920 }, height: { exact: 1080 }, frameRate: { ideal: 60 } } });
-          return (window as any).vc.goLive(cam, { preset: '1080p60', content: 'motion', codecs: [codec] });
+          return (window as any).vc.goLive(cam, { preset: '1080p60', content: 'motion', codecs: [codec], simulcast });
         }
-        // A 1920x1080 canvas drawn cheaply 60 times a second: a static backdrop painted once,
-        // then only a moving square and a frame counter change (what a game or screen share
-        // looks like to the encoder is not the point; the relay at 1080p60 is).
-        const canvas = document.createElement('canvas');
-        canvas.width = 1920;
-        canvas.height = 1080;
-        document.body.append(canvas);
-        const ctx = canvas.getContext('2d')!;
-        for (let y = 0; y < 1080; y += 120) for (let x = 0; x < 1920; x += 120) {
-          ctx.fillStyle = `hsl(${(x + y) % 360} 40% ${((x / 120 + y / 120) % 2) * 20 + 20}%)`;
-          ctx.fillRect(x, y, 120, 120);
-        }
-        const w = window as any;
-        w.framesDrawn = 0;
-        let last = 0;
-        const draw = () => {
-          const n = ++w.framesDrawn;
-          ctx.fillStyle = '#202020';
-          ctx.fillRect(last, 440, 200, 200);
-          last = (n * 16) % 1720;
-          ctx.fillStyle = '#fff';
-          ctx.fillRect(last, 440, 200, 200);
-          ctx.fillStyle = '#000';
-          ctx.fillRect(60, 60, 420, 160);
-          ctx.fillStyle = '#fff';
-          ctx.font = '120px sans-serif';
-          ctx.fillText(String(n), 80, 190);
-        };
-        // One drawing per animation frame: the canvas is captured when the page renders a
-        // frame, so drawing on a timer (unsynchronised with rendering) loses frames whenever
-        // two drawings fall between two renders.
-        const tick = () => {
-          draw();
-          requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-        const stream = canvas.captureStream(60);
-        return (window as any).vc.goLive(stream, { preset: '1080p60', content: 'motion', codecs: [codec] });
-      }, { source: process.env.STREAM_SOURCE ?? 'canvas', codec: process.env.STREAM_CODEC ?? 'video/VP8' });
+        const stream = (window as any).canvasSource(1920, 1080, 60);
+        return (window as any).vc.goLive(stream, { preset: '1080p60', content: 'motion', codecs: [codec], simulcast });
+      }, { source: process.env.STREAM_SOURCE ?? 'canvas', codec: process.env.STREAM_CODEC ?? 'video/VP8', simulcast: process.env.STREAM_SIMULCAST === '1' });
       // Bob watches Carol's stream.
       await pb.waitForFunction((feed) => (window as any).vc.feeds.has(feed), feed, { timeout: 20_000 });
       await pb.evaluate((feed) => (window as any).vc.watch(feed), feed);
@@ -206,10 +177,10 @@ async function main() {
         const vc = (window as any).vc;
         // media-source: the frames the captured track handed to the sender (before the encoder).
         let sourceFrames: number | undefined;
-        (await vc.publishers.get('stream').getStats()).forEach((r: any) => {
+        (await vc.publishers.get('stream:main').getStats()).forEach((r: any) => {
           if (r.type === 'media-source' && r.kind === 'video') sourceFrames = r.frames;
         });
-        return { ...(await vc.getStats()).publishers.stream, framesDrawn: (window as any).framesDrawn, sourceFrames };
+        return { ...(await vc.getStats()).publishers.stream, framesDrawn: (window as any).framesDrawn?.main, sourceFrames };
       });
       const [before, sentBefore] = [await sample(), await sent()];
       const t0 = Date.now();
@@ -239,6 +210,58 @@ async function main() {
         receiver: after,
       };
       log('c', result.c);
+      await pc.close();
+    }
+
+    if (scenarios.has('s')) {
+      // Several streams at once, as room state; two viewers of one simulcast stream, one of
+      // them on the lowest layer, the other still at full resolution.
+      const pc = await open(carol);
+      const feeds = await pc.evaluate(async () => {
+        const w = window as any;
+        // 'detail' keeps the resolution (maintain-resolution) if the box runs short of CPU.
+        const screen = await w.vc.goLive(w.canvasSource(1920, 1080, 60, 'screen'), { streamId: 'screen', preset: '1080p60', content: 'detail', simulcast: true });
+        const cam = await w.vc.goLive(w.canvasSource(640, 360, 30, 'cam'), { streamId: 'cam', preset: '720p30', content: 'motion', simulcast: false });
+        return { screen, cam };
+      });
+      const stateKey = (streamId: string) => `${streamId}|${carol.user_id}`;
+      const streamState = async (streamId: string) =>
+        (await srv.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.whisper.stream/${encodeURIComponent(stateKey(streamId))}`, { token: bob.access_token })).body;
+      const liveState = { screen: await streamState('screen'), cam: await streamState('cam') };
+      for (const p of [pa, pb]) await p.waitForFunction((f) => (window as any).vc.feeds.has(f.screen) && (window as any).vc.feeds.has(f.cam), feeds, { timeout: 20_000 });
+      const feedInfo = await pb.evaluate((f) => [(window as any).vc.feeds.get(f.screen), (window as any).vc.feeds.get(f.cam)], feeds);
+      await pb.evaluate((f) => (window as any).vc.watch(f.screen), feeds);
+      await pa.evaluate(async (f) => {
+        const vc = (window as any).vc;
+        await vc.watch(f.screen);
+        await vc.setLayer(f.screen, 'l');
+        await vc.watch(f.cam);
+      }, feeds);
+      const video = (p: Page, feed: number) => p.evaluate(async (feed) => (await (window as any).vc.getStats()).received[feed] ?? null, feed);
+      const decoding = (p: Page, feed: number, width: number) => p.waitForFunction(async ({ feed, width }) => {
+        const r = (await (window as any).vc.getStats()).received[feed];
+        return r?.frameWidth === width && r.framesDecoded > 0;
+      }, { feed, width }, { timeout: 20_000, polling: 250 }).then(() => true, () => false);
+      const reached = { bobFull: await decoding(pb, feeds.screen, 1920), aliceLow: await decoding(pa, feeds.screen, 480), aliceCam: await decoding(pa, feeds.cam, 640) };
+      await sleep(1000);
+      const before = { bob: await video(pb, feeds.screen), alice: await video(pa, feeds.screen), cam: await video(pa, feeds.cam) };
+      const t0 = Date.now();
+      await sleep(4000);
+      const after = { bob: await video(pb, feeds.screen), alice: await video(pa, feeds.screen), cam: await video(pa, feeds.cam) };
+      const seconds = (Date.now() - t0) / 1000;
+      const view = (k: 'bob' | 'alice' | 'cam') => ({
+        width: after[k].frameWidth, height: after[k].frameHeight, fps: (after[k].framesDecoded - before[k].framesDecoded) / seconds,
+        mbps: ((after[k].bytesReceived - before[k].bytesReceived) * 8) / seconds / 1e6,
+      });
+      const sender = await pc.evaluate(async () => (await (window as any).vc.getStats()).publishers['stream:screen']);
+      // The camera stream ends: its state empties and viewers see the feed go.
+      await pc.evaluate(() => (window as any).vc.stopLive('cam'));
+      const camGone = await pa.waitForFunction((f) => !(window as any).vc.feeds.has(f), feeds.cam, { timeout: 10_000 }).then(() => true, () => false);
+      result.s = {
+        feeds, feedInfo, liveState, reached, bob: view('bob'), alice: view('alice'), aliceCam: view('cam'), senderLayers: sender?.layers,
+        camStateAfterStop: await streamState('cam'), screenStateAfterStop: await streamState('screen'), camGone,
+      };
+      log('s', result.s);
       await pc.close();
     }
 

@@ -32,6 +32,9 @@ export type ContentKind = 'motion' | 'detail' | 'text';
 /** The order Whisper prefers video codecs in (the room on Janus allows the same list). */
 export const VIDEO_CODEC_PREFERENCE = ['video/AV1', 'video/VP9', 'video/H264', 'video/VP8'];
 
+/** Codecs whose simulcast Janus relays (layer by layer, per viewer). */
+export const SIMULCAST_CODECS = ['video/VP8', 'video/H264'];
+
 /**
  * The browser's video codecs ordered by preference, restricted to `allowed` (both ends must
  * support a codec; Janus's room allows VIDEO_CODEC_PREFERENCE). RTX/RED/FEC entries are kept

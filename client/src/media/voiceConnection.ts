@@ -10,14 +10,22 @@
  * kind}, feed-removed {feed}, track {feed, user_id, kind, stream}, reset, rejoined, left
  * {reason}, error {errcode, error}.
  */
-import { DEFAULT_PRESET, PRESETS, preferredCodecs, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
+import { DEFAULT_PRESET, PRESETS, preferredCodecs, SIMULCAST_CODECS, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
 import { withOpusFecDtx, withVideoStartBitrate } from './sdp.ts';
 
 export interface Feed {
   feed: number;
   user_id: string;
   kind: 'voice' | 'stream';
+  /** Streams: which of the user's streams (several may be live at once). */
+  stream_id?: string;
 }
+
+/** Simulcast layers, as a viewer asks for them: full, half and quarter resolution. */
+export type Layer = 'h' | 'm' | 'l';
+const LAYER_INDEX: Record<Layer, number> = { l: 0, m: 1, h: 2 };
+/** The stream id of goLive() when none is given. */
+export const DEFAULT_STREAM_ID = 'main';
 
 export interface AudioProcessing {
   echoCancellation: boolean;
@@ -39,8 +47,16 @@ export interface VoiceConnectionOptions {
 export interface GoLiveOptions {
   preset?: QualityPreset;
   content?: ContentKind;
-  /** Restrict the codecs offered (both ends must support them); default AV1, VP9, H.264, VP8. */
+  /** Restrict the codecs offered (both ends must support them); default AV1, VP9, H.264, VP8 (VP8 and H.264 with simulcast). */
   codecs?: string[];
+  /** Names this stream among the user's streams (default "main"); going live again with it replaces it. */
+  streamId?: string;
+  /**
+   * Send three layers (full, 1/2, 1/4 resolution) so each viewer can take the one its link
+   * carries without lowering anyone else's; costs the sender about a third more encoding.
+   * On by default.
+   */
+  simulcast?: boolean;
 }
 
 type Signal = Record<string, any>;
@@ -62,10 +78,14 @@ export class VoiceConnection extends EventTarget {
   private nextId = 1;
   private readonly pending = new Map<string, { resolve: (m: Signal) => void; reject: (e: Error) => void }>();
   private microphone: MediaStream | undefined;
-  private publishers = new Map<'voice' | 'stream', RTCPeerConnection>();
-  private live: { stream: MediaStream; options: GoLiveOptions } | undefined;
-  /** Streams the user chose to watch, by publisher (feed ids change when calls are rebuilt). */
+  /** 'voice', and `stream:${streamId}` per live stream. */
+  private publishers = new Map<string, RTCPeerConnection>();
+  /** This user's live streams by stream id, to republish after a rejoin. */
+  private readonly live = new Map<string, { stream: MediaStream; options: GoLiveOptions }>();
+  /** Streams the user chose to watch, as `${user_id}|${stream_id}` (feed ids change when calls are rebuilt). */
   private readonly watching = new Set<string>();
+  /** Layers the user asked for, by the same key. */
+  private readonly layers = new Map<string, Layer>();
   private closed = false;
   private rejoining: Promise<void> | undefined;
   private reconnectMs = RECONNECT_MIN_MS;
@@ -133,17 +153,29 @@ export class VoiceConnection extends EventTarget {
     });
   }
 
-  /** Publishes a stream ("go live") as a second publisher in the channel. */
+  /** Publishes a stream ("go live") as one more publisher in the channel; a user may run several. */
   async goLive(stream: MediaStream, options: GoLiveOptions = {}): Promise<number> {
-    this.live = { stream, options };
-    return this.publish('stream', stream, options);
+    const streamId = options.streamId ?? DEFAULT_STREAM_ID;
+    this.live.set(streamId, { stream, options });
+    return this.publish('stream', stream, options, streamId);
   }
 
-  async stopLive(): Promise<void> {
-    this.live = undefined;
-    this.publishers.get('stream')?.close();
-    this.publishers.delete('stream');
-    await this.request({ type: 'unpublish', kind: 'stream' });
+  async stopLive(streamId = DEFAULT_STREAM_ID): Promise<void> {
+    this.live.delete(streamId);
+    this.publishers.get(`stream:${streamId}`)?.close();
+    this.publishers.delete(`stream:${streamId}`);
+    await this.request({ type: 'unpublish', kind: 'stream', stream_id: streamId });
+  }
+
+  /**
+   * Asks for a simulcast layer of a watched stream (h full, m half, l quarter resolution):
+   * only this viewer's copy changes, everyone else keeps theirs.
+   */
+  async setLayer(feed: number, layer: Layer): Promise<void> {
+    const r = this.received.get(feed);
+    if (!r) throw new Error(`feed ${feed} is not watched`);
+    this.layers.set(watchKey(r.feed), layer);
+    await this.request({ type: 'layer', sub: r.sub, substream: LAYER_INDEX[layer] });
   }
 
   /** Starts receiving a feed (voice feeds are received by default; streams when watched). */
@@ -151,7 +183,7 @@ export class VoiceConnection extends EventTarget {
     const existing = this.received.get(feed);
     if (existing) return existing.stream;
     const info = this.feeds.get(feed) ?? { feed, user_id: '', kind: 'stream' as const };
-    if (info.kind === 'stream') this.watching.add(info.user_id);
+    if (info.kind === 'stream') this.watching.add(watchKey(info));
     const offer = await this.request({ type: 'subscribe', feed });
     const pc = this.newPeerConnection(offer.sub);
     const stream = new MediaStream();
@@ -165,6 +197,8 @@ export class VoiceConnection extends EventTarget {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     await this.request({ type: 'answer', sub: offer.sub, jsep: { type: 'answer', sdp: pc.localDescription!.sdp } });
+    const layer = this.layers.get(watchKey(info));
+    if (layer && layer !== 'h') await this.request({ type: 'layer', sub: offer.sub, substream: LAYER_INDEX[layer] });
     return stream;
   }
 
@@ -172,7 +206,8 @@ export class VoiceConnection extends EventTarget {
     const r = this.received.get(feed);
     if (!r) return;
     this.received.delete(feed);
-    this.watching.delete(r.feed.user_id);
+    this.watching.delete(watchKey(r.feed));
+    this.layers.delete(watchKey(r.feed));
     r.pc.close();
     await this.request({ type: 'unsubscribe', sub: r.sub });
   }
@@ -195,7 +230,10 @@ export class VoiceConnection extends EventTarget {
   /** Stats of every PeerConnection, summed into what a UI shows. */
   async getStats(): Promise<VoiceStats> {
     const out: VoiceStats = { publishers: {}, received: {} };
-    for (const [kind, pc] of this.publishers) out.publishers[kind] = summarize(await pc.getStats());
+    for (const [key, pc] of this.publishers) {
+      out.publishers[key] = summarize(await pc.getStats());
+      if (key === `stream:${DEFAULT_STREAM_ID}`) out.publishers.stream = out.publishers[key];
+    }
     for (const [feed, r] of this.received) out.received[feed] = { ...summarize(await r.pc.getStats()), user_id: r.feed.user_id, kind: r.feed.kind };
     return out;
   }
@@ -216,20 +254,33 @@ export class VoiceConnection extends EventTarget {
     for (const t of this.microphone?.getAudioTracks() ?? []) t.enabled = !this.muted;
   }
 
-  private async publish(kind: 'voice' | 'stream', stream: MediaStream, options: GoLiveOptions): Promise<number> {
-    this.publishers.get(kind)?.close();
-    const pc = this.newPeerConnection(kind);
-    this.publishers.set(kind, pc);
+  private async publish(kind: 'voice' | 'stream', stream: MediaStream, options: GoLiveOptions, streamId = DEFAULT_STREAM_ID): Promise<number> {
+    const key = kind === 'voice' ? 'voice' : `stream:${streamId}`;
+    this.publishers.get(key)?.close();
+    const pc = this.newPeerConnection(key);
+    this.publishers.set(key, pc);
     const preset = PRESETS[options.preset ?? DEFAULT_PRESET];
+    const simulcast = kind === 'stream' && (options.simulcast ?? true);
+    let codec: string | undefined;
     for (const track of stream.getTracks()) {
       if (track.kind === 'video') {
         track.contentHint = options.content === 'motion' || !options.content ? 'motion' : options.content;
+        const fps = preset.frameRate ? { maxFramerate: preset.frameRate } : {};
         const t = pc.addTransceiver(track, {
           direction: 'sendonly', streams: [stream],
-          sendEncodings: [{ maxBitrate: preset.maxBitrate, ...(preset.frameRate ? { maxFramerate: preset.frameRate } : {}) }],
+          // Janus takes rids highest first (h, m, l); each layer gets its share of the bitrate.
+          sendEncodings: simulcast
+            ? [
+                { rid: 'h', maxBitrate: preset.maxBitrate, scaleResolutionDownBy: 1, ...fps },
+                { rid: 'm', maxBitrate: Math.round(preset.maxBitrate / 4), scaleResolutionDownBy: 2, ...fps },
+                { rid: 'l', maxBitrate: Math.round(preset.maxBitrate / 16), scaleResolutionDownBy: 4, ...fps },
+              ]
+            : [{ maxBitrate: preset.maxBitrate, scaleResolutionDownBy: 1, ...fps }],
         });
-        const codecs = preferredCodecs(RTCRtpSender.getCapabilities('video'), options.codecs ?? VIDEO_CODEC_PREFERENCE);
+        // Janus relays simulcast of VP8 and H.264.
+        const codecs = preferredCodecs(RTCRtpSender.getCapabilities('video'), options.codecs ?? (simulcast ? SIMULCAST_CODECS : VIDEO_CODEC_PREFERENCE));
         if (codecs.length) t.setCodecPreferences(codecs);
+        codec = codecs[0]?.mimeType;
         const params = t.sender.getParameters();
         params.degradationPreference = options.content === 'detail' || options.content === 'text' ? 'maintain-resolution' : 'maintain-framerate';
         await t.sender.setParameters(params).catch(() => {});
@@ -240,7 +291,19 @@ export class VoiceConnection extends EventTarget {
     const offer = await pc.createOffer();
     offer.sdp = withOpusFecDtx(offer.sdp!);
     await pc.setLocalDescription(offer);
-    const answer = await this.request({ type: 'publish', kind, jsep: { type: 'offer', sdp: offer.sdp }, ...(kind === 'stream' ? { quality: options.preset ?? DEFAULT_PRESET } : {}) });
+    const settings = stream.getVideoTracks()[0]?.getSettings();
+    const description = {
+      ...(settings?.width ? { width: settings.width } : preset.width ? { width: preset.width } : {}),
+      ...(settings?.height ? { height: settings.height } : preset.height ? { height: preset.height } : {}),
+      ...(preset.frameRate ?? settings?.frameRate ? { fps: preset.frameRate ?? settings?.frameRate } : {}),
+      ...(codec ? { codec: codec.replace(/^video\//, '') } : {}),
+      has_audio: stream.getAudioTracks().length > 0,
+      layers: simulcast ? ['h', 'm', 'l'] : [],
+    };
+    const answer = await this.request({
+      type: 'publish', kind, jsep: { type: 'offer', sdp: offer.sdp },
+      ...(kind === 'stream' ? { quality: options.preset ?? DEFAULT_PRESET, stream_id: streamId, description } : {}),
+    });
     let sdp = withOpusFecDtx(answer.jsep.sdp as string);
     if (kind === 'stream') sdp = withVideoStartBitrate(sdp, preset.startBitrate);
     await pc.setRemoteDescription({ type: 'answer', sdp });
@@ -260,7 +323,7 @@ export class VoiceConnection extends EventTarget {
     this.feeds.set(feed.feed, feed);
     this.emit('feed-added', feed);
     const auto = this.options.autoSubscribe ?? ['voice'];
-    if (auto.includes(feed.kind) || (feed.kind === 'stream' && this.watching.has(feed.user_id))) {
+    if (auto.includes(feed.kind) || (feed.kind === 'stream' && this.watching.has(watchKey(feed)))) {
       this.watch(feed.feed).catch((err) => this.emit('error', { error: String(err) }));
     }
   }
@@ -315,7 +378,7 @@ export class VoiceConnection extends EventTarget {
       for (let attempt = 0; attempt < 20 && !this.closed; attempt++) {
         try {
           await this.join(roomId);
-          if (this.live) await this.publish('stream', this.live.stream, this.live.options);
+          for (const [streamId, l] of this.live) await this.publish('stream', l.stream, l.options, streamId);
           this.emit('rejoined', { room_id: roomId });
           return;
         } catch (err) {
@@ -384,14 +447,21 @@ export interface MediaSummary {
   qualityLimitationReason?: string;
   encoderImplementation?: string;
   framesSent?: number;
+  /** Senders with simulcast: each layer. */
+  layers?: Array<{ rid?: string; frameWidth?: number; frameHeight?: number; framesEncoded?: number; framesPerSecond?: number; bytesSent?: number }>;
   /** Receivers: frames the jitter buffer dropped, freezes, and which decoder it is. */
   framesDropped?: number;
   freezeCount?: number;
   decoderImplementation?: string;
 }
 
+function watchKey(feed: Feed): string {
+  return `${feed.user_id}|${feed.stream_id ?? DEFAULT_STREAM_ID}`;
+}
+
 export interface VoiceStats {
-  publishers: Partial<Record<'voice' | 'stream', MediaSummary>>;
+  /** 'voice', and `stream:${streamId}` per live stream ('stream' is the default stream too). */
+  publishers: Record<string, MediaSummary>;
   received: Record<number, MediaSummary & { user_id: string; kind: string }>;
 }
 
@@ -406,6 +476,9 @@ export function summarize(report: RTCStatsReport): MediaSummary {
     if (r.type === 'outbound-rtp') {
       s.bytesSent += r.bytesSent ?? 0;
       if (r.kind === 'video') {
+        // Simulcast sends one outbound-rtp per layer: each is listed, the fullest one summarised.
+        (s.layers ??= []).push({ rid: r.rid, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesEncoded: r.framesEncoded, framesPerSecond: r.framesPerSecond, bytesSent: r.bytesSent });
+        if (s.frameWidth !== undefined && (r.frameWidth ?? 0) <= s.frameWidth) return;
         Object.assign(s, {
           framesEncoded: r.framesEncoded, framesSent: r.framesSent, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond,
           codec: codecs.get(r.codecId), qualityLimitationReason: r.qualityLimitationReason, encoderImplementation: r.encoderImplementation,

@@ -12,6 +12,8 @@ export const VOICE_MEMBER_EVENT = 'org.whisper.voice.member';
 export interface VoiceStreamInfo {
   feed: number;
   kind: 'voice' | 'stream';
+  /** Streams: which of the user's streams (its org.whisper.stream state_key is `${user}|${stream_id}`). */
+  stream_id?: string;
   /** Streams: the preset the publisher chose (720p30, 1080p60, 1440p60, 2160p60, source). */
   quality?: string;
 }
@@ -25,8 +27,10 @@ export interface VoiceMemberContent {
 }
 
 /**
- * Room state, one per live stream ("go live"): state_key `${userId}|${streamId}`, written only by
- * the homeserver. A stream that ended has empty content (state cannot be deleted).
+ * Room state, one per live stream ("go live"): state_key `${streamId}|${userId}` (a state key
+ * starting with "@" would be that user's own by the auth rules, and only the server writes
+ * these), written only by the homeserver. A stream that ended has empty content (state cannot
+ * be deleted).
  */
 export const STREAM_EVENT = 'org.whisper.stream';
 
@@ -46,12 +50,12 @@ export interface StreamContent {
 }
 
 export function streamStateKey(userId: string, streamId: string): string {
-  return `${userId}|${streamId}`;
+  return `${streamId}|${userId}`;
 }
 
-/** The user a stream state entry belongs to (user ids hold no "|"). */
+/** The user a stream state entry belongs to (stream ids hold no "|"). */
 export function streamOwner(stateKey: string): string {
-  return stateKey.slice(0, stateKey.lastIndexOf('|'));
+  return stateKey.slice(stateKey.indexOf('|') + 1);
 }
 
 /** What a call state entry says once its user is out of the call. */

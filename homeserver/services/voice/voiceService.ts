@@ -20,7 +20,8 @@ import * as voiceCalls from '../../storage/voiceCalls.ts';
 import type { EventDraft, EventPersister } from '../rooms/persister.ts';
 import type { Notice } from '../sync/notifier.ts';
 import {
-  endedContent, isLiveContent, STREAM_EVENT, streamOwner, VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE, type VoiceMemberContent, type VoiceStreamInfo,
+  endedContent, isLiveContent, STREAM_EVENT, streamOwner, streamStateKey, VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE,
+  type StreamContent, type VoiceMemberContent, type VoiceStreamInfo,
 } from './voiceRooms.ts';
 
 /** One signaling connection (a WebSocket): who it is and how to reach it. */
@@ -31,6 +32,23 @@ export interface VoicePeer {
 }
 
 export type PublishKind = 'voice' | 'stream';
+
+/** A call's publishers by key: 'voice', or `stream:${streamId}` for each stream ("go live"). */
+type PublisherKey = 'voice' | `stream:${string}`;
+const streamKey = (streamId: string): PublisherKey => `stream:${streamId}`;
+/** The stream of a client that names none (one stream per user, as older clients do). */
+export const DEFAULT_STREAM_ID = 'main';
+
+/** What the publishing client says about its stream (shown to viewers as room state). */
+export interface StreamDescription {
+  width?: number;
+  height?: number;
+  fps?: number;
+  codec?: string;
+  has_audio?: boolean;
+  /** Simulcast rids the client sends (h full, m 1/2, l 1/4). */
+  layers?: string[];
+}
 
 /** Bitrate Janus lets each stream preset use (the client caps its encoder the same way). */
 export const STREAM_BITRATES: Record<string, number> = {
@@ -43,14 +61,17 @@ export const STREAM_BITRATES: Record<string, number> = {
 const VOICE_BITRATE = 128_000;
 /** A client may watch this many feeds at once (voice of everyone plus a few streams). */
 const MAX_SUBSCRIPTIONS = 64;
+/** Streams one user may have live at once in a channel (a screen and a camera, say). */
+const MAX_STREAMS_PER_USER = 4;
 
 interface Call {
   peer: VoicePeer;
   roomId: string;
   janusRoom: JanusRoom;
   generation: number;
-  publishers: Map<PublishKind, Publisher>;
-  qualities: Map<PublishKind, string | undefined>;
+  publishers: Map<PublisherKey, Publisher>;
+  /** Live streams by stream id: their org.whisper.stream content. */
+  streams: Map<string, StreamContent>;
   subscriptions: Map<string, Subscriber>;
   nextSub: number;
   muted: boolean;
@@ -164,7 +185,7 @@ export class VoiceService {
     const session = await this.session();
     const janusRoom = await this.janusRoom(session, roomId);
     const call: Call = {
-      peer, roomId, janusRoom, generation: this.janus.currentGeneration, publishers: new Map(), qualities: new Map(),
+      peer, roomId, janusRoom, generation: this.janus.currentGeneration, publishers: new Map(), streams: new Map(),
       subscriptions: new Map(), nextSub: 1, muted: opts.muted ?? false, deafened: opts.deafened ?? false, ended: false,
     };
     const voice = await this.attachPublisher(session, call, 'voice');
@@ -174,32 +195,59 @@ export class VoiceService {
   }
 
   /** Publishes the client's voice (its first publisher) or a stream (a second one). */
-  async publish(peer: VoicePeer, kind: PublishKind, offer: Jsep, quality?: string): Promise<{ feed: number; jsep: Jsep }> {
+  async publish(
+    peer: VoicePeer, kind: PublishKind, offer: Jsep,
+    opts: { quality?: string; streamId?: string; description?: StreamDescription } = {},
+  ): Promise<{ feed: number; jsep: Jsep }> {
     const call = await this.requireCall(peer);
+    const streamId = opts.streamId ?? DEFAULT_STREAM_ID;
+    const key: PublisherKey = kind === 'voice' ? 'voice' : streamKey(streamId);
+    if (kind === 'stream' && !call.publishers.has(key) && call.streams.size >= MAX_STREAMS_PER_USER) {
+      throw errors.forbidden(`At most ${MAX_STREAMS_PER_USER} streams at once.`);
+    }
     const session = await this.session();
-    const publisher = call.publishers.get(kind) ?? (await this.attachPublisher(session, call, kind));
-    const bitrate = kind === 'voice' ? VOICE_BITRATE : STREAM_BITRATES[quality ?? '1080p60'] ?? STREAM_BITRATES['1080p60'];
+    const publisher = call.publishers.get(key) ?? (await this.attachPublisher(session, call, kind, streamId));
+    const quality = opts.quality ?? '1080p60';
+    const bitrate = kind === 'voice' ? VOICE_BITRATE : STREAM_BITRATES[quality] ?? STREAM_BITRATES['1080p60'];
     const jsep = await this.janusStep(() => publisher.publish(offer, { bitrate }));
-    call.qualities.set(kind, kind === 'stream' ? (quality ?? '1080p60') : undefined);
     if (kind === 'voice' && call.muted) await publisher.setMuted(true);
+    if (kind === 'stream') {
+      const d = opts.description ?? {};
+      call.streams.set(streamId, {
+        feed: publisher.feed, preset: quality,
+        ...(d.width ? { width: d.width } : {}), ...(d.height ? { height: d.height } : {}), ...(d.fps ? { fps: d.fps } : {}), ...(d.codec ? { codec: d.codec } : {}),
+        has_audio: d.has_audio ?? false, layers: d.layers ?? [], started_ts: call.streams.get(streamId)?.started_ts ?? Date.now(),
+      });
+      await this.writeStreamState(call, streamId);
+    }
     await this.writeState(call);
     return { feed: publisher.feed, jsep };
   }
 
-  async unpublish(peer: VoicePeer, kind: PublishKind): Promise<void> {
+  async unpublish(peer: VoicePeer, kind: PublishKind, streamId = DEFAULT_STREAM_ID): Promise<void> {
     const call = await this.requireCall(peer);
-    const publisher = call.publishers.get(kind);
+    const key: PublisherKey = kind === 'voice' ? 'voice' : streamKey(streamId);
+    const publisher = call.publishers.get(key);
     if (!publisher) return;
-    call.publishers.delete(kind);
-    call.qualities.delete(kind);
+    call.publishers.delete(key);
     await publisher.leave();
+    if (kind === 'stream' && call.streams.delete(streamId)) await this.writeStreamState(call, streamId);
     await this.writeState(call);
+  }
+
+  /** A viewer picks a simulcast layer (0 lowest … 2 full) of a stream it watches; others keep theirs. */
+  async setLayer(peer: VoicePeer, sub: string, substream: number, temporal?: number): Promise<void> {
+    const call = await this.requireCall(peer);
+    const subscriber = call.subscriptions.get(sub);
+    if (!subscriber) throw errors.notFound(`No subscription ${sub} in this call.`);
+    await this.janusStep(() => subscriber.setLayer(substream, temporal));
   }
 
   /** An ICE candidate for one of the call's PeerConnections (a publisher kind or a subscription id). */
   async trickle(peer: VoicePeer, target: string, candidate: Record<string, unknown> | null): Promise<void> {
     const call = await this.requireCall(peer);
-    const handle = target === 'voice' || target === 'stream' ? call.publishers.get(target)?.handle : call.subscriptions.get(target)?.handle;
+    const key = target === 'stream' ? streamKey(DEFAULT_STREAM_ID) : target;
+    const handle = key === 'voice' || key.startsWith('stream:') ? call.publishers.get(key as PublisherKey)?.handle : call.subscriptions.get(target)?.handle;
     if (!handle) throw errors.notFound(`No PeerConnection ${target} in this call.`);
     await this.janusStep(() => handle.trickle(candidate));
   }
@@ -328,9 +376,10 @@ export class VoiceService {
     return this.janusStep(() => room);
   }
 
-  private async attachPublisher(session: JanusSession, call: Call, kind: PublishKind): Promise<Publisher> {
+  private async attachPublisher(session: JanusSession, call: Call, kind: PublishKind, streamId = DEFAULT_STREAM_ID): Promise<Publisher> {
+    const key: PublisherKey = kind === 'voice' ? 'voice' : streamKey(streamId);
     const publisher = await this.janusStep(() =>
-      Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind }, {
+      Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, {
         published: (feeds) => {
           // The voice publisher hears of the room's feeds for the whole call.
           if (kind !== 'voice' || call.ended) return;
@@ -341,12 +390,12 @@ export class VoiceService {
           if (kind === 'voice' && !call.ended) call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
         },
         gone: (reason) => {
-          if (call.ended || call.publishers.get(kind) !== publisher) return;
-          call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, reason });
+          if (call.ended || call.publishers.get(key) !== publisher) return;
+          call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
         },
       }),
     );
-    call.publishers.set(kind, publisher);
+    call.publishers.set(key, publisher);
     return publisher;
   }
 
@@ -362,7 +411,11 @@ export class VoiceService {
     }
     call.subscriptions.clear();
     call.publishers.clear();
-    if (writeState && !this.inCallElsewhere(call)) await this.writeState(call).catch((err) => this.logger.debug({ err }, 'voice state not written'));
+    const streams = [...call.streams.keys()];
+    call.streams.clear();
+    if (!writeState) return;
+    for (const streamId of streams) await this.writeStreamState(call, streamId).catch((err) => this.logger.debug({ err }, 'stream state not written'));
+    if (!this.inCallElsewhere(call)) await this.writeState(call).catch((err) => this.logger.debug({ err }, 'voice state not written'));
   }
 
   /** Another connection of the same user is still in that call (the state stays joined). */
@@ -383,16 +436,25 @@ export class VoiceService {
 
   /** Writes the user's org.whisper.voice.member state if it changed. */
   private async writeState(call: Call): Promise<VoiceMemberContent> {
-    const streams: VoiceStreamInfo[] = [...call.publishers.entries()]
-      .filter(([kind]) => call.qualities.has(kind))
-      .map(([kind, p]) => ({ feed: p.feed, kind, ...(call.qualities.get(kind) ? { quality: call.qualities.get(kind) } : {}) }));
+    const voice = call.publishers.get('voice');
+    const streams: VoiceStreamInfo[] = [
+      ...(voice && !call.ended ? [{ feed: voice.feed, kind: 'voice' as const }] : []),
+      ...[...call.streams].map(([streamId, c]) => ({ feed: c.feed, kind: 'stream' as const, stream_id: streamId, quality: c.preset })),
+    ];
     const content: VoiceMemberContent = { joined: !call.ended, muted: call.muted, deafened: call.deafened, streams: call.ended ? [] : streams };
     const [current] = await roomState.currentStateEvents(this.db, call.roomId, [[VOICE_MEMBER_EVENT, call.peer.userId]]);
     if (current && JSON.stringify(current.content) === JSON.stringify(content)) return content;
-    const draft: EventDraft = { roomId: call.roomId, sender: call.peer.userId, type: VOICE_MEMBER_EVENT, stateKey: call.peer.userId, content };
-    this.ownDrafts.add(draft);
-    await this.persister.persist([draft]);
+    await this.persister.persist([this.ownDraft({ roomId: call.roomId, sender: call.peer.userId, type: VOICE_MEMBER_EVENT, stateKey: call.peer.userId, content })]);
     return content;
+  }
+
+  /** Writes a stream's org.whisper.stream state: its description while live, empty once ended. */
+  private async writeStreamState(call: Call, streamId: string): Promise<void> {
+    const content: Record<string, unknown> = call.streams.get(streamId) ?? endedContent(STREAM_EVENT);
+    const stateKey = streamStateKey(call.peer.userId, streamId);
+    const [current] = await roomState.currentStateEvents(this.db, call.roomId, [[STREAM_EVENT, stateKey]]);
+    if (current ? JSON.stringify(current.content) === JSON.stringify(content) : !isLiveContent(STREAM_EVENT, content)) return;
+    await this.persister.persist([this.ownDraft({ roomId: call.roomId, sender: call.peer.userId, type: STREAM_EVENT, stateKey, content })]);
   }
 }
 
@@ -401,10 +463,11 @@ export interface FeedJson {
   feed: number;
   user_id: string;
   kind: PublishKind;
+  stream_id?: string;
 }
 
 function feedJson(f: Feed): FeedJson {
-  return { feed: f.feed, user_id: f.userId, kind: f.kind };
+  return { feed: f.feed, user_id: f.userId, kind: f.kind, ...(f.streamId ? { stream_id: f.streamId } : {}) };
 }
 
 /** Janus is not installed or not reachable: voice cannot work until it is. */
