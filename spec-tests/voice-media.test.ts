@@ -60,6 +60,34 @@ describe('voice media (Janus + Chromium in a network namespace)', function () {
     assert.equal(aliceStateSeenByBob.joined, true);
   });
 
+  it('(a) speaking indicators from audio levels, push-to-talk, per-user volume, deafen in the roster', () => {
+    const a = result.a;
+    const info = JSON.stringify(a);
+    // Bob sees Alice speak; Alice sees herself speak; both see it end once she is muted.
+    assert.equal(a.bobSawAliceSpeak[0]?.speaking, true, info);
+    assert.equal(a.bobSawAliceSpeak[0]?.self, false, info);
+    assert.ok(a.bobSawAliceSpeak.some((e: any) => e.speaking === false), info);
+    assert.equal(a.aliceSawHerself[0]?.speaking, true, info);
+    assert.equal(a.aliceSawHerself[0]?.self, true, info);
+    // Push-to-talk: nothing audible until the key is down; the microphone closes after release.
+    assert.equal(a.pttIdle.maxAudioLevel, 0, info);
+    assert.ok(a.pttHeld.maxAudioLevel > 0 && a.pttHeld.bytes > 1000, info);
+    assert.equal(a.transmittingWhileHeld, true, info);
+    assert.equal(a.transmittingAfterRelease, false, info);
+    // Per-user volume applies to that user's audio; deafen mutes everything and shows in the roster.
+    assert.deepEqual(a.bobPlayers.map((p: any) => [p.volume, p.muted, p.playing]), [[0.25, false, true]], info);
+    assert.ok(a.bobPlayersDeafened.every((p: any) => p.muted), info);
+    assert.equal(a.bobStateDeafened.deafened, true, info);
+    assert.ok(a.bobHearsDeafened.maxAudioLevel < 0.01, info);
+  });
+
+  it('(a) PeerConnections use the homeserver\'s TURN credentials (/voip/turnServer) by default', () => {
+    const [server] = result.a.iceServers;
+    assert.deepEqual(server.urls, ['turn:198.18.0.2:3478?transport=udp']);
+    assert.match(server.username, /^\d+:@user2_/);
+    assert.ok(server.credential.length > 10);
+  });
+
   it('(c) a viewer decodes a 1080p60 stream at 1920x1080 and at least 50 fps', () => {
     const c = result.c;
     // What the sender produced, for the reader when the box is busy (printed, not asserted).

@@ -23,6 +23,8 @@ const MEDIA_DIR = path.resolve(import.meta.dirname, '../../client/src/media');
 const scenarios = new Set((process.env.SCENARIOS ?? 'a,c,s,d').split(','));
 const log = (...args: unknown[]) => process.stderr.write(`[scenario] ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TURN_URI = 'turn:198.18.0.2:3478?transport=udp';
+const TURN_SECRET = 'whisper-test-turn-secret-0123456789';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>voice test</title><body>
 <script type="module">
@@ -59,7 +61,8 @@ async function servePages(): Promise<{ url: string; close(): void }> {
 
 async function main() {
   const result: Record<string, unknown> = {};
-  const srv: TestServer = await startTestServer(backends()[0], { logLevel: 'warn' });
+  // TURN is configured (coturn's REST credentials); whether a relay answers is scenario (t)'s business.
+  const srv: TestServer = await startTestServer(backends()[0], { logLevel: 'warn', turnUris: [TURN_URI], turnSecret: TURN_SECRET });
   const pages = await servePages();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -91,13 +94,9 @@ async function main() {
         w.rejoins = 0;
         vc.addEventListener('reset', () => w.resets++);
         vc.addEventListener('rejoined', () => w.rejoins++);
-        vc.addEventListener('track', (e: any) => {
-          if (e.detail.kind !== 'voice') return;
-          const audio = document.createElement('audio');
-          audio.autoplay = true;
-          audio.srcObject = e.detail.stream;
-          document.body.append(audio);
-        });
+        // VoiceConnection plays received audio itself; the page records who it saw speaking.
+        w.speakingEvents = [];
+        vc.addEventListener('speaking', (e: any) => w.speakingEvents.push({ ...e.detail, at: Date.now() }));
         await vc.connect();
         await vc.join(roomId);
       }, { hs: srv.url, token: user.access_token, roomId });
@@ -145,7 +144,41 @@ async function main() {
       const bobHearsMuted = await audioOver(pb, 3000);
       const state = await srv.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.whisper.voice.member/${encodeURIComponent(alice.user_id)}`, { token: bob.access_token });
       await pa.evaluate(() => (window as any).vc.setMuted(false));
-      result.a = { aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob: state.body };
+      await sleep(1500);
+      // Speaking indicators from audio levels: Bob sees Alice speak (the fake microphone beeps),
+      // Alice sees herself.
+      const speaking = (p: Page, who: string) => p.evaluate((who) => (window as any).speakingEvents.filter((e: any) => e.user_id === who), who);
+      const bobSawAliceSpeak = await speaking(pb, alice.user_id);
+      const aliceSawHerself = await speaking(pa, alice.user_id);
+      // Push-to-talk: silent until the key is down.
+      await pa.evaluate(() => (window as any).vc.setPushToTalk(true));
+      await sleep(1000);
+      const pttIdle = await audioOver(pb, 2500);
+      await pa.evaluate(() => (window as any).vc.pttDown());
+      await sleep(700);
+      const pttHeld = await audioOver(pb, 2500);
+      const transmittingWhileHeld = await pa.evaluate(() => (window as any).vc.transmitting);
+      await pa.evaluate(() => (window as any).vc.pttUp());
+      await sleep(500);
+      const transmittingAfterRelease = await pa.evaluate(() => (window as any).vc.transmitting);
+      await pa.evaluate(() => (window as any).vc.setPushToTalk(false));
+      // Per-user volume and deafen act on the audio VoiceConnection plays.
+      const players = (p: Page) => p.evaluate(() => [...(window as any).vc.players].map(([feed, el]: [number, HTMLAudioElement]) => ({
+        feed, user: (window as any).vc.received.get(feed)?.feed.user_id, volume: el.volume, muted: el.muted, playing: !el.paused,
+      })));
+      await pb.evaluate((who) => (window as any).vc.setVolume(who, 0.25), alice.user_id);
+      const bobPlayers = await players(pb);
+      await pb.evaluate(() => (window as any).vc.setDeafened(true));
+      const bobPlayersDeafened = await players(pb);
+      const bobStateDeafened = (await srv.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/org.whisper.voice.member/${encodeURIComponent(bob.user_id)}`, { token: alice.access_token })).body;
+      const bobHearsDeafened = await audioOver(pb, 1500);
+      await pb.evaluate(() => (window as any).vc.setDeafened(false));
+      // TURN: the PeerConnections carry the homeserver's coturn credentials.
+      const iceServers = await pb.evaluate(() => (window as any).vc.publishers.get('voice').getConfiguration().iceServers);
+      result.a = {
+        aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob: state.body, bobSawAliceSpeak, aliceSawHerself, pttIdle, pttHeld,
+        transmittingWhileHeld, transmittingAfterRelease, bobPlayers, bobPlayersDeafened, bobStateDeafened, bobHearsDeafened, iceServers,
+      };
       log('a', result.a);
     }
 

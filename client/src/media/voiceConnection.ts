@@ -7,11 +7,12 @@
  * socket drops, it rejoins by itself with the same microphone and stream.
  *
  * Events (a plain EventTarget; `event.detail` holds the data): feed-added {feed, user_id,
- * kind}, feed-removed {feed}, track {feed, user_id, kind, stream}, reset, rejoined, left
- * {reason}, error {errcode, error}.
+ * kind, stream_id?}, feed-removed {feed}, track {feed, user_id, kind, stream}, speaking
+ * {user_id, speaking, self}, reset, rejoined, left {reason}, error {errcode, error}.
  */
 import { DEFAULT_PRESET, PRESETS, preferredCodecs, SIMULCAST_CODECS, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
 import { withOpusFecDtx, withVideoStartBitrate } from './sdp.ts';
+import { SpeakingDetector, type SpeakingOptions } from './speaking.ts';
 
 export interface Feed {
   feed: number;
@@ -37,8 +38,16 @@ export interface VoiceConnectionOptions {
   /** The homeserver's base URL (http or https). */
   homeserverUrl: string;
   accessToken: string;
-  /** TURN/STUN servers (from /voip/turnServer). */
+  /** TURN/STUN servers; by default the homeserver's (GET /voip/turnServer, coturn credentials). */
   iceServers?: RTCIceServer[];
+  /** 'relay' sends media only through TURN (hides the user's address from Janus). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Play received audio (one audio element per feed, with per-user volume); on by default. */
+  playAudio?: boolean;
+  /** Speaking detection: level threshold (0..1) and how long quiet ends speaking. */
+  speaking?: Partial<SpeakingOptions>;
+  /** Push-to-talk: how long the microphone stays open after the key is released. */
+  pttReleaseMs?: number;
   audio?: Partial<AudioProcessing>;
   /** Feeds of these kinds are received as soon as they appear (streams are watched on demand). */
   autoSubscribe?: Array<Feed['kind']>;
@@ -61,14 +70,24 @@ export interface GoLiveOptions {
 
 type Signal = Record<string, any>;
 
+const LEVEL_POLL_MS = 150;
+const DEFAULT_PTT_RELEASE_MS = 200;
+/** TURN credentials are fetched again this long before they expire. */
+const TURN_REFRESH_MARGIN_MS = 60_000;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 
 export class VoiceConnection extends EventTarget {
   readonly options: VoiceConnectionOptions;
   roomId: string | undefined;
+  /** This connection's user (known once connected). */
+  userId: string | undefined;
   muted = false;
   deafened = false;
+  /** Push-to-talk on: the microphone sends only while the key is held (pttDown … pttUp). */
+  pushToTalk = false;
+  /** Users speaking now (this user included), by their audio levels. */
+  readonly speaking = new Set<string>();
   /** Feeds in the channel, by id. */
   readonly feeds = new Map<number, Feed>();
   /** Received feeds: their PeerConnection and media. */
@@ -87,12 +106,24 @@ export class VoiceConnection extends EventTarget {
   /** Layers the user asked for, by the same key. */
   private readonly layers = new Map<string, Layer>();
   private closed = false;
+  private pttHeld = false;
+  private pttTimer: ReturnType<typeof setTimeout> | undefined;
+  private levelTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly detector: SpeakingDetector;
+  /** Volume per user (0..1) for their voice, and for their streams' audio. */
+  private readonly volumes = new Map<string, number>();
+  private readonly streamVolumes = new Map<string, number>();
+  /** Received audio being played, by feed. */
+  private readonly players = new Map<number, HTMLAudioElement>();
+  private iceServers: RTCIceServer[] | undefined;
+  private iceServersExpire = Infinity;
   private rejoining: Promise<void> | undefined;
   private reconnectMs = RECONNECT_MIN_MS;
 
   constructor(options: VoiceConnectionOptions) {
     super();
     this.options = options;
+    this.detector = new SpeakingDetector(options.speaking);
   }
 
   /** Opens the signaling socket and authenticates. */
@@ -106,6 +137,7 @@ export class VoiceConnection extends EventTarget {
       ws.onmessage = (e) => {
         const m = JSON.parse(String(e.data)) as Signal;
         if (m.type === 'ready') {
+          this.userId = m.user_id;
           ws.onmessage = (ev) => this.onSignal(JSON.parse(String(ev.data)) as Signal);
           resolve();
         } else reject(new Error(m.error ?? 'voice signaling refused'));
@@ -118,8 +150,10 @@ export class VoiceConnection extends EventTarget {
   /** Joins a voice channel: asks for the microphone, publishes it, receives the others. */
   async join(roomId: string): Promise<void> {
     this.roomId = roomId;
+    await this.ensureIceServers();
     this.microphone ??= await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints(), video: false });
     this.applyMute();
+    this.levelTimer ??= setInterval(() => void this.pollLevels(), LEVEL_POLL_MS);
     const joined = await this.request({ type: 'join', room_id: roomId, muted: this.muted, deafened: this.deafened });
     await this.publish('voice', this.microphone, {});
     for (const feed of joined.feeds as Feed[]) this.addFeed(feed);
@@ -131,11 +165,54 @@ export class VoiceConnection extends EventTarget {
     return this.request({ type: 'state', muted }).then(() => undefined);
   }
 
-  /** Deafened: nothing is played (the received tracks are disabled), and others see it. */
+  /** Deafened: nothing is played (the received tracks are disabled), and others see it in the roster. */
   setDeafened(deafened: boolean): Promise<void> {
     this.deafened = deafened;
     for (const r of this.received.values()) for (const t of r.stream.getAudioTracks()) t.enabled = !deafened;
+    for (const el of this.players.values()) el.muted = deafened;
     return this.request({ type: 'state', deafened }).then(() => undefined);
+  }
+
+  /** Push-to-talk on or off; while on, the microphone sends only between pttDown() and pttUp(). */
+  setPushToTalk(enabled: boolean): void {
+    this.pushToTalk = enabled;
+    this.pttHeld = false;
+    clearTimeout(this.pttTimer);
+    this.applyMute();
+  }
+
+  pttDown(): void {
+    clearTimeout(this.pttTimer);
+    this.pttHeld = true;
+    this.applyMute();
+  }
+
+  /** The key was released: the microphone closes a moment later (the end of the last word). */
+  pttUp(): void {
+    clearTimeout(this.pttTimer);
+    this.pttTimer = setTimeout(() => {
+      this.pttHeld = false;
+      this.applyMute();
+    }, this.options.pttReleaseMs ?? DEFAULT_PTT_RELEASE_MS);
+  }
+
+  /** Whether the microphone is sending now (not muted, and the push-to-talk key held if that is on). */
+  get transmitting(): boolean {
+    return !this.muted && (!this.pushToTalk || this.pttHeld);
+  }
+
+  /** Volume (0..1) of a user's voice, or of their streams' audio, for this listener only. */
+  setVolume(userId: string, volume: number, of: 'voice' | 'stream' = 'voice'): void {
+    const v = Math.min(1, Math.max(0, volume));
+    (of === 'voice' ? this.volumes : this.streamVolumes).set(userId, v);
+    for (const [feed, el] of this.players) {
+      const r = this.received.get(feed);
+      if (r && r.feed.user_id === userId && r.feed.kind === of) el.volume = v;
+    }
+  }
+
+  volumeOf(userId: string, of: 'voice' | 'stream' = 'voice'): number {
+    return (of === 'voice' ? this.volumes : this.streamVolumes).get(userId) ?? 1;
   }
 
   /** Changes echo cancellation, noise suppression or auto gain on the live microphone. */
@@ -190,7 +267,10 @@ export class VoiceConnection extends EventTarget {
     this.received.set(feed, { sub: offer.sub, pc, stream, feed: info });
     pc.ontrack = (e) => {
       stream.addTrack(e.track);
-      if (e.track.kind === 'audio') e.track.enabled = !this.deafened;
+      if (e.track.kind === 'audio') {
+        e.track.enabled = !this.deafened;
+        if (this.options.playAudio !== false) this.play(feed, info, stream);
+      }
       this.emit('track', { ...info, stream });
     };
     await pc.setRemoteDescription(offer.jsep);
@@ -208,6 +288,7 @@ export class VoiceConnection extends EventTarget {
     this.received.delete(feed);
     this.watching.delete(watchKey(r.feed));
     this.layers.delete(watchKey(r.feed));
+    this.stopPlaying(feed);
     r.pc.close();
     await this.request({ type: 'unsubscribe', sub: r.sub });
   }
@@ -221,6 +302,9 @@ export class VoiceConnection extends EventTarget {
   /** Closes everything, microphone included. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.levelTimer);
+    this.levelTimer = undefined;
+    clearTimeout(this.pttTimer);
     await this.leave();
     this.microphone?.getTracks().forEach((t) => t.stop());
     this.microphone = undefined;
@@ -251,7 +335,75 @@ export class VoiceConnection extends EventTarget {
   }
 
   private applyMute(): void {
-    for (const t of this.microphone?.getAudioTracks() ?? []) t.enabled = !this.muted;
+    for (const t of this.microphone?.getAudioTracks() ?? []) t.enabled = this.transmitting;
+  }
+
+  private play(feed: number, info: Feed, stream: MediaStream): void {
+    let el = this.players.get(feed);
+    if (!el) {
+      el = new Audio();
+      el.autoplay = true;
+      this.players.set(feed, el);
+    }
+    el.srcObject = stream;
+    el.muted = this.deafened;
+    el.volume = this.volumeOf(info.user_id, info.kind);
+    el.play().catch(() => {}); // autoplay refused until the user interacts: the UI retries on a click
+  }
+
+  private stopPlaying(feed: number): void {
+    const el = this.players.get(feed);
+    if (!el) return;
+    el.pause();
+    el.srcObject = null;
+    this.players.delete(feed);
+  }
+
+  /** Speaking indicators: each voice's level as received (own: as captured, when sending). */
+  private async pollLevels(): Promise<void> {
+    const now = Date.now();
+    const levels = new Map<string, number>();
+    const voice = this.publishers.get('voice');
+    if (voice && this.userId) {
+      let level = 0;
+      (await voice.getStats()).forEach((r: any) => {
+        if (r.type === 'media-source' && r.kind === 'audio') level = r.audioLevel ?? 0;
+      });
+      levels.set(this.userId, this.transmitting ? level : 0);
+    }
+    for (const r of this.received.values()) {
+      if (r.feed.kind !== 'voice') continue;
+      let level = 0;
+      (await r.pc.getStats()).forEach((st: any) => {
+        if (st.type === 'inbound-rtp' && st.kind === 'audio') level = st.audioLevel ?? 0;
+      });
+      levels.set(r.feed.user_id, Math.max(level, levels.get(r.feed.user_id) ?? 0));
+    }
+    for (const [userId, level] of levels) this.speakingChanged(userId, this.detector.update(userId, level, now));
+    for (const userId of this.detector.speakers) if (!levels.has(userId)) this.speakingChanged(userId, this.detector.forget(userId) ? false : undefined);
+  }
+
+  private speakingChanged(userId: string, change: boolean | undefined): void {
+    if (change === undefined) return;
+    if (change) this.speaking.add(userId);
+    else this.speaking.delete(userId);
+    this.emit('speaking', { user_id: userId, speaking: change, self: userId === this.userId });
+  }
+
+  /** The homeserver's TURN servers (time-limited coturn credentials), unless given in the options. */
+  private async ensureIceServers(): Promise<void> {
+    if (this.options.iceServers || (this.iceServers && Date.now() < this.iceServersExpire)) return;
+    try {
+      const base = this.options.homeserverUrl.replace(/\/+$/, '');
+      const res = await fetch(`${base}/_matrix/client/v3/voip/turnServer`, { headers: { authorization: `Bearer ${this.options.accessToken}` } });
+      const body = res.ok ? ((await res.json()) as { uris?: string[]; username?: string; password?: string; ttl?: number }) : {};
+      this.iceServers = body.uris?.length ? [{ urls: body.uris, username: body.username, credential: body.password }] : [];
+      this.iceServersExpire = body.ttl ? Date.now() + body.ttl * 1000 - TURN_REFRESH_MARGIN_MS : Infinity;
+    } catch {
+      // No TURN: host and server-reflexive candidates still work on open networks.
+      this.iceServers = [];
+      this.iceServersExpire = Date.now() + TURN_REFRESH_MARGIN_MS;
+    }
   }
 
   private async publish(kind: 'voice' | 'stream', stream: MediaStream, options: GoLiveOptions, streamId = DEFAULT_STREAM_ID): Promise<number> {
@@ -311,7 +463,10 @@ export class VoiceConnection extends EventTarget {
   }
 
   private newPeerConnection(target: string): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers ?? [], bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({
+      iceServers: this.options.iceServers ?? this.iceServers ?? [], bundlePolicy: 'max-bundle',
+      ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+    });
     pc.onicecandidate = (e) => {
       const candidate = e.candidate ? { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } : null;
       this.request({ type: 'trickle', target, candidate }).catch(() => {});
@@ -335,6 +490,7 @@ export class VoiceConnection extends EventTarget {
       r.pc.close();
       this.received.delete(feed);
     }
+    this.stopPlaying(feed);
     this.emit('feed-removed', { feed });
   }
 
@@ -398,6 +554,8 @@ export class VoiceConnection extends EventTarget {
     for (const r of this.received.values()) r.pc.close();
     this.received.clear();
     this.feeds.clear();
+    for (const feed of [...this.players.keys()]) this.stopPlaying(feed);
+    for (const userId of this.detector.speakers) this.speakingChanged(userId, this.detector.forget(userId) ? false : undefined);
   }
 
   private onSocketClosed(ws: WebSocket): void {
