@@ -5,11 +5,13 @@
  * from 127.0.0.1 (a secure context, so mediaDevices exist), drives headless Chromium with
  * fake devices, and prints one JSON line of measurements on stdout for the test to assert.
  *
- * Scenarios: (a) two users hear each other, mute stops it; (c) a third goes live at
+ * Scenarios: (a) two users hear each other, mute stops it; (t) a user whose media may only go
+ * through TURN (coturn, credentials from /voip/turnServer) hears them too; (c) a third goes live at
  * 1080p60 and a viewer decodes it; (s) two streams at once as room state, one of them simulcast
  * with two viewers on different layers; (d) Janus is killed and the clients rejoin by themselves.
  * Selected by the SCENARIOS environment variable (default "a,c,d").
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { stripTypeScriptTypes } from 'node:module';
 import { readFile } from 'node:fs/promises';
@@ -20,7 +22,7 @@ import { cpuBetween, machineBusy, sampleCpu } from './cpu.ts';
 import { backends, startTestServer, type TestServer, type TestUser } from '../harness.ts';
 
 const MEDIA_DIR = path.resolve(import.meta.dirname, '../../client/src/media');
-const scenarios = new Set((process.env.SCENARIOS ?? 'a,c,s,d').split(','));
+const scenarios = new Set((process.env.SCENARIOS ?? 'a,t,c,s,d').split(','));
 const log = (...args: unknown[]) => process.stderr.write(`[scenario] ${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TURN_URI = 'turn:198.18.0.2:3478?transport=udp';
@@ -80,15 +82,15 @@ async function main() {
     const roomId = room.body.room_id as string;
     for (const u of [bob, carol]) await srv.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: u.access_token, body: {} });
 
-    const open = async (user: TestUser): Promise<Page> => {
+    const open = async (user: TestUser, extra: Record<string, unknown> = {}): Promise<Page> => {
       const page = await (await browser.newContext()).newPage();
       page.on('console', (msg) => log(user.user_id, msg.text()));
       page.on('pageerror', (err) => log(user.user_id, 'page error', String(err)));
       await page.goto(pages.url);
       await page.waitForFunction(() => (window as any).moduleReady === true);
-      await page.evaluate(async ({ hs, token, roomId }) => {
+      await page.evaluate(async ({ hs, token, roomId, extra }) => {
         const w = window as any;
-        const vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token });
+        const vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token, ...extra });
         w.vc = vc;
         w.resets = 0;
         w.rejoins = 0;
@@ -99,7 +101,7 @@ async function main() {
         vc.addEventListener('speaking', (e: any) => w.speakingEvents.push({ ...e.detail, at: Date.now() }));
         await vc.connect();
         await vc.join(roomId);
-      }, { hs: srv.url, token: user.access_token, roomId });
+      }, { hs: srv.url, token: user.access_token, roomId, extra });
       return page;
     };
     /** Audio received from the other users: bytes and the loudest audioLevel seen over `ms`. */
@@ -180,6 +182,43 @@ async function main() {
         transmittingWhileHeld, transmittingAfterRelease, bobPlayers, bobPlayersDeafened, bobStateDeafened, bobHearsDeafened, iceServers,
       };
       log('a', result.a);
+    }
+
+    if (scenarios.has('t')) {
+      // A user whose media may only go through TURN (coturn with the homeserver's shared secret).
+      const turn = spawn('turnserver', [
+        '-n', '--listening-ip=198.18.0.2', '--listening-port=3478', '--relay-ip=198.18.0.2', '--min-port=49160', '--max-port=49260',
+        '--use-auth-secret', `--static-auth-secret=${TURN_SECRET}`, '--realm=whisper.test', '--no-tls', '--no-dtls', '--no-cli',
+        '--log-file=stdout', '--simple-log', '--allow-loopback-peers',
+      ], { stdio: ['ignore', 'pipe', 'pipe'] });
+      turn.stdout.resume();
+      turn.stderr.resume();
+      try {
+        await sleep(500);
+        const dave = await srv.register();
+        await srv.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, { token: alice.access_token, body: { user_id: dave.user_id } });
+        await srv.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: dave.access_token, body: {} });
+        const pd = await open(dave, { iceTransportPolicy: 'relay' });
+        const connected = await waitForVoiceFeeds(pd, 2).then(() => true, () => false);
+        await sleep(1000);
+        const daveHears = await audioOver(pd, 2500);
+        const pairs = await pd.evaluate(async () => {
+          const vc = (window as any).vc;
+          const types: string[] = [];
+          for (const pc of [vc.publishers.get('voice'), ...[...vc.received.values()].map((r: any) => r.pc)]) {
+            const stats = await pc.getStats();
+            stats.forEach((r: any) => {
+              if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') types.push(stats.get(r.localCandidateId)?.candidateType);
+            });
+          }
+          return types;
+        });
+        result.t = { connected, daveHears, localCandidateTypes: pairs };
+        log('t', result.t);
+        await pd.close();
+      } finally {
+        turn.kill('SIGTERM');
+      }
     }
 
     if (scenarios.has('c')) {
