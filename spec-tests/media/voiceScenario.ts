@@ -215,7 +215,7 @@ async function main() {
         });
         result.t = { connected, daveHears, localCandidateTypes: pairs };
         log('t', result.t);
-        await pd.close();
+        await pd.context().close();
       } finally {
         turn.kill('SIGTERM');
       }
@@ -227,11 +227,11 @@ async function main() {
         if (source === 'fake') {
           // Chromium's fake camera: a generated 1080p60 picture, cheap to produce.
           const cam = await navigator.mediaDevices.getUserMedia({ video: { width: { exact: 1920 }, height: { exact: 1080 }, frameRate: { ideal: 60 } } });
-          return (window as any).vc.goLive(cam, { preset: '1080p60', content: 'motion', codecs: [codec], simulcast });
+          return (window as any).vc.goLive(cam, { preset: '1080p60', content: 'motion', ...(codec ? { codecs: [codec] } : {}), simulcast });
         }
         const stream = (window as any).canvasSource(1920, 1080, 60);
-        return (window as any).vc.goLive(stream, { preset: '1080p60', content: 'motion', codecs: [codec], simulcast });
-      }, { source: process.env.STREAM_SOURCE ?? 'canvas', codec: process.env.STREAM_CODEC ?? 'video/VP8', simulcast: process.env.STREAM_SIMULCAST === '1' });
+        return (window as any).vc.goLive(stream, { preset: '1080p60', content: 'motion', ...(codec ? { codecs: [codec] } : {}), simulcast });
+      }, { source: process.env.STREAM_SOURCE ?? 'canvas', codec: process.env.STREAM_CODEC, simulcast: process.env.STREAM_SIMULCAST === '1' });
       // Bob watches Carol's stream.
       await pb.waitForFunction((feed) => (window as any).vc.feeds.has(feed), feed, { timeout: 20_000 });
       await pb.evaluate((feed) => (window as any).vc.watch(feed), feed);
@@ -282,7 +282,7 @@ async function main() {
         receiver: after,
       };
       log('c', result.c);
-      await pc.close();
+      await pc.context().close();
     }
 
     if (scenarios.has('s')) {
@@ -334,7 +334,7 @@ async function main() {
         camStateAfterStop: await streamState('cam'), screenStateAfterStop: await streamState('screen'), camGone,
       };
       log('s', result.s);
-      await pc.close();
+      await pc.context().close();
     }
 
     if (scenarios.has('d')) {

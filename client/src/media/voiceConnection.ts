@@ -10,7 +10,7 @@
  * kind, stream_id?}, feed-removed {feed}, track {feed, user_id, kind, stream}, speaking
  * {user_id, speaking, self}, reset, rejoined, left {reason}, error {errcode, error}.
  */
-import { DEFAULT_PRESET, PRESETS, preferredCodecs, SIMULCAST_CODECS, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
+import { codecOrderFor, DEFAULT_PRESET, PRESETS, preferredCodecs, SIMULCAST_CODECS, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
 import { withOpusFecDtx, withVideoStartBitrate } from './sdp.ts';
 import { SpeakingDetector, type SpeakingOptions } from './speaking.ts';
 
@@ -429,8 +429,12 @@ export class VoiceConnection extends EventTarget {
               ]
             : [{ maxBitrate: preset.maxBitrate, scaleResolutionDownBy: 1, ...fps }],
         });
-        // Janus relays simulcast of VP8 and H.264.
-        const codecs = preferredCodecs(RTCRtpSender.getCapabilities('video'), options.codecs ?? (simulcast ? SIMULCAST_CODECS : VIDEO_CODEC_PREFERENCE));
+        // Janus relays simulcast of VP8 and H.264. Without a choice, hardware encoders first, then the cheapest software one.
+        const order = options.codecs ?? (await codecOrderFor(preset, simulcast ? SIMULCAST_CODECS : VIDEO_CODEC_PREFERENCE));
+        // Only the chosen codec is offered: Janus would otherwise pick by its room's own order.
+        const capabilities = RTCRtpSender.getCapabilities('video');
+        const chosen = order.find((c) => capabilities?.codecs.some((k) => k.mimeType.toLowerCase() === c.toLowerCase()));
+        const codecs = preferredCodecs(capabilities, chosen ? [chosen] : order);
         if (codecs.length) t.setCodecPreferences(codecs);
         codec = codecs[0]?.mimeType;
         const params = t.sender.getParameters();
