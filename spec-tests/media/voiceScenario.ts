@@ -167,6 +167,7 @@ async function main() {
       // Per-user volume and deafen act on the audio VoiceConnection plays.
       const players = (p: Page) => p.evaluate(() => [...(window as any).vc.players].map(([feed, el]: [number, HTMLAudioElement]) => ({
         feed, user: (window as any).vc.received.get(feed)?.feed.user_id, volume: el.volume, muted: el.muted, playing: !el.paused,
+        tracksEnabled: (window as any).vc.received.get(feed)?.stream.getAudioTracks().map((t: MediaStreamTrack) => t.enabled),
       })));
       await pb.evaluate((who) => (window as any).vc.setVolume(who, 0.25), alice.user_id);
       const bobPlayers = await players(pb);
