@@ -142,19 +142,15 @@ export class VoiceService {
    */
   async clearStaleCalls(): Promise<number> {
     const rows = (await voiceCalls.callState(this.db, [VOICE_MEMBER_EVENT, STREAM_EVENT])).filter((r) => isLiveContent(r.type, r.content));
-    const byRoom = new Map<string, voiceCalls.CallStateRow[]>();
-    for (const r of rows) byRoom.set(r.roomId, [...(byRoom.get(r.roomId) ?? []), r]);
     let cleared = 0;
-    for (const [roomId, list] of byRoom) {
-      for (const r of list) {
-        const sender = r.type === VOICE_MEMBER_EVENT ? r.stateKey : streamOwner(r.stateKey);
-        try {
-          await this.persister.persist([this.ownDraft({ roomId, sender, type: r.type, stateKey: r.stateKey, content: endedContent(r.type) })]);
-          cleared++;
-        } catch (err) {
-          // A sender who is no longer a member cannot write state; leaving cleared it already.
-          this.logger.debug({ err, roomId, stateKey: r.stateKey }, 'stale call state not cleared');
-        }
+    for (const r of rows) {
+      const sender = r.type === VOICE_MEMBER_EVENT ? r.stateKey : streamOwner(r.stateKey);
+      try {
+        await this.persister.persist([this.ownDraft({ roomId: r.roomId, sender, type: r.type, stateKey: r.stateKey, content: endedContent(r.type) })]);
+        cleared++;
+      } catch (err) {
+        // A sender who is no longer a member cannot write state (leaving ends it anyway).
+        this.logger.debug({ err, roomId: r.roomId, stateKey: r.stateKey }, 'stale call state not cleared');
       }
     }
     if (cleared) this.logger.info({ cleared }, 'ended call state left by the previous run');
