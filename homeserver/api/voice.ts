@@ -5,7 +5,7 @@
  * description?}, unpublish {kind, stream_id?}, trickle {target: voice | stream:<id> | sub, candidate},
  * subscribe {feed}, answer {sub, jsep}, unsubscribe {sub}, layer {sub, substream, temporal?},
  * state {muted?, deafened?}, leave. Events the server sends unasked: feeds, left, reset,
- * subscription_ended, publisher_ended. Errors are `{type: "error", errcode, error, status}`.
+ * subscription_ended, publisher_ended, speaking {feed, user_id, speaking} (Janus's audio levels). Errors are `{type: "error", errcode, error, status}`.
  * Also GET /_whisper/client/v1/voice/status: whether voice works on this server.
  */
 import { z } from 'zod';

@@ -49,8 +49,9 @@ export async function createRoom(control: JanusHandle, adminKey: string | undefi
     opus_dtx: true,
     audiolevel_ext: true,
     audiolevel_event: true,
-    audio_active_packets: 50,
-    audio_level_average: 40,
+    // Talking events: the average level (dBov, 127 silent) of the last 25 packets (½ s), under 55.
+    audio_active_packets: 25,
+    audio_level_average: 55,
     videoorient_ext: true,
     playoutdelay_ext: true,
     transport_wide_cc_ext: true,
@@ -93,6 +94,8 @@ export interface PublisherEvents {
   unpublished(feed: number): void;
   /** Janus hung up or dropped the handle (ICE failure, the media server went away). */
   gone(reason: string): void;
+  /** A feed of the room started or stopped talking (Janus averages its RTP audio levels). */
+  talking?(feed: number, talking: boolean): void;
 }
 
 /** A publisher in a room: attaches, joins, and answers the client's offer. */
@@ -147,6 +150,10 @@ function dispatchPublisherEvent(event: JanusMessage, events: PublisherEvents): v
   }
   const data = event.plugindata?.data;
   if (!data) return;
+  if ((data.videoroom === 'talking' || data.videoroom === 'stopped-talking') && typeof data.id === 'number') {
+    events.talking?.(data.id, data.videoroom === 'talking');
+    return;
+  }
   if (Array.isArray(data.publishers)) events.published(feedsOf(data.publishers));
   for (const key of ['unpublished', 'leaving'] as const) {
     if (typeof data[key] === 'number') events.unpublished(data[key] as number);

@@ -99,6 +99,8 @@ async function main() {
         // VoiceConnection plays received audio itself; the page records who it saw speaking.
         w.speakingEvents = [];
         vc.addEventListener('speaking', (e: any) => w.speakingEvents.push({ ...e.detail, at: Date.now() }));
+        w.talkingEvents = [];
+        vc.addEventListener('talking', (e: any) => w.talkingEvents.push({ ...e.detail, at: Date.now() }));
         await vc.connect();
         await vc.join(roomId);
       }, { hs: srv.url, token: user.access_token, roomId, extra });
@@ -152,6 +154,7 @@ async function main() {
       const speaking = (p: Page, who: string) => p.evaluate((who) => (window as any).speakingEvents.filter((e: any) => e.user_id === who), who);
       const bobSawAliceSpeak = await speaking(pb, alice.user_id);
       const aliceSawHerself = await speaking(pa, alice.user_id);
+      const bobHeardFromJanus = await pb.evaluate((who) => (window as any).talkingEvents.filter((e: any) => e.user_id === who), alice.user_id);
       // Push-to-talk: silent until the key is down.
       await pa.evaluate(() => (window as any).vc.setPushToTalk(true));
       await sleep(1000);
@@ -179,7 +182,7 @@ async function main() {
       // TURN: the PeerConnections carry the homeserver's coturn credentials.
       const iceServers = await pb.evaluate(() => (window as any).vc.publishers.get('voice').getConfiguration().iceServers);
       result.a = {
-        aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob: state.body, bobSawAliceSpeak, aliceSawHerself, pttIdle, pttHeld,
+        aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob: state.body, bobSawAliceSpeak, aliceSawHerself, bobHeardFromJanus, pttIdle, pttHeld,
         transmittingWhileHeld, transmittingAfterRelease, bobPlayers, bobPlayersDeafened, bobStateDeafened, bobHearsDeafened, iceServers,
       };
       log('a', result.a);

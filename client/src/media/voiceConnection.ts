@@ -8,7 +8,8 @@
  *
  * Events (a plain EventTarget; `event.detail` holds the data): feed-added {feed, user_id,
  * kind, stream_id?}, feed-removed {feed}, track {feed, user_id, kind, stream}, speaking
- * {user_id, speaking, self}, reset, rejoined, left {reason}, error {errcode, error}.
+ * {user_id, speaking, self} (from received audio levels), talking {user_id, feed, speaking}
+ * (as Janus hears it), reset, rejoined, left {reason}, error {errcode, error}.
  */
 import { codecOrderFor, DEFAULT_PRESET, PRESETS, preferredCodecs, SIMULCAST_CODECS, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
 import { withOpusFecDtx, withVideoStartBitrate } from './sdp.ts';
@@ -88,6 +89,8 @@ export class VoiceConnection extends EventTarget {
   pushToTalk = false;
   /** Users speaking now (this user included), by their audio levels. */
   readonly speaking = new Set<string>();
+  /** Users talking as the media server hears them (known even while deafened or not receiving). */
+  readonly talking = new Set<string>();
   /** Feeds in the channel, by id. */
   readonly feeds = new Map<number, Feed>();
   /** Received feeds: their PeerConnection and media. */
@@ -519,6 +522,11 @@ export class VoiceConnection extends EventTarget {
         this.roomId = undefined;
         this.teardown();
         this.emit('left', m);
+        break;
+      case 'speaking':
+        if (m.speaking) this.talking.add(m.user_id);
+        else this.talking.delete(m.user_id);
+        this.emit('talking', { user_id: m.user_id, feed: m.feed, speaking: m.speaking });
         break;
       case 'subscription_ended':
         for (const [feed, r] of this.received) if (r.sub === m.sub) this.removeFeed(feed);

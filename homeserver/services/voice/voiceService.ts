@@ -90,6 +90,8 @@ export class VoiceService {
   private readonly calls = new Map<VoicePeer, Call>();
   /** Drafts this service made: only these may write org.whisper.voice.member. */
   private readonly ownDrafts = new WeakSet<EventDraft>();
+  /** Who published each feed of this process's calls (for speaking events). */
+  private readonly feedOwners = new Map<number, string>();
   /** Room types never change: a room is a voice channel or not for good. */
   private readonly isVoiceRoom = new Map<string, boolean>();
 
@@ -226,6 +228,7 @@ export class VoiceService {
     const publisher = call.publishers.get(key);
     if (!publisher) return;
     call.publishers.delete(key);
+    this.feedOwners.delete(publisher.feed);
     await publisher.leave();
     if (kind === 'stream' && call.streams.delete(streamId)) await this.writeStreamState(call, streamId);
     await this.writeState(call);
@@ -385,6 +388,13 @@ export class VoiceService {
         unpublished: (feed) => {
           if (kind === 'voice' && !call.ended) call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
         },
+        // Speaking as Janus hears it (the audio level extension), for every member of the call,
+        // deafened ones included: the voice publisher's handle hears about the whole room.
+        talking: (feed, talking) => {
+          if (kind !== 'voice' || call.ended) return;
+          const owner = this.feedOwners.get(feed);
+          if (owner) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
+        },
         gone: (reason) => {
           if (call.ended || call.publishers.get(key) !== publisher) return;
           call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
@@ -392,6 +402,7 @@ export class VoiceService {
       }),
     );
     call.publishers.set(key, publisher);
+    this.feedOwners.set(publisher.feed, call.peer.userId);
     return publisher;
   }
 
@@ -405,6 +416,7 @@ export class VoiceService {
       await Promise.all([...call.subscriptions.values()].map((s) => s.leave()));
       await Promise.all([...call.publishers.values()].map((p) => p.leave()));
     }
+    for (const p of call.publishers.values()) this.feedOwners.delete(p.feed);
     call.subscriptions.clear();
     call.publishers.clear();
     const streams = [...call.streams.keys()];
@@ -422,6 +434,7 @@ export class VoiceService {
   /** Janus went away: every handle is gone. Calls end here and clients rejoin. */
   private janusLost(): void {
     this.janusRooms.clear();
+    this.feedOwners.clear();
     this.control = undefined;
     for (const call of [...this.calls.values()]) {
       call.ended = true;
