@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '5' },
     codec: { type: 'string', default: 'video/H264' },
+    rounds: { type: 'string', default: '2' },
   },
 });
 
@@ -170,120 +171,127 @@ async function inside(): Promise<void> {
   };
   const runs: Array<Record<string, unknown>> = [];
   try {
-    for (const viewers of viewerCounts) {
-      for (const mode of ['whisper', 'bare'] as const) {
-        log(`${mode}, ${viewers} viewer(s): setting up`);
-        const contexts: Array<import('playwright-core').Page> = [];
-        try {
-          const publisher = await newPage();
-          contexts.push(publisher);
-          const viewerPages: typeof contexts = [];
-          for (let i = 0; i < viewers; i++) viewerPages.push(await newPage());
-          contexts.push(...viewerPages);
-          if (mode === 'whisper') {
-            const owner = await srv.register();
-            const users = [];
-            for (let i = 0; i < viewers; i++) users.push(await srv.register());
-            const room = await srv.request('POST', '/_matrix/client/v3/createRoom', {
-              token: owner.access_token, body: { creation_content: { type: 'org.whisper.voice' }, invite: users.map((u) => u.user_id) },
-            });
-            const roomId = room.body.room_id as string;
-            for (const u of users) await srv.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: u.access_token, body: {} });
-            const join = (p: typeof publisher, token: string) => p.evaluate(async ({ hs, token, roomId }) => {
+    // Rounds alternate the two relays (and which goes first), so a change in the box's load
+    // from other work hits both; figures are medians over the rounds.
+    const order: Array<{ viewers: number; mode: 'whisper' | 'bare'; round: number }> = [];
+    for (let round = 0; round < Number(args.rounds); round++) {
+      for (const viewers of viewerCounts) {
+        const modes = round % 2 ? (['bare', 'whisper'] as const) : (['whisper', 'bare'] as const);
+        for (const mode of modes) order.push({ viewers, mode, round });
+      }
+    }
+    for (const { viewers, mode, round } of order) {
+      log(`round ${round + 1}: ${mode}, ${viewers} viewer(s): setting up`);
+      const contexts: Array<import('playwright-core').Page> = [];
+      try {
+        const publisher = await newPage();
+        contexts.push(publisher);
+        const viewerPages: typeof contexts = [];
+        for (let i = 0; i < viewers; i++) viewerPages.push(await newPage());
+        contexts.push(...viewerPages);
+        if (mode === 'whisper') {
+          const owner = await srv.register();
+          const users = [];
+          for (let i = 0; i < viewers; i++) users.push(await srv.register());
+          const room = await srv.request('POST', '/_matrix/client/v3/createRoom', {
+            token: owner.access_token, body: { creation_content: { type: 'org.whisper.voice' }, invite: users.map((u) => u.user_id) },
+          });
+          const roomId = room.body.room_id as string;
+          for (const u of users) await srv.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: u.access_token, body: {} });
+          const join = (p: typeof publisher, token: string) => p.evaluate(async ({ hs, token, roomId }) => {
+            const w = window as any;
+            w.vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token, playAudio: false });
+            await w.vc.connect();
+            await w.vc.join(roomId);
+            await w.vc.setMuted(true);
+          }, { hs: srv.url, token, roomId });
+          await join(publisher, owner.access_token);
+          const feed = await publisher.evaluate(async (codec) => {
+            const w = window as any;
+            return w.vc.goLive(w.stampedSource(1920, 1080, 60), { preset: '1080p60', content: 'motion', codecs: [codec], simulcast: false });
+          }, codec);
+          for (let i = 0; i < viewers; i++) {
+            await join(viewerPages[i], users[i].access_token);
+            await viewerPages[i].waitForFunction((f) => (window as any).vc.feeds.has(f), feed, { timeout: 20_000 });
+            await viewerPages[i].evaluate(async (f) => {
               const w = window as any;
-              w.vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token, playAudio: false });
-              await w.vc.connect();
-              await w.vc.join(roomId);
-              await w.vc.setMuted(true);
-            }, { hs: srv.url, token, roomId });
-            await join(publisher, owner.access_token);
-            const feed = await publisher.evaluate(async (codec) => {
-              const w = window as any;
-              return w.vc.goLive(w.stampedSource(1920, 1080, 60), { preset: '1080p60', content: 'motion', codecs: [codec], simulcast: false });
-            }, codec);
-            for (let i = 0; i < viewers; i++) {
-              await join(viewerPages[i], users[i].access_token);
-              await viewerPages[i].waitForFunction((f) => (window as any).vc.feeds.has(f), feed, { timeout: 20_000 });
-              await viewerPages[i].evaluate(async (f) => {
-                const w = window as any;
-                const stream = await w.vc.watch(f);
-                w.viewerPc = w.vc.received.get(f).pc;
-                w.readStamps(stream);
-              }, feed);
-            }
-            await publisher.evaluate(() => ((window as any).publisherPc = (window as any).vc.publishers.get('stream:main')));
-          } else {
-            const room = 1000 + runs.length;
-            const feed = await publisher.evaluate(async ({ url, room, codec }) => {
+              const stream = await w.vc.watch(f);
+              w.viewerPc = w.vc.received.get(f).pc;
+              w.readStamps(stream);
+            }, feed);
+          }
+          await publisher.evaluate(() => ((window as any).publisherPc = (window as any).vc.publishers.get('stream:main')));
+        } else {
+          const room = 1000 + runs.length;
+          const feed = await publisher.evaluate(async ({ url, room, codec }) => {
+            const w = window as any;
+            const janus = await w.bareJanus(url);
+            return janus.publish(room, w.stampedSource(1920, 1080, 60), { codec, maxBitrate: 12_000_000, fps: 60 });
+          }, { url: bare.url, room, codec });
+          // Viewers join once the publisher's media flows (as in the Whisper runs, where the feed is announced then).
+          await publisher.waitForFunction(() => (window as any).publisherPc?.connectionState === 'connected', undefined, { timeout: 20_000 });
+          for (const v of viewerPages) {
+            await v.evaluate(async ({ url, room, feed }) => {
               const w = window as any;
               const janus = await w.bareJanus(url);
-              return janus.publish(room, w.stampedSource(1920, 1080, 60), { codec, maxBitrate: 12_000_000, fps: 60 });
-            }, { url: bare.url, room, codec });
-            // Viewers join once the publisher's media flows (as in the Whisper runs, where the feed is announced then).
-            await publisher.waitForFunction(() => (window as any).publisherPc?.connectionState === 'connected', undefined, { timeout: 20_000 });
-            for (const v of viewerPages) {
-              await v.evaluate(async ({ url, room, feed }) => {
-                const w = window as any;
-                const janus = await w.bareJanus(url);
-                w.readStamps(await janus.subscribe(room, feed));
-              }, { url: bare.url, room, feed });
-            }
+              w.readStamps(await janus.subscribe(room, feed));
+            }, { url: bare.url, room, feed });
           }
-          await Promise.all(viewerPages.map((v) => v.waitForFunction(() => (window as any).latencies?.length > 0, undefined, { timeout: 30_000 }))).catch(async (err) => {
-            const state = async (p: typeof publisher, which: string) => p.evaluate((which) => {
-              const pc = (window as any)[which];
-              return pc ? `${pc.connectionState}/${pc.iceConnectionState}, presented ${(window as any).framesPresented ?? '-'}` : 'no pc';
-            }, which);
-            throw new Error(`no frames reached the viewers (publisher ${await state(publisher, 'publisherPc')}; viewers ${await Promise.all(viewerPages.map((v) => state(v, 'viewerPc')))}): ${err}`);
-          });
-          log(`${mode}, ${viewers} viewer(s): media flowing; warming up ${warmup} s`);
-          await sleep(warmup * 1000);
-          const sentStats = () => publisher.evaluate(async () => {
-            let frames = 0;
-            (await (window as any).publisherPc.getStats()).forEach((r: any) => {
-              if (r.type === 'outbound-rtp' && r.kind === 'video') frames += r.framesEncoded ?? 0;
-            });
-            return { frames, drawn: (window as any).framesDrawn };
-          });
-          const recvStats = (v: typeof publisher) => v.evaluate(async () => {
-            const out = { frames: 0, packets: 0, lost: 0, freezes: 0, width: 0, height: 0, latencies: (window as any).latencies.length };
-            (await (window as any).viewerPc.getStats()).forEach((r: any) => {
-              if (r.type === 'inbound-rtp' && r.kind === 'video') {
-                Object.assign(out, { frames: r.framesDecoded ?? 0, packets: r.packetsReceived ?? 0, lost: r.packetsLost ?? 0, freezes: r.freezeCount ?? 0, width: r.frameWidth, height: r.frameHeight });
-              }
-            });
-            return out;
-          });
-          const janusPid = mode === 'whisper' ? srv.hs.services.voice.mediaServerPid : bare.child.pid;
-          const [s0, r0, j0, n0, t0] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
-          await sleep(seconds * 1000);
-          const [s1, r1, j1, n1, t1] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
-          const secs = (t1 - t0) / 1000;
-          const perViewer = await Promise.all(viewerPages.map(async (v, i) => {
-            const lat = ((await v.evaluate((from) => (window as any).latencies.slice(from), r0[i].latencies)) as number[]).sort((a, b) => a - b);
-            return {
-              receivedFps: (r1[i].frames - r0[i].frames) / secs,
-              width: r1[i].width, height: r1[i].height,
-              latencyP50Ms: percentile(lat, 50), latencyP95Ms: percentile(lat, 95), latencySamples: lat.length,
-              freezes: r1[i].freezes - r0[i].freezes,
-              loss: (r1[i].lost - r0[i].lost) / Math.max(1, r1[i].packets - r0[i].packets + r1[i].lost - r0[i].lost),
-            };
-          }));
-          const run = {
-            mode, viewers,
-            sentFps: (s1.frames - s0.frames) / secs, drawnFps: (s1.drawn - s0.drawn) / secs,
-            receivedFps: perViewer.reduce((a, v) => a + v.receivedFps, 0) / viewers,
-            latencyP50Ms: Math.max(...perViewer.map((v) => v.latencyP50Ms ?? Infinity)),
-            latencyP95Ms: Math.max(...perViewer.map((v) => v.latencyP95Ms ?? Infinity)),
-            janusCpuPct: ((j1 - j0) / 100 / secs) * 100,
-            nodeCpuPct: ((n1 - n0) / 100 / secs) * 100,
-            perViewer,
-          };
-          log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, janus ${run.janusCpuPct.toFixed(0)}% CPU`);
-          runs.push(run);
-        } finally {
-          for (const p of contexts) await p.context().close().catch(() => {});
         }
+        await Promise.all(viewerPages.map((v) => v.waitForFunction(() => (window as any).latencies?.length > 0, undefined, { timeout: 30_000 }))).catch(async (err) => {
+          const state = async (p: typeof publisher, which: string) => p.evaluate((which) => {
+            const pc = (window as any)[which];
+            return pc ? `${pc.connectionState}/${pc.iceConnectionState}, presented ${(window as any).framesPresented ?? '-'}` : 'no pc';
+          }, which);
+          throw new Error(`no frames reached the viewers (publisher ${await state(publisher, 'publisherPc')}; viewers ${await Promise.all(viewerPages.map((v) => state(v, 'viewerPc')))}): ${err}`);
+        });
+        log(`${mode}, ${viewers} viewer(s): media flowing; warming up ${warmup} s`);
+        await sleep(warmup * 1000);
+        const sentStats = () => publisher.evaluate(async () => {
+          let frames = 0;
+          (await (window as any).publisherPc.getStats()).forEach((r: any) => {
+            if (r.type === 'outbound-rtp' && r.kind === 'video') frames += r.framesEncoded ?? 0;
+          });
+          return { frames, drawn: (window as any).framesDrawn };
+        });
+        const recvStats = (v: typeof publisher) => v.evaluate(async () => {
+          const out = { frames: 0, packets: 0, lost: 0, freezes: 0, width: 0, height: 0, latencies: (window as any).latencies.length };
+          (await (window as any).viewerPc.getStats()).forEach((r: any) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'video') {
+              Object.assign(out, { frames: r.framesDecoded ?? 0, packets: r.packetsReceived ?? 0, lost: r.packetsLost ?? 0, freezes: r.freezeCount ?? 0, width: r.frameWidth, height: r.frameHeight });
+            }
+          });
+          return out;
+        });
+        const janusPid = mode === 'whisper' ? srv.hs.services.voice.mediaServerPid : bare.child.pid;
+        const [s0, r0, j0, n0, t0] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
+        await sleep(seconds * 1000);
+        const [s1, r1, j1, n1, t1] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
+        const secs = (t1 - t0) / 1000;
+        const perViewer = await Promise.all(viewerPages.map(async (v, i) => {
+          const lat = ((await v.evaluate((from) => (window as any).latencies.slice(from), r0[i].latencies)) as number[]).sort((a, b) => a - b);
+          return {
+            receivedFps: (r1[i].frames - r0[i].frames) / secs,
+            width: r1[i].width, height: r1[i].height,
+            latencyP50Ms: percentile(lat, 50), latencyP95Ms: percentile(lat, 95), latencySamples: lat.length,
+            freezes: r1[i].freezes - r0[i].freezes,
+            loss: (r1[i].lost - r0[i].lost) / Math.max(1, r1[i].packets - r0[i].packets + r1[i].lost - r0[i].lost),
+          };
+        }));
+        const run = {
+          mode, viewers, round: round + 1,
+          sentFps: (s1.frames - s0.frames) / secs, drawnFps: (s1.drawn - s0.drawn) / secs,
+          receivedFps: perViewer.reduce((a, v) => a + v.receivedFps, 0) / viewers,
+          latencyP50Ms: Math.max(...perViewer.map((v) => v.latencyP50Ms ?? Infinity)),
+          latencyP95Ms: Math.max(...perViewer.map((v) => v.latencyP95Ms ?? Infinity)),
+          janusCpuPct: ((j1 - j0) / 100 / secs) * 100,
+          nodeCpuPct: ((n1 - n0) / 100 / secs) * 100,
+          perViewer,
+        };
+        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, janus ${run.janusCpuPct.toFixed(0)}% CPU`);
+        runs.push(run);
+      } finally {
+        for (const p of contexts) await p.context().close().catch(() => {});
       }
     }
   } finally {
@@ -292,10 +300,23 @@ async function inside(): Promise<void> {
     await srv.close();
     pages.close();
   }
+  const median = (xs: number[]) => {
+    const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    if (!sorted.length) return NaN;
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const summary = (mode: string, viewers: number) => {
+    const mine = runs.filter((r) => r.mode === mode && r.viewers === viewers) as any[];
+    if (!mine.length) return undefined;
+    const m = (k: string) => median(mine.map((r) => r[k]));
+    return { mode, viewers, rounds: mine.length, sentFps: m('sentFps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct') };
+  };
+  const medians = viewerCounts.flatMap((v) => [summary('whisper', v), summary('bare', v)]).filter(Boolean);
   const ratios: Record<string, unknown> = {};
   for (const viewers of viewerCounts) {
-    const w = runs.find((r) => r.mode === 'whisper' && r.viewers === viewers) as any;
-    const b = runs.find((r) => r.mode === 'bare' && r.viewers === viewers) as any;
+    const w = summary('whisper', viewers);
+    const b = summary('bare', viewers);
     if (!w || !b) continue;
     ratios[`${viewers}_viewer${viewers > 1 ? 's' : ''}`] = {
       receivedFpsRatio: b.receivedFps ? w.receivedFps / b.receivedFps : null,
@@ -308,6 +329,6 @@ async function inside(): Promise<void> {
   const load = os.loadavg();
   process.stdout.write(JSON.stringify({
     benchmark: 'voice-relay', codec, resolution: '1920x1080', targetFps: 60, seconds, cores: os.cpus().length, loadAverage: load.map((l) => Math.round(l * 100) / 100),
-    chromium: chromiumVersion, runs, ratios,
+    chromium: chromiumVersion, medians, ratios, runs,
   }, null, 2) + '\n');
 }

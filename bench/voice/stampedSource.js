@@ -134,7 +134,14 @@ export async function bareJanus(url) {
     },
     async subscribe(room, feed) {
       const h = await attach();
-      const attached = await h.message({ request: 'join', ptype: 'subscriber', room, streams: [{ feed }] });
+      // Janus lists the feed once its PeerConnection is up on Janus's side too: retry a moment.
+      let attached;
+      for (let attempt = 0; !attached; attempt++) {
+        attached = await h.message({ request: 'join', ptype: 'subscriber', room, streams: [{ feed }] }).catch(async (err) => {
+          if (attempt >= 50 || !/No such feed/.test(String(err))) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        });
+      }
       const pc = peer(h);
       const stream = new MediaStream();
       pc.ontrack = (e) => stream.addTrack(e.track);
