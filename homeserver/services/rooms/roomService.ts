@@ -16,6 +16,7 @@ import { toClientEvents, type ClientEvent } from './clientEvents.ts';
 import { checkCanonicalValues } from './eventFormat.ts';
 import { newRoomId, type EventDraft, type EventPersister } from './persister.ts';
 import { VisibilityFilter } from './visibility.ts';
+import { voicePowerLevelEvents } from '../voice/voiceRooms.ts';
 
 export type Preset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
 
@@ -77,6 +78,7 @@ export class RoomService {
       events: {
         'm.room.name': 50, 'm.room.power_levels': 100, 'm.room.history_visibility': 100, 'm.room.canonical_alias': 50,
         'm.room.avatar': 50, 'm.room.tombstone': 100, 'm.room.server_acl': 100, 'm.room.encryption': 100,
+        ...voicePowerLevelEvents(input.creationContent),
       },
       events_default: 0,
       state_default: 50,
