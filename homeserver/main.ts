@@ -61,6 +61,8 @@ const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 10_000;
 /** How long shutdown keeps accepting, so connections already queued are taken in. */
 const ACCEPT_DRAIN_MS = 100;
+/** …but no longer than this, whatever keeps arriving. */
+const ACCEPT_DRAIN_MAX_MS = 2000;
 
 /** Builds the services and subscribes them to the database's change notifications. */
 export async function buildServices(config: Config, database: Database, logger: Logger = createLogger('silent')): Promise<Services> {
@@ -242,7 +244,19 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
  * as they fall idle, and cut the rest after a grace period.
  */
 async function shutdownHttp(server: http.Server): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ACCEPT_DRAIN_MS));
+  // Keep accepting until no connection has come for ACCEPT_DRAIN_MS (the kernel's queue is
+  // empty), at most ACCEPT_DRAIN_MAX_MS. The check runs after an I/O poll (setImmediate), so a
+  // busy event loop accepts what is queued before it decides the queue is empty.
+  let lastConnection = Date.now();
+  const seen = () => (lastConnection = Date.now());
+  server.on('connection', seen);
+  const started = Date.now();
+  while (Date.now() - started < ACCEPT_DRAIN_MAX_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setImmediate(resolve));
+    if (Date.now() - lastConnection >= ACCEPT_DRAIN_MS) break;
+  }
+  server.off('connection', seen);
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
   const idle = setInterval(() => server.closeIdleConnections(), 100);
   const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
