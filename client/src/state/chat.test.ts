@@ -27,6 +27,9 @@ describeServer('ChatState over matrix-js-sdk', {}, (srv) => {
   before(async () => {
     aliceUser = await srv().register('alice');
     const bobUser = await srv().register('bob');
+    // Bob takes DMs from anyone (the default is friends only), so a plain DM reaches him.
+    const privacy = await srv().request('PUT', '/_whisper/client/v1/privacy', { token: bobUser.access_token, body: { dm_from: 'everyone' } });
+    assert.equal(privacy.status, 200);
     alice = await startChat(srv(), aliceUser);
     bob = await startChat(srv(), bobUser);
     chats.push(alice, bob);
