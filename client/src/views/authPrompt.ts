@@ -26,7 +26,6 @@ export function AuthPromptView(): m.Component<Attrs> {
           m('.field', [
             m('label[for=auth-prompt-input]', isPassword ? 'Password' : 'Authentication code'),
             m('input#auth-prompt-input', {
-              key: req.stage,
               type: isPassword ? 'password' : 'text',
               autocomplete: isPassword ? 'current-password' : 'one-time-code',
               inputmode: isPassword ? undefined : 'numeric',

@@ -34,7 +34,9 @@ function saveFile(blob: Blob, filename: string): void {
 
 /** The otpauth URI as a QR code image (SVG data URL: allowed by the CSP's img-src data:). The library loads only when needed. */
 async function qrDataUrl(uri: string): Promise<string> {
-  const QRCode = await import('qrcode');
+  const mod = await import('qrcode');
+  // A CommonJS package: the bundled chunk's namespace holds it as `default`.
+  const QRCode = (mod as unknown as { default?: typeof mod }).default ?? mod;
   const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
