@@ -28,9 +28,16 @@ export function FriendsView(): m.Component<Attrs> {
   let status = '';
   let error = '';
   let busy = false;
+  let shownTab: FriendsTab | undefined;
 
   return {
     view: ({ attrs: { app, tab = 'online' } }) => {
+      // A message belongs to the tab it was made on.
+      if (tab !== shownTab) {
+        shownTab = tab;
+        status = '';
+        error = '';
+      }
       const chat = app.chat!;
       const fr = chat.friends;
       const act = async (what: () => Promise<unknown>, done?: string) => {

@@ -45,6 +45,8 @@ export function SecuritySettings(): m.Component<Attrs> {
   let status = '';
   let error = '';
   let busy = false;
+  /** The card the last act was made in: its outcome is shown there. */
+  let where = '';
   // password
   let newPassword = '';
   let repeat = '';
@@ -67,9 +69,10 @@ export function SecuritySettings(): m.Component<Attrs> {
   let nextBatch: string | undefined;
   let auditLoaded = false;
 
-  const act = async (what: () => Promise<unknown>, done?: string) => {
+  const act = async (card: string, what: () => Promise<unknown>, done?: string) => {
     error = '';
     status = '';
+    where = card;
     busy = true;
     try {
       await what();
@@ -82,6 +85,11 @@ export function SecuritySettings(): m.Component<Attrs> {
     }
   };
 
+  const notice = (card: string): m.Children => where === card && [
+    status && m('p.ok[role=status]', status),
+    error && m('p.error[role=alert]', error),
+  ];
+
   return {
     oninit: ({ attrs: { app } }) => {
       const chat = app.chat!;
@@ -93,7 +101,7 @@ export function SecuritySettings(): m.Component<Attrs> {
     view: ({ attrs: { app } }) => {
       const chat = app.chat!;
       const sec = chat.security;
-      const loadAudit = (more: boolean) => act(async () => {
+      const loadAudit = (more: boolean) => act('audit', async () => {
         const page = await sec.audit({ kinds: AUDIT_FILTERS[filter][1], from: more ? nextBatch : undefined, limit: 25 });
         entries = more ? [...entries, ...page.entries] : page.entries;
         nextBatch = page.next_batch;
@@ -113,7 +121,7 @@ export function SecuritySettings(): m.Component<Attrs> {
           m('p', m('strong', 'Save these recovery codes now. They are shown only once; each signs you in once if you lose your authenticator.')),
           m('ul.recovery-codes[aria-label=Recovery codes]', codes.map((c) => m('li', c))),
           m('.row-actions', [
-            m('button[type=button]', { onclick: () => act(() => navigator.clipboard.writeText(recoveryText()), 'Copied') }, 'Copy'),
+            m('button[type=button]', { onclick: () => act('2fa', () => navigator.clipboard.writeText(recoveryText()), 'Copied') }, 'Copy'),
             m('button[type=button]', { onclick: () => saveFile(new Blob([recoveryText()], { type: 'text/plain' }), 'whisper-recovery-codes.txt') }, 'Download'),
             m('button.primary[type=button]', { onclick: () => { codes = undefined; } }, 'I saved them'),
           ]),
@@ -124,7 +132,7 @@ export function SecuritySettings(): m.Component<Attrs> {
             m('p', ['Key: ', m('code.secret[data-testid=totp-secret]', enrolment.secret)]),
             m('form.inline', { onsubmit: (e: Event) => {
               e.preventDefault();
-              void act(async () => {
+              void act('2fa', async () => {
                 codes = await sec.confirmTotp(confirmCode);
                 enrolment = undefined;
                 qr = '';
@@ -139,53 +147,56 @@ export function SecuritySettings(): m.Component<Attrs> {
           ]),
         ]) : twoFa && (twoFa.enabled
           ? m('.row-actions', [
-            m('button[type=button]', { disabled: busy, onclick: () => act(async () => { codes = await sec.regenerateRecoveryCodes(); await refresh2fa(); }, 'New recovery codes made; the old ones no longer work') }, 'New recovery codes'),
-            m('button.danger[type=button]', { disabled: busy, onclick: () => confirm('Turn off two-factor authentication?') && act(async () => { await sec.disableTotp(); await refresh2fa(); }, 'Two-factor authentication is off') }, 'Turn off'),
+            m('button[type=button]', { disabled: busy, onclick: () => act('2fa', async () => { codes = await sec.regenerateRecoveryCodes(); await refresh2fa(); }, 'New recovery codes made; the old ones no longer work') }, 'New recovery codes'),
+            m('button.danger[type=button]', { disabled: busy, onclick: () => confirm('Turn off two-factor authentication?') && act('2fa', async () => { await sec.disableTotp(); await refresh2fa(); }, 'Two-factor authentication is off') }, 'Turn off'),
           ])
           : m('.row-actions', [
             m('p.hint', 'Ask for a code from an authenticator app when you sign in.'),
-            m('button.primary[type=button]', { disabled: busy, onclick: () => act(async () => {
+            m('button.primary[type=button]', { disabled: busy, onclick: () => act('2fa', async () => {
               enrolment = await sec.enrolTotp();
               qr = await qrDataUrl(enrolment.otpauth_uri);
             }) }, 'Set up two-factor authentication'),
           ])),
+        notice('2fa'),
       ]);
 
       const passwordCard = m('section.card', { 'aria-labelledby': 'password-title' }, [
         m('h2#password-title', 'Password'),
         m('form', { onsubmit: (e: Event) => {
           e.preventDefault();
-          if (newPassword !== repeat) { error = 'The two new passwords differ'; return; }
-          void act(async () => { await sec.changePassword(newPassword, signOutOthers); newPassword = ''; repeat = ''; }, 'Password changed');
+          if (newPassword !== repeat) { where = 'password'; status = ''; error = 'The two new passwords differ'; return; }
+          void act('password', async () => { await sec.changePassword(newPassword, signOutOthers); newPassword = ''; repeat = ''; }, 'Password changed');
         } }, [
           m('.field', [m('label[for=new-password]', 'New password'), m('input#new-password[type=password]', { value: newPassword, minlength: 8, required: true, autocomplete: 'new-password', oninput: (e: any) => { newPassword = e.target.value; } })]),
           m('.field', [m('label[for=repeat-password]', 'Repeat new password'), m('input#repeat-password[type=password]', { value: repeat, required: true, autocomplete: 'new-password', oninput: (e: any) => { repeat = e.target.value; } })]),
           m('label.check', [m('input[type=checkbox]', { checked: signOutOthers, onchange: (e: any) => { signOutOthers = e.target.checked; } }), ' Sign out my other sessions']),
           m('.row-actions', m('button.primary[type=submit]', { disabled: busy }, 'Change password')),
         ]),
+        notice('password'),
       ]);
 
       const emailCard = m('section.card', { 'aria-labelledby': 'email-title' }, [
         m('h2#email-title', 'Email'),
         !emails ? m('p.hint', 'Loading…') : emails.length ? m('ul.emails', emails.map((a) => m('li', { key: a }, [
           m('span', a),
-          m('button.danger[type=button]', { 'aria-label': `Remove ${a}`, onclick: () => act(async () => { await sec.removeEmail(a); emails = await sec.emails(); }, `${a} removed`) }, 'Remove'),
+          m('button.danger[type=button]', { 'aria-label': `Remove ${a}`, onclick: () => act('email', async () => { await sec.removeEmail(a); emails = await sec.emails(); }, `${a} removed`) }, 'Remove'),
         ]))) : m('p.hint', 'No email address yet. One lets you reset a forgotten password.'),
         pendingEmail ? [
           m('p', ['We sent a link to ', m('strong', pendingEmail.address), '. Open it, then come back and press Finish.']),
           m('.row-actions', [
-            m('button.primary[type=button]', { disabled: busy, onclick: () => act(async () => { await sec.addEmail(pendingEmail!); pendingEmail = undefined; emails = await sec.emails(); }, 'Email address added') }, 'Finish'),
+            m('button.primary[type=button]', { disabled: busy, onclick: () => act('email', async () => { await sec.addEmail(pendingEmail!); pendingEmail = undefined; emails = await sec.emails(); }, 'Email address added') }, 'Finish'),
             m('button[type=button]', { onclick: () => { pendingEmail = undefined; } }, 'Cancel'),
           ]),
-        ] : m('form.inline', { onsubmit: (e: Event) => { e.preventDefault(); void act(async () => { pendingEmail = await sec.requestEmail(emailInput); emailInput = ''; }); } }, [
+        ] : m('form.inline', { onsubmit: (e: Event) => { e.preventDefault(); void act('email', async () => { pendingEmail = await sec.requestEmail(emailInput); emailInput = ''; }); } }, [
           m('.field', [m('label[for=email-input]', 'Add an email address'), m('input#email-input[type=email]', { value: emailInput, required: true, autocomplete: 'email', oninput: (e: any) => { emailInput = e.target.value; } })]),
           m('button[type=submit]', { disabled: busy }, 'Send link'),
         ]),
+        notice('email'),
       ]);
 
       const audienceSelect = (id: string, key: keyof Privacy) => m('select', { id, value: privacy![key], onchange: (e: any) => {
         const change = { [key]: e.target.value as Audience };
-        void act(async () => { privacy = await chat.friends.setPrivacy(change); }, 'Privacy saved');
+        void act('privacy', async () => { privacy = await chat.friends.setPrivacy(change); }, 'Privacy saved');
       } }, [m('option[value=friends]', 'Friends only'), m('option[value=everyone]', 'Everyone')]);
       const privacyCard = m('section.card', { 'aria-labelledby': 'privacy-title' }, [
         m('h2#privacy-title', 'Privacy'),
@@ -193,6 +204,7 @@ export function SecuritySettings(): m.Component<Attrs> {
           m('.privacy-row', [m('label[for=privacy-dm]', 'Who can send me direct messages'), audienceSelect('privacy-dm', 'dm_from')]),
           m('.privacy-row', [m('label[for=privacy-groups]', 'Who can invite me to groups'), audienceSelect('privacy-groups', 'group_invites_from')]),
         ],
+        notice('privacy'),
       ]);
 
       const auditCard = m('section.card', { 'aria-labelledby': 'audit-title' }, [
@@ -203,8 +215,8 @@ export function SecuritySettings(): m.Component<Attrs> {
             AUDIT_FILTERS.map(([label], i) => m('option', { value: String(i) }, label))),
           m('button[type=button]', { disabled: busy, onclick: () => loadAudit(false) }, auditLoaded ? 'Refresh' : 'Show log'),
           m('.spacer'),
-          m('button[type=button]', { onclick: () => act(async () => { const f = await sec.exportAudit('json', AUDIT_FILTERS[filter][1]); saveFile(f.blob, f.filename); }, 'Exported') }, 'Export JSON'),
-          m('button[type=button]', { onclick: () => act(async () => { const f = await sec.exportAudit('csv', AUDIT_FILTERS[filter][1]); saveFile(f.blob, f.filename); }, 'Exported') }, 'Export CSV'),
+          m('button[type=button]', { onclick: () => act('audit', async () => { const f = await sec.exportAudit('json', AUDIT_FILTERS[filter][1]); saveFile(f.blob, f.filename); }, 'Exported') }, 'Export JSON'),
+          m('button[type=button]', { onclick: () => act('audit', async () => { const f = await sec.exportAudit('csv', AUDIT_FILTERS[filter][1]); saveFile(f.blob, f.filename); }, 'Exported') }, 'Export CSV'),
         ]),
         auditLoaded && (entries.length === 0 ? m('p.hint', 'Nothing recorded.') : m('table.audit-table', [
           m('thead', m('tr', [m('th', 'When'), m('th', 'What'), m('th', 'From'), m('th', 'Details')])),
@@ -216,13 +228,12 @@ export function SecuritySettings(): m.Component<Attrs> {
           ]))),
         ])),
         nextBatch && m('.row-actions', m('button[type=button]', { disabled: busy, onclick: () => loadAudit(true) }, 'Load older')),
+        notice('audit'),
       ]);
 
       return m('.security', [
         m('h2.settings-group', 'Security'),
         passwordCard, twoFaCard, emailCard, privacyCard, auditCard,
-        status && m('p.ok[role=status]', status),
-        error && m('p.error[role=alert]', error),
       ]);
     },
   };

@@ -42,10 +42,12 @@ export const Sidebar: m.Component<Attrs> = {
       list.length ? m('ul.rooms', list.map((r) => roomItem(app, r, r.roomId === selected))) : m('p.empty', 'Nothing here yet'),
     ]);
     const me = chat.profile();
+    const route = m.route.get() ?? '/';
+    const onFriends = route === '/' || route.startsWith('/friends');
     return m('nav.sidebar', { 'aria-label': 'Chats' }, [
       m('header.sidebar-head', [m('span.logo', 'Whisper'), m('.spacer'), m(Bell, { app }), m('span.sync', { title: `sync: ${chat.syncState ?? 'starting'}`, class: chat.syncState === 'ERROR' || chat.syncState === 'RECONNECTING' ? 'offline' : '' })]),
       m('.sidebar-scroll', [
-        m(m.route.Link, { href: '/friends/online', class: `room friends-link${selected === undefined && m.route.get()?.startsWith('/friends') ? ' selected' : ''}` }, [
+        m(m.route.Link, { href: '/friends/online', class: `room friends-link${onFriends ? ' selected' : ''}`, 'aria-current': onFriends ? 'page' : undefined }, [
           icon('friends', 20), m('span.name', 'Friends'),
           chat.friends.incoming.length > 0 && m('span.badge', { 'aria-label': `${chat.friends.incoming.length} friend requests` }, String(chat.friends.incoming.length)),
         ]),
