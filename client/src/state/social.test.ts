@@ -1,10 +1,14 @@
 /**
  * The state layer's Whisper features against a real server: friends (request, accept, live
  * through org.whisper.friends, presence, block), the notifications feed, sign-in with the
- * second factor, user-interactive auth asking for password and then code, and audit paging.
+ * second factor, user-interactive auth asking for password and then code, audit paging, and
+ * adding an email address through its mailed link (a real SMTP server on loopback).
  */
 import './sdkLogLevel.ts';
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { createClient } from 'matrix-js-sdk';
 import { generate } from 'otplib';
 import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
@@ -185,5 +189,50 @@ describeServer('ChatState: two-factor sign-in, UIA with the code, audit paging',
     assert.deepEqual(JSON.parse(await json.blob.text()).map((e: { kind: string }) => e.kind), ['2fa.enable']);
     const csv = await chat.security.exportAudit('csv');
     assert.match((await csv.blob.text()).split('\n')[0], /^id,time,kind/);
+  });
+});
+
+/** A real SMTP server on loopback keeping what it is sent, for the email flow. */
+const inbox: { to: string; text: string }[] = [];
+const smtp = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS', 'AUTH'],
+  onData(stream, session, callback) {
+    simpleParser(stream).then((mail) => {
+      inbox.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), text: mail.text ?? '' });
+      callback();
+    }, callback);
+  },
+});
+await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+after(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+
+describeServer('ChatState: email addresses', { smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, mailFrom: 'Whisper <whisper@whisper.test>' }, (srv) => {
+  it('adds an address once its mailed link is opened (UIA password), lists and removes it', async () => {
+    const user = await srv().register();
+    const chat = await startChat(srv(), user);
+    try {
+      const asked: UiaStage[] = [];
+      chat.authPrompt = async (stage) => {
+        asked.push(stage);
+        return user.password;
+      };
+      const address = `${user.user_id.slice(1, user.user_id.indexOf(':'))}@example.org`;
+      assert.deepEqual(await chat.security.emails(), []);
+      const pending = await chat.security.requestEmail(address);
+      // Finishing before the link is opened says so, and the user can still finish later.
+      await assert.rejects(chat.security.addEmail(pending), (e: any) => e.errcode === 'M_THREEPID_AUTH_FAILED');
+      const mail = await until('the mail', () => inbox.find((m) => m.to === address));
+      const link = /(http:\/\/\S+\/_whisper\/email\/validate\?\S+)/.exec(mail.text)?.[1];
+      assert.ok(link, mail.text);
+      assert.equal((await fetch(link)).status, 200);
+      await chat.security.addEmail(pending);
+      assert.ok(asked.includes('m.login.password'));
+      assert.deepEqual(await chat.security.emails(), [address]);
+      await chat.security.removeEmail(address);
+      assert.deepEqual(await chat.security.emails(), []);
+    } finally {
+      chat.stop();
+    }
   });
 });

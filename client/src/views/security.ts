@@ -204,6 +204,10 @@ export function SecuritySettings(): m.Component<Attrs> {
           m('.privacy-row', [m('label[for=privacy-dm]', 'Who can send me direct messages'), audienceSelect('privacy-dm', 'dm_from')]),
           m('.privacy-row', [m('label[for=privacy-groups]', 'Who can invite me to groups'), audienceSelect('privacy-groups', 'group_invites_from')]),
         ],
+        m('.privacy-row', [
+          m('span', `Blocked users: ${chat.friends.blocked.length}`),
+          m(m.route.Link, { href: '/friends/blocked', class: 'button-link' }, 'Manage blocked users'),
+        ]),
         notice('privacy'),
       ]);
 
