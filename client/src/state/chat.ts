@@ -454,6 +454,21 @@ export class ChatState {
     const direct = { ...this.directMap() };
     direct[userId] = [...new Set([...(direct[userId] ?? []), roomId])];
     await this.client.setAccountData(EventType.Direct, direct as any);
+    // The sdk's copy changes only when sync echoes it back: wait (briefly) so a second
+    // startDm right after finds this room instead of making another.
+    const has = () => (this.directMap()[userId] ?? []).includes(roomId);
+    if (has()) return;
+    const client = this.client;
+    await new Promise<void>((resolve) => {
+      const onData = () => { if (has()) done(); };
+      const done = () => {
+        clearTimeout(timer);
+        client.off(ClientEvent.AccountData, onData);
+        resolve();
+      };
+      const timer = setTimeout(done, 5000);
+      client.on(ClientEvent.AccountData, onData);
+    });
   }
 
   async invite(roomId: string, userId: string): Promise<void> {
