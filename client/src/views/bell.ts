@@ -22,7 +22,12 @@ export function Bell(): m.Component<Attrs> {
       const fr = app.chat!.friends;
       const unread = fr.unreadNotifications();
       const who = (userId: string) => app.chat!.displayName(userId);
-      return m('.bell', [
+      return m('.bell', { onkeydown: (e: KeyboardEvent) => {
+        if (e.key === 'Escape' && open) {
+          open = false;
+          document.removeEventListener('click', close);
+        }
+      } }, [
         m('button.icon[type=button]', {
           'aria-label': unread ? `Notifications, ${unread} unread` : 'Notifications',
           'aria-expanded': String(open),
