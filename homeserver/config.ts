@@ -94,6 +94,20 @@ const schema = z.object({
   /** Audit log entries older than this many days are deleted (0 keeps them forever). */
   auditRetentionDays: z.coerce.number().int().min(0).max(36500).default(365),
   rateLimits: rateLimitsSchema,
+  /** Voice and streaming (Janus). An external Janus (JANUS_URL, ws:// or wss://) with its
+   * api_secret and VideoRoom admin_key; otherwise the homeserver runs `janusBinary` itself
+   * ("off" disables it) with its WebSocket API on loopback at `janusWsPort` (0: a free port). */
+  janusUrl: z.url({ protocol: /^wss?$/ }).optional(),
+  janusApiSecret: z.string().min(1).optional(),
+  janusAdminKey: z.string().min(1).optional(),
+  janusBinary: z.string().min(1).default('janus'),
+  janusWsPort: z.coerce.number().int().min(0).max(65535).default(0),
+  /** Janus's media (RTP/ICE) UDP ports, its public address behind a 1:1 NAT, and the
+   * interfaces (or address prefixes) it gathers ICE candidates on. */
+  janusRtpPorts: z.string().regex(/^\d{1,5}-\d{1,5}$/, 'a port range like 20000-40000').default('20000-40000'),
+  janusPublicIp: z.string().min(1).optional(),
+  janusIceInterfaces: z.string().min(1).optional(),
+  janusDebugLevel: z.coerce.number().int().min(0).max(7).default(3),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };
@@ -126,6 +140,15 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_MAIL_FROM: 'mailFrom',
   WHISPER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   WHISPER_URL_PREVIEW_ALLOWED_IPS: 'urlPreviewAllowedIps',
+  JANUS_URL: 'janusUrl',
+  JANUS_API_SECRET: 'janusApiSecret',
+  WHISPER_JANUS_ADMIN_KEY: 'janusAdminKey',
+  WHISPER_JANUS_BINARY: 'janusBinary',
+  WHISPER_JANUS_WS_PORT: 'janusWsPort',
+  WHISPER_JANUS_RTP_PORTS: 'janusRtpPorts',
+  WHISPER_JANUS_PUBLIC_IP: 'janusPublicIp',
+  WHISPER_JANUS_ICE_INTERFACES: 'janusIceInterfaces',
+  WHISPER_JANUS_DEBUG_LEVEL: 'janusDebugLevel',
 };
 
 /** The same limit for every kind (tests and benchmarks lift them all at once). */

@@ -7,7 +7,7 @@ import net, { type AddressInfo } from 'node:net';
 import { startControlSocket } from './admin/controlSocket.ts';
 import { publicUrlFor, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
-import type { Logger } from './logging.ts';
+import { createLogger, type Logger } from './logging.ts';
 import { AccountService } from './services/accounts.ts';
 import type { Services } from './services/index.ts';
 import { LoginService } from './services/login.ts';
@@ -52,6 +52,9 @@ import { BlockService, IGNORED_USERS } from './services/friends/blockService.ts'
 import { FriendService } from './services/friends/friendService.ts';
 import { FriendMembershipRules } from './services/friends/membershipRules.ts';
 import { FriendSummary } from './services/friends/summary.ts';
+import { JanusSupervisor } from './media/janusSupervisor.ts';
+import { VoiceService } from './services/voice/voiceService.ts';
+import { attachVoiceSocket } from './http/voiceSocket.ts';
 
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
@@ -60,7 +63,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 const ACCEPT_DRAIN_MS = 100;
 
 /** Builds the services and subscribes them to the database's change notifications. */
-export async function buildServices(config: Config, database: Database): Promise<Services> {
+export async function buildServices(config: Config, database: Database, logger: Logger = createLogger('silent')): Promise<Services> {
   const db = database.db;
   const tokenCache = new TokenCache();
   await database.notifications.listen(SESSIONS_CHANNEL, {
@@ -116,9 +119,16 @@ export async function buildServices(config: Config, database: Database): Promise
   accountData.onClientChange(async (userId, roomId, type, content) => {
     if (roomId === '' && type === IGNORED_USERS) await blocks.ignoreListChanged(userId, content);
   });
+  // Voice: Janus is started (or reached) only when a call first needs it.
+  const voice = new VoiceService({ db, persister, janus: new JanusSupervisor(config, logger), logger });
+  persister.check((_trx, draft) => voice.checkDraft(draft));
+  persister.precede((trx, draft) => voice.precursors(trx, draft));
+  await voice.clearStaleCalls();
+  notifier.subscribe((notice) => voice.onNotice(notice));
   return {
     friends,
     blocks,
+    voice,
     presence,
     hierarchy: new HierarchyService(db, directory),
     userDirectory: new UserDirectoryService(db),
@@ -152,7 +162,7 @@ export async function buildServices(config: Config, database: Database): Promise
     uia,
     login: new LoginService({ db, passwords, rateLimits, sessions, userIds, audit, twoFactor }),
     accounts: new AccountService({ db, config, passwords, sessions, uia, userIds, audit }),
-    profiles: new ProfileService(db),
+    profiles: new ProfileService(db, rooms),
     registrationTokens: new RegistrationTokenService(db, config, audit),
   };
 }
@@ -182,8 +192,9 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
     });
     const port = (server.address() as AddressInfo).port;
     const config: Config = { ...initial, port, publicUrl: publicUrlFor(initial, port) };
-    const services = await buildServices(config, database);
+    const services = await buildServices(config, database, logger);
     handler = createApp(services, logger).callback();
+    const stopVoiceSocket = attachVoiceSocket(server, services, logger);
     // The embedded database is ours alone: admin commands reach it through us.
     const stopControl = database.kind === 'pglite' && config.dataDir !== ':memory:'
       ? await startControlSocket(config.dataDir, services, logger)
@@ -205,6 +216,8 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
         services.presence.close();
         await services.media.close();
         services.mailer.close();
+        await stopVoiceSocket();
+        await services.voice.close();
         await stopControl();
         await shutdownHttp(server!);
         await database.close();

@@ -39,6 +39,25 @@ describeServer('membership and history visibility', {}, (srv) => {
     assert.equal((await srv().request('POST', `${C}/join/${enc(roomId)}`, { token: bob.access_token, body: {} })).status, 200);
   });
 
+  it('a new display name or avatar reaches every room the user is in, as a member event', async () => {
+    const room1 = (await srv().request('POST', `${C}/createRoom`, { token: alice.access_token, body: { preset: 'public_chat' } })).body.room_id;
+    const room2 = (await srv().request('POST', `${C}/createRoom`, { token: alice.access_token, body: { preset: 'public_chat' } })).body.room_id;
+    await srv().request('POST', `${C}/join/${enc(room1)}`, { token: bob.access_token, body: {} });
+    const before = await srv().request('GET', `${C}/sync`, { token: alice.access_token });
+    assert.equal((await srv().request('PUT', `${C}/profile/${enc(bob.user_id)}/displayname`, { token: bob.access_token, body: { displayname: 'Bobby' } })).status, 200);
+    await srv().request('PUT', `${C}/profile/${enc(bob.user_id)}/avatar_url`, { token: bob.access_token, body: { avatar_url: 'mxc://whisper.test/abc' } });
+    const member = await srv().request('GET', `${C}/rooms/${enc(room1)}/state/m.room.member/${enc(bob.user_id)}`, { token: alice.access_token });
+    assert.deepEqual(member.body, { membership: 'join', displayname: 'Bobby', avatar_url: 'mxc://whisper.test/abc' });
+    const after = await srv().request('GET', `${C}/sync?since=${enc(before.body.next_batch)}`, { token: alice.access_token });
+    const seen = after.body.rooms.join[room1].timeline.events.filter((e: { type: string; state_key: string }) => e.type === 'm.room.member' && e.state_key === bob.user_id);
+    assert.equal(seen.at(-1).content.displayname, 'Bobby');
+    assert.equal(after.body.rooms.join[room2], undefined, 'rooms bob is not in are untouched');
+    // Setting the same name again writes nothing new.
+    await srv().request('PUT', `${C}/profile/${enc(bob.user_id)}/displayname`, { token: bob.access_token, body: { displayname: 'Bobby' } });
+    const again = await srv().request('GET', `${C}/sync?since=${enc(after.body.next_batch)}`, { token: alice.access_token });
+    assert.equal(again.body.rooms.join[room1], undefined);
+  });
+
   it('a banned user cannot rejoin until unbanned', async () => {
     const roomId = (await srv().request('POST', `${C}/createRoom`, { token: alice.access_token, body: { preset: 'public_chat' } })).body.room_id;
     await srv().request('POST', `${C}/join/${enc(roomId)}`, { token: bob.access_token, body: {} });

@@ -24,15 +24,8 @@ import { buildClient, DIST, isStale } from '../../client/build.ts';
 import { chromiumMissing, launchChromium } from '../../spec-tests/browser.ts';
 import { register, type BenchUser } from '../http/matrix.ts';
 import { runMain } from '../shared/runMain.ts';
+import { envNumber } from '../shared/env.ts';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return n;
-}
 
 const settings = {
   messages: envNumber('BENCH_CLIENT_MESSAGES', 10_000),

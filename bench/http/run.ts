@@ -17,21 +17,14 @@ import { measureLoad, measureSequential, round, type LoadResult, type Sequential
 import { login, register, whoami } from './matrix.ts';
 import { createScratchDatabase } from './postgres.ts';
 import { runMain } from '../shared/runMain.ts';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return n;
-}
+import { envNumber } from '../shared/env.ts';
 
 const settings = {
-  seconds: envNumber('BENCH_SECONDS', 5),
-  warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 1),
-  connections: envNumber('BENCH_CONNECTIONS', 50),
-  loginN: envNumber('BENCH_LOGIN_N', 20),
-  idleMs: envNumber('BENCH_IDLE_MS', 2000),
+  seconds: envNumber('BENCH_SECONDS', 5, true),
+  warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 1, true),
+  connections: envNumber('BENCH_CONNECTIONS', 50, true),
+  loginN: envNumber('BENCH_LOGIN_N', 20, true),
+  idleMs: envNumber('BENCH_IDLE_MS', 2000, true),
 };
 const GOALS = { rpsRatioMin: 0.5, idleRssMbMax: 120 };
 

@@ -24,18 +24,11 @@ import { fileURLToPath } from 'node:url';
 import { round } from '../http/load.ts';
 import { register } from '../http/matrix.ts';
 import { runMain } from '../shared/runMain.ts';
+import { envNumber } from '../shared/env.ts';
 import { forkServer, stopChild, type ReadyLine } from '../shared/serverChild.ts';
 import { sampleRss } from './rss.ts';
 import { sharpRate, thumbnailRate, writeLargeJpeg, type Rate } from './thumbnails.ts';
 import { downloadFile, kernelCopy, streamCopy, uploadFile } from './transfers.ts';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return n;
-}
 
 const settings = {
   fileMb: envNumber('BENCH_MEDIA_MB', 100),

@@ -10,9 +10,10 @@ import { Writable } from 'node:stream';
 import { buildConfig, uniformRateLimits } from '../../homeserver/config.ts';
 import { createLogger } from '../../homeserver/logging.ts';
 import { startHomeserver } from '../../homeserver/main.ts';
+import { envNumber } from '../shared/env.ts';
 
-const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 20);
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20);
+const MEMBERS = envNumber('BENCH_MEMBERS', 20);
+const MESSAGES = envNumber('BENCH_MESSAGES', 20);
 
 const config = buildConfig({
   port: 0, host: '127.0.0.1', dataDir: ':memory:', serverName: 'bench.test', databaseUrl: process.env.DATABASE_URL,

@@ -38,30 +38,23 @@ import { buildPopulation, type Population, type Room } from './setup.ts';
 import { planMessages, prng, startSending } from './traffic.ts';
 import type { StatsReply } from './serve.ts';
 import { runMain } from '../shared/runMain.ts';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return n;
-}
+import { envNumber } from '../shared/env.ts';
 
 const settings = {
-  seconds: envNumber('BENCH_SECONDS', 60),
-  ratePerSec: envNumber('BENCH_RATE', 200),
-  clients: envNumber('BENCH_CLIENTS', 1000),
-  groups: envNumber('BENCH_GROUPS', 10),
-  groupSize: envNumber('BENCH_GROUP_SIZE', 20),
-  idleSeconds: envNumber('BENCH_IDLE_SECONDS', 10),
-  drainSeconds: envNumber('BENCH_DRAIN_SECONDS', 10),
-  maxBacklogSeconds: envNumber('BENCH_MAX_BACKLOG_SECONDS', 600),
-  pollTimeoutMs: envNumber('BENCH_POLL_TIMEOUT_MS', 30_000),
-  timelineLimit: envNumber('BENCH_TIMELINE_LIMIT', 50),
-  seed: envNumber('BENCH_SEED', 1),
-  registerConcurrency: envNumber('BENCH_REGISTER_CONCURRENCY', 8),
-  setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16),
-  sendConnections: envNumber('BENCH_SEND_CONNECTIONS', 100),
+  seconds: envNumber('BENCH_SECONDS', 60, true),
+  ratePerSec: envNumber('BENCH_RATE', 200, true),
+  clients: envNumber('BENCH_CLIENTS', 1000, true),
+  groups: envNumber('BENCH_GROUPS', 10, true),
+  groupSize: envNumber('BENCH_GROUP_SIZE', 20, true),
+  idleSeconds: envNumber('BENCH_IDLE_SECONDS', 10, true),
+  drainSeconds: envNumber('BENCH_DRAIN_SECONDS', 10, true),
+  maxBacklogSeconds: envNumber('BENCH_MAX_BACKLOG_SECONDS', 600, true),
+  pollTimeoutMs: envNumber('BENCH_POLL_TIMEOUT_MS', 30_000, true),
+  timelineLimit: envNumber('BENCH_TIMELINE_LIMIT', 50, true),
+  seed: envNumber('BENCH_SEED', 1, true),
+  registerConcurrency: envNumber('BENCH_REGISTER_CONCURRENCY', 8, true),
+  setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16, true),
+  sendConnections: envNumber('BENCH_SEND_CONNECTIONS', 100, true),
 };
 /** After the long-polls start, before measuring anything idle. */
 const SETTLE_MS = 3000;

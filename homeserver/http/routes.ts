@@ -24,6 +24,7 @@ import { LOGIN_PAGE_PATH, loginPageHandlers } from '../api/loginPage.ts';
 import { emailHandlers } from '../api/email.ts';
 import { VALIDATE_PAGE_PATH } from '../services/email.ts';
 import { friendHandlers } from '../api/friends.ts';
+import { voiceHandlers } from '../api/voice.ts';
 import { errors } from '../errors.ts';
 import type { Services } from '../services/index.ts';
 import { optionalAuth, requireAuth } from './middleware/auth.ts';
@@ -258,6 +259,8 @@ export function buildRouter(s: Services): Router<WhisperState> {
   router.put(whisper('/privacy'), ...authed(friends.setPrivacy));
   router.get(whisper('/notifications'), ...authed(friends.notifications));
   router.post(whisper('/notifications/read'), ...authed(friends.markRead));
+  // Whisper voice channels: signaling is a WebSocket (http/voiceSocket.ts); this says whether voice works here.
+  router.get('/_whisper/client/v1/voice/status', ...authed(voiceHandlers(s).status));
 
   return router;
 }

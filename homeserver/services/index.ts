@@ -36,6 +36,7 @@ import type { PresenceService } from './presence.ts';
 import type { UserDirectoryService } from './userDirectory.ts';
 import type { FriendService } from './friends/friendService.ts';
 import type { BlockService } from './friends/blockService.ts';
+import type { VoiceService } from './voice/voiceService.ts';
 
 export interface Services {
   config: Config;
@@ -75,4 +76,5 @@ export interface Services {
   userDirectory: UserDirectoryService;
   friends: FriendService;
   blocks: BlockService;
+  voice: VoiceService;
 }

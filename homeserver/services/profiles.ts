@@ -2,6 +2,7 @@
 import { errors } from '../errors.ts';
 import type { Db } from '../storage/database.ts';
 import * as users from '../storage/users.ts';
+import type { RoomService } from './rooms/roomService.ts';
 
 export interface Profile {
   displayname?: string;
@@ -13,9 +14,11 @@ const MXC = /^mxc:\/\/[A-Za-z0-9.\-:\[\]]+\/[A-Za-z0-9_\-]+$/;
 
 export class ProfileService {
   private readonly db: Db;
+  private readonly rooms: RoomService;
 
-  constructor(db: Db) {
+  constructor(db: Db, rooms: RoomService) {
     this.db = db;
+    this.rooms = rooms;
   }
 
   async get(userId: string): Promise<Profile> {
@@ -33,12 +36,14 @@ export class ProfileService {
       throw errors.invalidParam(`displayname may be at most ${MAX_DISPLAYNAME} characters.`);
     }
     await users.updateUser(this.db, userId, { displayname: displayname || null });
+    await this.rooms.refreshProfile(userId);
   }
 
   async setAvatarUrl(requesterId: string, userId: string, avatarUrl: string | null): Promise<void> {
     this.checkOwn(requesterId, userId);
     if (avatarUrl && !MXC.test(avatarUrl)) throw errors.invalidParam('avatar_url must be an mxc:// URI.');
     await users.updateUser(this.db, userId, { avatar_url: avatarUrl || null });
+    await this.rooms.refreshProfile(userId);
   }
 
   private checkOwn(requesterId: string, userId: string): void {

@@ -66,11 +66,19 @@ interface PreparedEvent {
 /** Checks run under the events lock before storing (rules that races could otherwise break). */
 export type DraftCheck = (trx: Queryable, draft: EventDraft) => Promise<void>;
 
+/**
+ * Events that must be stored just before a draft, in its transaction and under its room lock
+ * (e.g. a user's call state ended before their leave). They are not expanded again, and the
+ * caller's results list only its own drafts.
+ */
+export type DraftPrecursors = (trx: Queryable, draft: EventDraft) => Promise<EventDraft[]>;
+
 export class EventPersister {
   private readonly db: Db;
   private readonly notifier: Notifier;
   private readonly hooks: StoredEventHook[] = [];
   private readonly checks: DraftCheck[] = [];
+  private readonly precursors: DraftPrecursors[] = [];
   /** A room's version never changes: read once per room. */
   private readonly versions = new Map<string, RoomVersion>();
 
@@ -87,6 +95,11 @@ export class EventPersister {
   /** Registers a check for each draft, run under the lock before it is stored. */
   check(check: DraftCheck): void {
     this.checks.push(check);
+  }
+
+  /** Registers events to store before certain drafts (wired in main.ts). */
+  precede(precursors: DraftPrecursors): void {
+    this.precursors.push(precursors);
   }
 
   /**
@@ -110,7 +123,15 @@ export class EventPersister {
             continue;
           }
         }
-        const prepared = await this.prepare(trx, draft, newRoom ? (newRoom.room_version as RoomVersion) : await this.versionOf(trx, draft.roomId));
+        const version = newRoom ? (newRoom.room_version as RoomVersion) : await this.versionOf(trx, draft.roomId);
+        for (const make of this.precursors) {
+          for (const before of await make(trx, draft)) {
+            if (before.roomId !== draft.roomId) throw new Error('persist: a precursor of another room');
+            const p = await this.prepare(trx, before, version);
+            notices.push(await this.write(trx, p, await allocatePosition(trx, 'events')));
+          }
+        }
+        const prepared = await this.prepare(trx, draft, version);
         const position = await allocatePosition(trx, 'events');
         notices.push(await this.write(trx, prepared, position));
         out.push({ eventId: prepared.pdu.event_id, position, duplicate: false });

@@ -16,6 +16,7 @@ import { toClientEvents, type ClientEvent } from './clientEvents.ts';
 import { checkCanonicalValues } from './eventFormat.ts';
 import { newRoomId, type EventDraft, type EventPersister } from './persister.ts';
 import { VisibilityFilter } from './visibility.ts';
+import { voicePowerLevelEvents } from '../voice/voiceRooms.ts';
 
 export type Preset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
 
@@ -77,6 +78,7 @@ export class RoomService {
       events: {
         'm.room.name': 50, 'm.room.power_levels': 100, 'm.room.history_visibility': 100, 'm.room.canonical_alias': 50,
         'm.room.avatar': 50, 'm.room.tombstone': 100, 'm.room.server_acl': 100, 'm.room.encryption': 100,
+        ...voicePowerLevelEvents(input.creationContent),
       },
       events_default: 0,
       state_default: 50,
@@ -222,6 +224,26 @@ export class RoomService {
     const content: Record<string, unknown> = { membership };
     if (reason) content.reason = reason;
     await this.persister.persist([{ roomId, sender, type: 'm.room.member', stateKey: target, content }]);
+  }
+
+  /**
+   * After a profile change: a new join event in every room the user is in, carrying the new
+   * name and avatar (as Synapse does), so members and clients that read member events see it.
+   * A room that refuses it (none should: rejoining while joined is always allowed) is skipped.
+   */
+  async refreshProfile(userId: string): Promise<void> {
+    const profile = await this.profileContent(userId);
+    for (const roomId of await this.joinedRooms(userId)) {
+      const eventId = await roomState.currentStateEventId(this.db, roomId, 'm.room.member', userId);
+      const current = eventId ? (await events.getEvent(this.db, eventId))?.json.content ?? {} : {};
+      const { displayname: _name, avatar_url: _avatar, reason: _reason, ...kept } = current as Record<string, unknown>;
+      if (current.displayname === profile.displayname && current.avatar_url === profile.avatar_url) continue;
+      try {
+        await this.persister.persist([{ roomId, sender: userId, type: 'm.room.member', stateKey: userId, content: { ...kept, membership: 'join', ...profile } }]);
+      } catch (err) {
+        if (!(err instanceof MatrixError)) throw err;
+      }
+    }
   }
 
   /** Forgets a room the user has left: it leaves their sync and its history closes to them. */

@@ -49,6 +49,7 @@ export class Notifier {
   private readonly members = new Map<string, Set<string>>();
   /** Rooms whose member list changed while it was loading (the load is discarded). */
   private readonly staleLoads = new Set<string>();
+  private readonly listeners: Array<(n: Notice) => void> = [];
 
   /** Positions from which this process has heard every change (its start, or its last resync). */
   private trustFrom: SyncToken;
@@ -90,7 +91,13 @@ export class Notifier {
     }
   }
 
+  /** Hears every committed change, from this process and others (e.g. voice drops kicked users). */
+  subscribe(listener: (n: Notice) => void): void {
+    this.listeners.push(listener);
+  }
+
   async onChange(n: Notice): Promise<void> {
+    for (const listener of this.listeners) listener(n);
     if (n.position > this.positions[n.stream]) this.positions[n.stream] = n.position;
     if (n.userId) this.wake(n.userId, n.stream, n.position);
     if (n.userId && PEER_STREAMS.has(n.stream)) {

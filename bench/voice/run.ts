@@ -1,0 +1,334 @@
+/**
+ * Voice/streaming relay benchmark: the same 1080p60 stream (a canvas whose frames carry the
+ * time they were drawn) relayed (1) through Whisper — its signaling WebSocket, its Janus
+ * configuration and rooms, its client code (VoiceConnection.goLive / watch) — and (2) through
+ * a bare Janus VideoRoom driven by a minimal client speaking the Janus API, in the same run,
+ * for 1 and 2 viewers. Per run: sent and received fps, glass-to-glass latency p50/p95 (the
+ * stamp read back from the received frames), freezes, loss, CPU of Janus and of the node
+ * process (the Whisper server plus this driver; the bare runs have the driver alone). JSON on
+ * stdout with Whisper/bare ratios; progress on stderr.
+ *
+ *   sudo npm run bench:voice -- [--viewers 1,2] [--seconds 8] [--codec video/H264]
+ *
+ * Needs root (a network namespace: Janus gathers no ICE candidates on loopback), janus and
+ * chromium (Debian packages). It re-runs itself inside the namespace it makes.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { stripTypeScriptTypes } from 'node:module';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const log = (line: string) => process.stderr.write(`[bench:voice] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const { values: args } = parseArgs({
+  options: {
+    viewers: { type: 'string', default: '1,2' },
+    seconds: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '5' },
+    codec: { type: 'string', default: 'video/H264' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
+
+if (!process.env.WHISPER_BENCH_NETNS) {
+  // Outside: make the namespace (a veth pair with both ends inside, 198.18.0.2/30, lo up) and run inside it.
+  const ns = `whisper-bench-${randomBytes(3).toString('hex')}`;
+  const ip = (...a: string[]) => execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'inherit'] });
+  ip('netns', 'add', ns);
+  try {
+    const inNs = (...a: string[]) => ip('netns', 'exec', ns, 'ip', ...a);
+    inNs('link', 'set', 'lo', 'up');
+    inNs('link', 'add', 'name', 'vb0', 'type', 'veth', 'peer', 'name', 'vb1');
+    inNs('addr', 'add', '198.18.0.2/30', 'dev', 'vb0');
+    inNs('link', 'set', 'vb0', 'up');
+    inNs('link', 'set', 'vb1', 'up');
+    inNs('route', 'add', 'default', 'dev', 'vb0');
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, import.meta.filename, ...process.argv.slice(2)], {
+      stdio: 'inherit', env: { ...process.env, WHISPER_BENCH_NETNS: ns },
+    });
+    const forward = (s: NodeJS.Signals) => child.kill(s);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+    process.exitCode = code;
+  } finally {
+    ip('netns', 'del', ns);
+  }
+} else {
+  await inside();
+}
+
+function ticksOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** A bare Janus: VideoRoom and the WebSocket transport on loopback, no secrets, nothing else. */
+async function startBareJanus(): Promise<{ child: ChildProcess; url: string; close(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bare-janus-'));
+  const port = await freePort();
+  await writeFile(path.join(dir, 'janus.jcfg'), `general: {\n\tconfigs_folder = "${dir}"\n\tlog_to_stdout = true\n\tdebug_level = 3\n}\nmedia: {\n\trtp_port_range = "40000-45000"\n}\nnat: {\n}\nplugins: {\n\tdisable = "libjanus_audiobridge.so,libjanus_duktape.so,libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_voicemail.so"\n}\ntransports: {\n\tdisable = "libjanus_http.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,libjanus_rabbitmq.so"\n}\nevents: {\n\tbroadcast = false\n}\n`);
+  await writeFile(path.join(dir, 'janus.transport.websockets.jcfg'), `general: {\n\tjson = "plain"\n\tws = true\n\tws_port = ${port}\n\tws_ip = "127.0.0.1"\n}\nadmin: {\n\tadmin_ws = false\n}\n`);
+  await writeFile(path.join(dir, 'janus.plugin.videoroom.jcfg'), `general: {\n}\n`);
+  const child = spawn('janus', ['-C', path.join(dir, 'janus.jcfg'), '-F', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    await sleep(100);
+  }
+  return {
+    child, url: `ws://127.0.0.1:${port}`,
+    async close() {
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function servePages(): Promise<{ url: string; close(): void }> {
+  const media = path.join(ROOT, 'client/src/media');
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    try {
+      if (url.pathname === '/') {
+        res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><meta charset="utf-8"><body><script type="module">
+import { VoiceConnection } from '/media/voiceConnection.ts';
+import * as bench from '/bench/stampedSource.js';
+Object.assign(window, bench, { VoiceConnection, moduleReady: true });
+</script>`);
+      } else if (url.pathname === '/bench/stampedSource.js') {
+        res.writeHead(200, { 'content-type': 'text/javascript' }).end(await readFile(path.join(import.meta.dirname, 'stampedSource.js')));
+      } else if (/^\/media\/[a-zA-Z]+\.ts$/.test(url.pathname)) {
+        res.writeHead(200, { 'content-type': 'text/javascript' }).end(stripTypeScriptTypes(await readFile(path.join(media, path.basename(url.pathname)), 'utf8')));
+      } else res.writeHead(404).end();
+    } catch {
+      res.writeHead(500).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+async function inside(): Promise<void> {
+  const { chromium } = await import('playwright-core');
+  const { startTestServer, backends } = await import('../../spec-tests/harness.ts');
+  const viewerCounts = args.viewers!.split(',').map(Number);
+  const seconds = Number(args.seconds);
+  const warmup = Number(args.warmup);
+  const codec = args.codec!;
+  const pages = await servePages();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
+      '--disable-features=WebRtcHideLocalIpsWithMdns'],
+  });
+  const chromiumVersion = browser.version();
+  const srv = await startTestServer(backends()[0], { logLevel: 'warn' });
+  const bare = await startBareJanus();
+  const newPage = async () => {
+    const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', (err) => log(`page error: ${err}`));
+    await page.goto(pages.url);
+    await page.waitForFunction(() => (window as any).moduleReady === true);
+    return page;
+  };
+  const runs: Array<Record<string, unknown>> = [];
+  try {
+    // Rounds alternate the two relays (and which goes first), so a change in the box's load
+    // from other work hits both; figures are medians over the rounds.
+    const order: Array<{ viewers: number; mode: 'whisper' | 'bare'; round: number }> = [];
+    for (let round = 0; round < Number(args.rounds); round++) {
+      for (const viewers of viewerCounts) {
+        const modes = round % 2 ? (['bare', 'whisper'] as const) : (['whisper', 'bare'] as const);
+        for (const mode of modes) order.push({ viewers, mode, round });
+      }
+    }
+    for (const { viewers, mode, round } of order) {
+      log(`round ${round + 1}: ${mode}, ${viewers} viewer(s): setting up`);
+      const contexts: Array<import('playwright-core').Page> = [];
+      try {
+        const publisher = await newPage();
+        contexts.push(publisher);
+        const viewerPages: typeof contexts = [];
+        for (let i = 0; i < viewers; i++) viewerPages.push(await newPage());
+        contexts.push(...viewerPages);
+        if (mode === 'whisper') {
+          const owner = await srv.register();
+          const users = [];
+          for (let i = 0; i < viewers; i++) users.push(await srv.register());
+          const room = await srv.request('POST', '/_matrix/client/v3/createRoom', {
+            token: owner.access_token, body: { creation_content: { type: 'org.whisper.voice' }, invite: users.map((u) => u.user_id) },
+          });
+          const roomId = room.body.room_id as string;
+          for (const u of users) await srv.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: u.access_token, body: {} });
+          const join = (p: typeof publisher, token: string) => p.evaluate(async ({ hs, token, roomId }) => {
+            const w = window as any;
+            w.vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token, playAudio: false });
+            await w.vc.connect();
+            await w.vc.join(roomId);
+            await w.vc.setMuted(true);
+          }, { hs: srv.url, token, roomId });
+          await join(publisher, owner.access_token);
+          const feed = await publisher.evaluate(async (codec) => {
+            const w = window as any;
+            return w.vc.goLive(w.stampedSource(1920, 1080, 60), { preset: '1080p60', content: 'motion', codecs: [codec], simulcast: false });
+          }, codec);
+          for (let i = 0; i < viewers; i++) {
+            await join(viewerPages[i], users[i].access_token);
+            await viewerPages[i].waitForFunction((f) => (window as any).vc.feeds.has(f), feed, { timeout: 20_000 });
+            await viewerPages[i].evaluate(async (f) => {
+              const w = window as any;
+              const stream = await w.vc.watch(f);
+              w.viewerPc = w.vc.received.get(f).pc;
+              w.readStamps(stream);
+            }, feed);
+          }
+          await publisher.evaluate(() => ((window as any).publisherPc = (window as any).vc.publishers.get('stream:main')));
+        } else {
+          const room = 1000 + runs.length;
+          const feed = await publisher.evaluate(async ({ url, room, codec }) => {
+            const w = window as any;
+            const janus = await w.bareJanus(url);
+            return janus.publish(room, w.stampedSource(1920, 1080, 60), { codec, maxBitrate: 12_000_000, fps: 60 });
+          }, { url: bare.url, room, codec });
+          // Viewers join once the publisher's media flows (as in the Whisper runs, where the feed is announced then).
+          await publisher.waitForFunction(() => (window as any).publisherPc?.connectionState === 'connected', undefined, { timeout: 20_000 });
+          for (const v of viewerPages) {
+            await v.evaluate(async ({ url, room, feed }) => {
+              const w = window as any;
+              const janus = await w.bareJanus(url);
+              w.readStamps(await janus.subscribe(room, feed));
+            }, { url: bare.url, room, feed });
+          }
+        }
+        await Promise.all(viewerPages.map((v) => v.waitForFunction(() => (window as any).latencies?.length > 0, undefined, { timeout: 30_000 }))).catch(async (err) => {
+          const state = async (p: typeof publisher, which: string) => p.evaluate((which) => {
+            const pc = (window as any)[which];
+            return pc ? `${pc.connectionState}/${pc.iceConnectionState}, presented ${(window as any).framesPresented ?? '-'}` : 'no pc';
+          }, which);
+          throw new Error(`no frames reached the viewers (publisher ${await state(publisher, 'publisherPc')}; viewers ${await Promise.all(viewerPages.map((v) => state(v, 'viewerPc')))}): ${err}`);
+        });
+        log(`${mode}, ${viewers} viewer(s): media flowing; warming up ${warmup} s`);
+        await sleep(warmup * 1000);
+        const sentStats = () => publisher.evaluate(async () => {
+          let frames = 0;
+          (await (window as any).publisherPc.getStats()).forEach((r: any) => {
+            if (r.type === 'outbound-rtp' && r.kind === 'video') frames += r.framesEncoded ?? 0;
+          });
+          return { frames, drawn: (window as any).framesDrawn };
+        });
+        const recvStats = (v: typeof publisher) => v.evaluate(async () => {
+          const out = { frames: 0, packets: 0, lost: 0, freezes: 0, width: 0, height: 0, latencies: (window as any).latencies.length };
+          (await (window as any).viewerPc.getStats()).forEach((r: any) => {
+            if (r.type === 'inbound-rtp' && r.kind === 'video') {
+              Object.assign(out, { frames: r.framesDecoded ?? 0, packets: r.packetsReceived ?? 0, lost: r.packetsLost ?? 0, freezes: r.freezeCount ?? 0, width: r.frameWidth, height: r.frameHeight });
+            }
+          });
+          return out;
+        });
+        const janusPid = mode === 'whisper' ? srv.hs.services.voice.mediaServerPid : bare.child.pid;
+        const [s0, r0, j0, n0, t0] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
+        await sleep(seconds * 1000);
+        const [s1, r1, j1, n1, t1] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
+        const secs = (t1 - t0) / 1000;
+        const perViewer = await Promise.all(viewerPages.map(async (v, i) => {
+          const lat = ((await v.evaluate((from) => (window as any).latencies.slice(from), r0[i].latencies)) as number[]).sort((a, b) => a - b);
+          return {
+            receivedFps: (r1[i].frames - r0[i].frames) / secs,
+            width: r1[i].width, height: r1[i].height,
+            latencyP50Ms: percentile(lat, 50), latencyP95Ms: percentile(lat, 95), latencySamples: lat.length,
+            freezes: r1[i].freezes - r0[i].freezes,
+            loss: (r1[i].lost - r0[i].lost) / Math.max(1, r1[i].packets - r0[i].packets + r1[i].lost - r0[i].lost),
+          };
+        }));
+        const run = {
+          mode, viewers, round: round + 1,
+          sentFps: (s1.frames - s0.frames) / secs, drawnFps: (s1.drawn - s0.drawn) / secs,
+          receivedFps: perViewer.reduce((a, v) => a + v.receivedFps, 0) / viewers,
+          latencyP50Ms: Math.max(...perViewer.map((v) => v.latencyP50Ms ?? Infinity)),
+          latencyP95Ms: Math.max(...perViewer.map((v) => v.latencyP95Ms ?? Infinity)),
+          janusCpuPct: ((j1 - j0) / 100 / secs) * 100,
+          nodeCpuPct: ((n1 - n0) / 100 / secs) * 100,
+          perViewer,
+        };
+        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, janus ${run.janusCpuPct.toFixed(0)}% CPU`);
+        runs.push(run);
+      } finally {
+        for (const p of contexts) await p.context().close().catch(() => {});
+      }
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    await bare.close();
+    await srv.close();
+    pages.close();
+  }
+  const median = (xs: number[]) => {
+    const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    if (!sorted.length) return NaN;
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const summary = (mode: string, viewers: number) => {
+    const mine = runs.filter((r) => r.mode === mode && r.viewers === viewers) as any[];
+    if (!mine.length) return undefined;
+    const m = (k: string) => median(mine.map((r) => r[k]));
+    return { mode, viewers, rounds: mine.length, sentFps: m('sentFps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct') };
+  };
+  const medians = viewerCounts.flatMap((v) => [summary('whisper', v), summary('bare', v)]).filter(Boolean);
+  const ratios: Record<string, unknown> = {};
+  for (const viewers of viewerCounts) {
+    const w = summary('whisper', viewers);
+    const b = summary('bare', viewers);
+    if (!w || !b) continue;
+    ratios[`${viewers}_viewer${viewers > 1 ? 's' : ''}`] = {
+      receivedFpsRatio: b.receivedFps ? w.receivedFps / b.receivedFps : null,
+      sentFpsRatio: b.sentFps ? w.sentFps / b.sentFps : null,
+      latencyP50DeltaMs: w.latencyP50Ms - b.latencyP50Ms,
+      latencyP95DeltaMs: w.latencyP95Ms - b.latencyP95Ms,
+      goal: 'receivedFpsRatio >= 0.98 and latencyP50DeltaMs <= 10',
+    };
+  }
+  const load = os.loadavg();
+  process.stdout.write(JSON.stringify({
+    benchmark: 'voice-relay', codec, resolution: '1920x1080', targetFps: 60, seconds, cores: os.cpus().length, loadAverage: load.map((l) => Math.round(l * 100) / 100),
+    chromium: chromiumVersion, medians, ratios, runs,
+  }, null, 2) + '\n');
+}

@@ -1,0 +1,156 @@
+// A 1920x1080 canvas source whose every frame carries the time it was drawn (ms since the
+// epoch) as 48 black/white blocks along the top edge, and a viewer-side reader that decodes
+// the blocks from the received video to measure glass-to-glass latency (both pages share the
+// same clock: they run in one browser).
+const BITS = 48;
+const BLOCK = 32;
+
+export function stampedSource(width = 1920, height = 1080, fps = 60) {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#303848';
+  ctx.fillRect(0, 0, width, height);
+  window.framesDrawn = 0;
+  let last = 0;
+  const side = 200;
+  const draw = () => {
+    const n = ++window.framesDrawn;
+    ctx.fillStyle = '#303848';
+    ctx.fillRect(last, 440, side, side);
+    last = (n * 16) % (width - side);
+    ctx.fillStyle = '#e0e0e0';
+    ctx.fillRect(last, 440, side, side);
+    const t = Date.now();
+    for (let i = 0; i < BITS; i++) {
+      ctx.fillStyle = Math.floor(t / 2 ** i) % 2 ? '#fff' : '#000';
+      ctx.fillRect(i * BLOCK, 0, BLOCK, BLOCK);
+    }
+  };
+  const minInterval = 1000 / fps - 2;
+  let lastDraw = 0;
+  const tick = (now) => {
+    if (now - lastDraw >= minInterval) {
+      lastDraw = now;
+      draw();
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  return canvas.captureStream(fps);
+}
+
+/** Plays the stream and records (now - stamp) for each presented frame in window.latencies. */
+export function readStamps(stream) {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.autoplay = true;
+  video.srcObject = stream;
+  document.body.append(video);
+  const canvas = document.createElement('canvas');
+  canvas.width = BITS * BLOCK;
+  canvas.height = BLOCK;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  window.latencies = [];
+  window.framesPresented = 0;
+  const onFrame = () => {
+    const now = Date.now();
+    window.framesPresented++;
+    if (video.videoWidth >= BITS * BLOCK) {
+      ctx.drawImage(video, 0, 0, BITS * BLOCK, BLOCK, 0, 0, BITS * BLOCK, BLOCK);
+      const px = ctx.getImageData(0, 0, BITS * BLOCK, BLOCK).data;
+      let t = 0;
+      for (let i = 0; i < BITS; i++) {
+        const o = ((BLOCK >> 1) * BITS * BLOCK + i * BLOCK + (BLOCK >> 1)) * 4;
+        if (px[o] + px[o + 1] + px[o + 2] > 384) t += 2 ** i;
+      }
+      const latency = now - t;
+      if (latency >= 0 && latency < 10_000) window.latencies.push(latency);
+    }
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  return video;
+}
+
+/**
+ * The bare baseline: a minimal Janus VideoRoom client speaking the Janus API over WebSocket
+ * (no Whisper anywhere), publishing or subscribing one feed.
+ */
+export async function bareJanus(url) {
+  const ws = new WebSocket(url, 'janus-protocol');
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error('janus websocket failed'));
+  });
+  let tx = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.janus === 'ack' || !m.transaction || !pending.has(m.transaction)) return;
+    pending.get(m.transaction)(m);
+    pending.delete(m.transaction);
+  };
+  const send = (body) => new Promise((resolve, reject) => {
+    const transaction = String(++tx);
+    pending.set(transaction, (m) => (m.janus === 'error' || m.plugindata?.data?.error ? reject(new Error(JSON.stringify(m))) : resolve(m)));
+    ws.send(JSON.stringify({ ...body, transaction }));
+  });
+  const session = (await send({ janus: 'create' })).data.id;
+  setInterval(() => ws.send(JSON.stringify({ janus: 'keepalive', session_id: session, transaction: 'k' + ++tx })), 20_000);
+  const attach = async () => {
+    const handle = (await send({ janus: 'attach', session_id: session, plugin: 'janus.plugin.videoroom' })).data.id;
+    return {
+      message: (body, jsep) => send({ janus: 'message', session_id: session, handle_id: handle, body, ...(jsep ? { jsep } : {}) }),
+      trickle: (candidate) => ws.send(JSON.stringify({ janus: 'trickle', session_id: session, handle_id: handle, candidate: candidate ?? { completed: true }, transaction: 't' + ++tx })),
+    };
+  };
+  const peer = (h) => {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    pc.onicecandidate = (e) => h.trickle(e.candidate ? { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } : null);
+    return pc;
+  };
+  return {
+    async publish(room, stream, { codec, maxBitrate, fps }) {
+      const h = await attach();
+      await h.message({ request: 'create', room, publishers: 4, bitrate: maxBitrate, videocodec: codec.replace('video/', '').toLowerCase() }).catch(() => {});
+      const joined = await h.message({ request: 'join', ptype: 'publisher', room, display: 'bare' });
+      const pc = peer(h);
+      const track = stream.getVideoTracks()[0];
+      track.contentHint = 'motion';
+      const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: [{ maxBitrate, maxFramerate: fps, scaleResolutionDownBy: 1 }] });
+      const caps = RTCRtpSender.getCapabilities('video').codecs;
+      t.setCodecPreferences([...caps.filter((c) => c.mimeType.toLowerCase() === codec.toLowerCase()), ...caps.filter((c) => /\/(rtx|red|ulpfec)$/i.test(c.mimeType))]);
+      const params = t.sender.getParameters();
+      params.degradationPreference = 'maintain-framerate';
+      await t.sender.setParameters(params).catch(() => {});
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      const answer = await h.message({ request: 'configure', bitrate: maxBitrate }, { type: 'offer', sdp: offer.sdp });
+      await pc.setRemoteDescription(answer.jsep);
+      window.publisherPc = pc;
+      return joined.plugindata.data.id;
+    },
+    async subscribe(room, feed) {
+      const h = await attach();
+      // Janus lists the feed once its PeerConnection is up on Janus's side too: retry a moment.
+      let attached;
+      for (let attempt = 0; !attached; attempt++) {
+        attached = await h.message({ request: 'join', ptype: 'subscriber', room, streams: [{ feed }] }).catch(async (err) => {
+          if (attempt >= 50 || !/No such feed/.test(String(err))) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        });
+      }
+      const pc = peer(h);
+      const stream = new MediaStream();
+      pc.ontrack = (e) => stream.addTrack(e.track);
+      await pc.setRemoteDescription(attached.jsep);
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      await h.message({ request: 'start' }, { type: 'answer', sdp: answer.sdp });
+      window.viewerPc = pc;
+      return stream;
+    },
+  };
+}
