@@ -9,8 +9,17 @@ import { MediaCache } from './state/media.ts';
 import { SessionStore, type SavedSession } from './state/session.ts';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import { desktopBridge } from './desktop.ts';
+import { UiaCancelled, type UiaStage } from './state/uia.ts';
 
 export type Dialog = { kind: 'dm' } | { kind: 'group' } | { kind: 'invite'; roomId: string } | undefined;
+
+/** A question user-interactive auth is waiting on (answered by AuthPromptView). */
+export interface AuthRequest {
+  stage: UiaStage;
+  error?: string;
+  resolve: (answer: string) => void;
+  reject: (err: Error) => void;
+}
 
 export interface Composer {
   text: string;
@@ -44,6 +53,7 @@ export class AppModel {
   media?: MediaCache;
   dialog: Dialog;
   startError?: string;
+  authRequest?: AuthRequest;
   private readonly composers = new Map<string, Composer>();
   private unsubscribe?: () => void;
   private syncCache?: IndexedDBStore;
@@ -71,6 +81,11 @@ export class AppModel {
     this.syncCache = store;
     const chat = new ChatState(client);
     this.chat = chat;
+    chat.authPrompt = (stage, error) => new Promise<string>((resolve, reject) => {
+      this.authRequest?.reject(new UiaCancelled());
+      this.authRequest = { stage, error, resolve, reject };
+      m.redraw();
+    });
     this.media = new MediaCache(client, () => m.redraw());
     this.unsubscribe = chat.subscribe(() => {
       this.updateBadges();
@@ -104,6 +119,8 @@ export class AppModel {
     const cache = this.syncCache;
     this.syncCache = undefined;
     this.unsubscribe?.();
+    this.authRequest?.reject(new UiaCancelled());
+    this.authRequest = undefined;
     this.chat?.stop();
     this.media?.dispose();
     this.chat = undefined;

@@ -6,6 +6,7 @@ import './styles.css';
 import { AppModel } from './app.ts';
 import { desktopBridge } from './desktop.ts';
 import { AuthView } from './views/auth.ts';
+import type { FriendsTab } from './views/friends.ts';
 import { Shell } from './views/shell.ts';
 
 const app = new AppModel(localStorage, location.origin);
@@ -23,6 +24,7 @@ function mount(): void {
     '/login': { onmatch: () => { if (app.session) m.route.set('/'); }, render: () => m(AuthView, { app }) },
     '/': signedIn(() => m(Shell, { app, page: 'home' })),
     '/rooms/:roomId': signedIn((a) => m(Shell, { app, page: 'room', roomId: a.roomId })),
+    '/friends/:tab': signedIn((a) => m(Shell, { app, page: 'home', tab: a.tab as FriendsTab })),
     '/settings': signedIn(() => m(Shell, { app, page: 'settings' })),
   });
 }

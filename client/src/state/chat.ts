@@ -5,10 +5,13 @@
  * from it and call it; it tells them to redraw through `subscribe`.
  */
 import {
-  ClientEvent, Direction, EventType, HttpApiEvent, MatrixError, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
+  ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
   RelationType, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
+import { FriendsState } from './friends.ts';
 import { textContent } from './markdown.ts';
+import { SecurityState } from './security.ts';
+import { UiaCancelled, withUia, type UiaPrompt } from './uia.ts';
 import { buildTimeline, type ReactionSummary, type TimelineItem } from './timeline.ts';
 
 export type RoomKind = 'dm' | 'group';
@@ -26,6 +29,8 @@ export interface RoomSummary {
   lastActive: number;
   /** Who invited us (for invites). */
   inviter?: string;
+  /** An invite that is a Whisper friend request (shown with the friend requests, not as a chat). */
+  friendRequest?: boolean;
 }
 
 export interface UploadState {
@@ -92,11 +97,17 @@ export class ChatState {
   private readonly paginating = new Set<string>();
   private readonly historyDone = new Set<string>();
   private lastTypingSent = new Map<string, number>();
+  readonly friends: FriendsState;
+  readonly security: SecurityState;
+  /** How sensitive acts ask for the password / authenticator code; the views install theirs. */
+  authPrompt: UiaPrompt = () => Promise.reject(new UiaCancelled());
 
   constructor(client: MatrixClient) {
     this.client = client;
     this.userId = client.getUserId()!;
     const changed = () => this.changed();
+    this.friends = new FriendsState(client, changed);
+    this.security = new SecurityState(client, this.userId, () => this.authPrompt);
     client.on(ClientEvent.Sync, (state) => {
       this.syncState = state;
       changed();
@@ -132,7 +143,7 @@ export class ChatState {
     });
     this.ready = true;
     this.changed();
-    await this.loadOwnProfile();
+    await Promise.all([this.loadOwnProfile(), this.friends.refresh().catch(() => {})]);
   }
 
   stop(): void {
@@ -206,6 +217,7 @@ export class ChatState {
         mentions: room.getUnreadNotificationCount(NotificationCountType.Highlight),
         lastActive: room.getLastActiveTimestamp(),
         inviter: inviteEvent?.getSender(),
+        friendRequest: !!inviteEvent?.getContent()['org.whisper.friend_request'],
       });
     }
     // Invites first, then the most recently active.
@@ -442,6 +454,21 @@ export class ChatState {
     const direct = { ...this.directMap() };
     direct[userId] = [...new Set([...(direct[userId] ?? []), roomId])];
     await this.client.setAccountData(EventType.Direct, direct as any);
+    // The sdk's copy changes only when sync echoes it back: wait (briefly) so a second
+    // startDm right after finds this room instead of making another.
+    const has = () => (this.directMap()[userId] ?? []).includes(roomId);
+    if (has()) return;
+    const client = this.client;
+    await new Promise<void>((resolve) => {
+      const onData = () => { if (has()) done(); };
+      const done = () => {
+        clearTimeout(timer);
+        client.off(ClientEvent.AccountData, onData);
+        resolve();
+      };
+      const timer = setTimeout(done, 5000);
+      client.on(ClientEvent.AccountData, onData);
+    });
   }
 
   async invite(roomId: string, userId: string): Promise<void> {
@@ -497,18 +524,20 @@ export class ChatState {
       .sort((a, b) => Number(b.current) - Number(a.current) || (b.lastSeenTs ?? 0) - (a.lastSeenTs ?? 0));
   }
 
-  /** Signs a session out; the server asks for the password (user-interactive auth). */
-  async deleteDevice(deviceId: string, password: string): Promise<void> {
-    let session: string | undefined;
-    try {
-      await this.client.deleteDevice(deviceId);
-      return;
-    } catch (err) {
-      if (!(err instanceof MatrixError) || err.httpStatus !== 401) throw err;
-      session = (err.data as any)?.session;
-    }
-    await this.client.deleteDevice(deviceId, {
-      type: 'm.login.password', identifier: { type: 'm.id.user', user: this.userId }, password, session,
-    } as any);
+  /**
+   * Signs a session out through user-interactive auth: `password`, when given, answers the
+   * password stage once; anything else (a retry, the 2FA code) is asked through authPrompt.
+   */
+  async deleteDevice(deviceId: string, password?: string): Promise<void> {
+    let offered = password;
+    await withUia(this.userId, (auth) => this.client.deleteDevice(deviceId, auth as any), (stage, error) => {
+      if (stage === 'm.login.password' && offered !== undefined && !error) {
+        const p = offered;
+        offered = undefined;
+        return Promise.resolve(p);
+      }
+      if (offered === undefined && password !== undefined && stage === 'm.login.password') return Promise.reject(new Error(error ?? 'Wrong password'));
+      return this.authPrompt(stage, error);
+    });
   }
 }

@@ -28,6 +28,9 @@ export class AuthError extends Error {
   }
 }
 
+/** The errcode of a login that needs the second factor. */
+export const TOTP_REQUIRED = 'ORG.WHISPER.TOTP_REQUIRED';
+
 const SERVER_KEY = 'whisper.serverUrl';
 const SESSION_KEY = 'whisper.session';
 
@@ -112,13 +115,18 @@ export class SessionStore {
     this.store.removeItem(SESSION_KEY);
   }
 
-  async login(server: string, username: string, password: string, deviceName = 'Whisper'): Promise<SavedSession> {
+  /**
+   * Password login. An account with 2FA answers ORG.WHISPER.TOTP_REQUIRED (AuthError errcode,
+   * see TOTP_REQUIRED): ask for the authenticator or a recovery code and call again with it.
+   */
+  async login(server: string, username: string, password: string, deviceName = 'Whisper', totpCode?: string): Promise<SavedSession> {
     const baseUrl = this.rememberServer(server);
     const res = await call(baseUrl, 'POST', '/_matrix/client/v3/login', {
       type: 'm.login.password',
       identifier: { type: 'm.id.user', user: username.trim() },
       password,
       initial_device_display_name: deviceName,
+      ...(totpCode === undefined ? {} : { 'org.whisper.totp_code': totpCode.trim() }),
     }, this.fetchImpl);
     if (res.status !== 200) fail(res);
     return this.save(baseUrl, res.body);

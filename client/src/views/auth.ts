@@ -1,7 +1,7 @@
 /** Sign in and create account: server address (remembered), username, password, invite code. */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
-import { AuthError } from '../state/session.ts';
+import { AuthError, TOTP_REQUIRED } from '../state/session.ts';
 
 interface Attrs { app: AppModel }
 
@@ -14,6 +14,9 @@ export function AuthView(): m.Component<Attrs> {
   let error = '';
   let busy = false;
   let needsInvite: boolean | undefined;
+  /** Set once the server asked for the second factor: the form then asks only for the code. */
+  let totpStep = false;
+  let totpCode = '';
 
   const checkFlows = (app: AppModel) => {
     app.sessions.registrationFlows(server).then((f) => { needsInvite = f.needsInviteCode; m.redraw(); }, () => { needsInvite = undefined; });
@@ -32,7 +35,7 @@ export function AuthView(): m.Component<Attrs> {
         error = '';
         try {
           const session = mode === 'login'
-            ? await app.sessions.login(server, username, password)
+            ? await app.sessions.login(server, username, password, undefined, totpStep ? totpCode : undefined)
             : await app.sessions.register(server, username, password, invite || undefined);
           void window.whisperDesktop?.setServerUrl(session.baseUrl);
           await app.open(session);
@@ -40,6 +43,10 @@ export function AuthView(): m.Component<Attrs> {
         } catch (err) {
           error = err instanceof AuthError ? err.message : String((err as Error).message ?? err);
           if (err instanceof AuthError && err.errcode === 'W_NEED_INVITE') needsInvite = true;
+          if (err instanceof AuthError && err.errcode === TOTP_REQUIRED) {
+            totpStep = true;
+            error = '';
+          }
         } finally {
           busy = false;
           m.redraw();
@@ -50,6 +57,17 @@ export function AuthView(): m.Component<Attrs> {
         m('input', { id, ...attrs }),
         hint && m('small.hint', hint),
       ]);
+      if (totpStep) {
+        return m('main.auth', m('form.auth-card', { onsubmit: submit, 'aria-labelledby': 'auth-title' }, [
+          m('h1#auth-title', 'Two-factor authentication'),
+          m('p.sub', `Enter the 6-digit code from your authenticator app for ${username.trim()}, or one of your recovery codes.`),
+          field('totp-code', 'Authentication code', { value: totpCode, oninput: (e: any) => { totpCode = e.target.value; }, autocomplete: 'one-time-code', inputmode: 'numeric', required: true, autofocus: true,
+            oncreate: (v: m.VnodeDOM) => (v.dom as HTMLElement).focus() }),
+          error && m('p.error[role=alert]', error),
+          m('button.primary[type=submit]', { disabled: busy }, busy ? 'Please wait…' : 'Verify and sign in'),
+          m('button.link[type=button]', { onclick: () => { totpStep = false; totpCode = ''; error = ''; } }, 'Back to sign in'),
+        ]));
+      }
       return m('main.auth', m('form.auth-card', { onsubmit: submit, 'aria-labelledby': 'auth-title' }, [
         m('h1#auth-title', mode === 'login' ? 'Welcome back' : 'Create an account'),
         m('p.sub', mode === 'login' ? 'Sign in to your Whisper server.' : 'Join your friends on Whisper.'),

@@ -4,6 +4,7 @@ import type { AppModel } from '../app.ts';
 import type { DeviceInfo } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
 import { icon } from './icons.ts';
+import { SecuritySettings } from './security.ts';
 
 interface Attrs { app: AppModel }
 
@@ -75,6 +76,7 @@ export function SettingsView(): m.Component<Attrs> {
           ]),
           status && m('p.ok[role=status]', status),
           error && m('p.error[role=alert]', error),
+          m(SecuritySettings, { app }),
           m('button.danger.signout[type=button]', { onclick: () => app.signOut() }, 'Sign out'),
         ]),
       ]);

@@ -1,12 +1,14 @@
 /** The signed-in layout: sidebar on the left, the open chat or settings on the right, dialogs on top. */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
+import { AuthPromptView } from './authPrompt.ts';
 import { DialogView } from './dialogs.ts';
+import { FriendsView, type FriendsTab } from './friends.ts';
 import { RoomView } from './room.ts';
 import { SettingsView } from './settings.ts';
 import { roomHref, Sidebar } from './sidebar.ts';
 
-interface Attrs { app: AppModel; page: 'home' | 'room' | 'settings'; roomId?: string }
+interface Attrs { app: AppModel; page: 'home' | 'room' | 'settings'; roomId?: string; tab?: FriendsTab }
 
 /** Alt+Up / Alt+Down move through the chat list from anywhere. */
 function onKey(app: AppModel, current: string | undefined, e: KeyboardEvent): void {
@@ -47,15 +49,9 @@ export function Shell(): m.Component<Attrs> {
         m(Sidebar, { app, selected: roomId }),
         m('main.main', page === 'room' && roomId ? m(RoomView, { key: roomId, app, roomId })
           : page === 'settings' ? m(SettingsView, { app })
-            : m('section.home', [
-              m('h1', `Hi ${chat.profile().displayName}`),
-              m('p', chat.rooms().length ? 'Pick a chat on the left, or start a new one.' : 'Start a conversation with a friend.'),
-              m('.actions', [
-                m('button.primary[type=button]', { onclick: () => { app.dialog = { kind: 'dm' }; } }, 'Start a DM'),
-                m('button[type=button]', { onclick: () => { app.dialog = { kind: 'group' }; } }, 'Create a group'),
-              ]),
-            ])),
+            : m(FriendsView, { app, tab: attrs.tab })),
         m(DialogView, { app }),
+        m(AuthPromptView, { app }),
       ]);
     },
   };
