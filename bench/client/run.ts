@@ -78,10 +78,10 @@ async function call(base: string, token: string, method: string, p: string, body
   return json;
 }
 
-/** A DM-like room with `count` messages from two people, in runs as people write. */
+/** The DM of two friends (a friend request is a DM invite), with `count` messages in runs as people write. */
 async function seedHistory(base: string, alice: BenchUser, bob: BenchUser, count: number): Promise<string> {
-  const { room_id: roomId } = await call(base, alice.accessToken, 'POST', '/_matrix/client/v3/createRoom', { preset: 'trusted_private_chat', invite: [bob.userId], is_direct: true });
-  await call(base, bob.accessToken, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {});
+  const { room_id: roomId } = await call(base, alice.accessToken, 'POST', '/_whisper/client/v1/friends/requests', { user_id: bob.userId });
+  await call(base, bob.accessToken, 'POST', `/_whisper/client/v1/friends/requests/${encodeURIComponent(alice.userId)}/accept`, {});
   let next = 0;
   const started = Date.now();
   const worker = async () => {

@@ -1,5 +1,5 @@
 /**
- * The population: users (registered through UIA, as bench/http does), 1:1 DMs between
+ * The population: users (registered through UIA, as bench/http does), 1:1 DMs (friend requests accepted) between
  * consecutive pairs, groups made of the first users (who are also in a DM), and one stored
  * sync filter per user.
  */
@@ -67,11 +67,12 @@ export async function buildPopulation(url: string, http: JsonClient, o: Populati
     dmPairs,
     o.setupConcurrency,
     async ([a, b]): Promise<Room> => {
-      const { room_id: roomId } = await http.ok('POST', `${C}/createRoom`, {
+      // As friends do in Whisper: a friend request is the DM invite, accepting it joins.
+      const { room_id: roomId } = await http.ok('POST', '/_whisper/client/v1/friends/requests', {
         token: users[a].accessToken,
-        body: { preset: 'trusted_private_chat', is_direct: true, invite: [users[b].userId] },
+        body: { user_id: users[b].userId },
       });
-      await http.ok('POST', `${C}/join/${encodeURIComponent(roomId)}`, { token: users[b].accessToken, body: {} });
+      await http.ok('POST', `/_whisper/client/v1/friends/requests/${encodeURIComponent(users[a].userId)}/accept`, { token: users[b].accessToken, body: {} });
       return { roomId, kind: 'dm', members: [a, b] };
     },
     progress(o.log, 'DMs', dmPairs.length),
