@@ -112,4 +112,21 @@ describeServer('user directory', {}, (srv) => {
     assert.deepEqual((await search(me, '%')).body.results, []);
     assert.equal((await srv().request('POST', `${V3}/user_directory/search`, { token: me.access_token, body: {} })).body.errcode, 'M_MISSING_PARAM');
   });
+
+  it('finds friends even after their DM was left, and never someone who blocked you', async () => {
+    const me = await srv().register('pal1');
+    const pal = await srv().register('pal2');
+    const blocker = await srv().register('pal3');
+    const W = '/_whisper/client/v1';
+    const request = await srv().request('POST', `${W}/friends/requests`, { token: me.access_token, body: { user_id: pal.user_id } });
+    await srv().request('POST', `${W}/friends/requests/${encodeURIComponent(me.user_id)}/accept`, { token: pal.access_token, body: {} });
+    await srv().request('POST', `${V3}/rooms/${encodeURIComponent(request.body.room_id)}/leave`, { token: pal.access_token, body: {} });
+    await srv().request('POST', `${V3}/rooms/${encodeURIComponent(request.body.room_id)}/leave`, { token: me.access_token, body: {} });
+    await shareRoom(srv(), me, blocker);
+    assert.deepEqual((await search(me, 'pal')).body.results.map((r: { user_id: string }) => r.user_id).sort(), [me.user_id, pal.user_id, blocker.user_id].sort());
+    await srv().request('PUT', `${W}/blocks/${encodeURIComponent(me.user_id)}`, { token: blocker.access_token, body: {} });
+    const after = (await search(me, 'pal')).body.results.map((r: { user_id: string }) => r.user_id);
+    assert.ok(after.includes(pal.user_id), 'a friend with no shared room');
+    assert.ok(!after.includes(blocker.user_id), 'someone who blocked me');
+  });
 });

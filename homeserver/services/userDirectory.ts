@@ -1,7 +1,7 @@
 /**
- * User directory (spec: /user_directory/search): finds people the searcher can reach — those
- * sharing a room with them and those in published rooms — never the whole server, so
- * accounts stay private to the rooms they are in.
+ * User directory (spec: /user_directory/search): finds people the searcher can reach — friends,
+ * those sharing a room with them and those in published rooms — never the whole server, so
+ * accounts stay private to the rooms they are in (and hidden from people they blocked).
  */
 import type { Db } from '../storage/database.ts';
 import * as directory from '../storage/userDirectory.ts';

@@ -14,8 +14,9 @@ function likeLiteral(s: string): string {
 
 /**
  * Active users matching `term` (in the user id or display name, case-insensitively) who are
- * in `visibleTo`'s reach: sharing a room with them, joined to a published room, or listed in
- * `alsoVisible`. Closest matches first: a localpart or name that starts with the term.
+ * in `visibleTo`'s reach: their friends, those sharing a room with them, those joined to a
+ * published room, or listed in `alsoVisible` — minus anyone who blocked them. Closest matches
+ * first: a localpart or name that starts with the term.
  */
 export async function searchUsers(q: Queryable, visibleTo: string, term: string, limit: number, alsoVisible: string[] = []): Promise<DirectoryEntry[]> {
   const pattern = `%${likeLiteral(term.toLowerCase())}%`;
@@ -30,10 +31,13 @@ export async function searchUsers(q: Queryable, visibleTo: string, term: string,
     .join('rooms as r', 'r.room_id', 'cs.room_id')
     .where({ 'r.published': true, 'cs.type': 'm.room.member', 'cs.membership': 'join' })
     .select('cs.state_key');
+  const friends = q('friendships').where('user_id', visibleTo).select('friend_id');
+  const blockedThem = q('user_blocks').where('blocked_id', visibleTo).select('user_id');
   return q<DirectoryEntry>('users as u')
     .where('u.deactivated', false)
+    .whereNotIn('u.user_id', blockedThem)
     .where((w) => {
-      w.whereIn('u.user_id', shared).orWhereIn('u.user_id', inPublished);
+      w.whereIn('u.user_id', shared).orWhereIn('u.user_id', inPublished).orWhereIn('u.user_id', friends);
       if (alsoVisible.length) w.orWhereIn('u.user_id', alsoVisible);
     })
     .where((w) => w.whereRaw('lower(u.user_id) like ?', [pattern]).orWhereRaw('lower(u.displayname) like ?', [pattern]))
