@@ -5,34 +5,24 @@
  * it and reports what the browsers' getStats() measured.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { installed } from './voiceHelpers.ts';
+import { makeMediaNamespace, type MediaNamespace } from './media/netns.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
 describe('voice media (Janus + Chromium in a network namespace)', function () {
   this.timeout(240_000);
-  const ns = `whisper-voice-${randomBytes(3).toString('hex')}`;
+  let ns: MediaNamespace | undefined;
   let result: Record<string, any> = {};
-  let made = false;
 
   before(async function () {
     const missing = ['janus', 'chromium', 'ip'].filter((b) => !installed(b));
     if (missing.length) this.skip(); // needs: apt-get install janus chromium (iproute2)
     if (process.getuid?.() !== 0) this.skip(); // making a network namespace needs root
-    ip('netns', 'add', ns);
-    made = true;
-    const inNs = (...args: string[]) => ip('netns', 'exec', ns, 'ip', ...args);
-    inNs('link', 'set', 'lo', 'up');
-    inNs('link', 'add', 'name', 'vw0', 'type', 'veth', 'peer', 'name', 'vw1');
-    inNs('addr', 'add', '198.18.0.2/30', 'dev', 'vw0');
-    inNs('link', 'set', 'vw0', 'up');
-    inNs('link', 'set', 'vw1', 'up');
-    inNs('route', 'add', 'default', 'dev', 'vw0');
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, 'spec-tests/media/voiceScenario.ts'], {
+    ns = makeMediaNamespace('whisper-voice');
+    const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, 'spec-tests/media/voiceScenario.ts'], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SCENARIOS: installed('turnserver') ? 'a,t,c,s,d' : 'a,c,s,d', NODE_NO_WARNINGS: '1' },
     });
     let out = '';
@@ -47,9 +37,7 @@ describe('voice media (Janus + Chromium in a network namespace)', function () {
     console.log(`      measured: audio ${a?.bobHears.bytes} B/3 s, muted ${a?.bobHearsMuted.bytes} B; stream ${c?.frameWidth}x${c?.frameHeight} decoded ${c?.decodedFps.toFixed(1)} fps of ${c?.encodedFps.toFixed(1)} sent, ${c?.receivedMbps.toFixed(1)} Mbit/s ${c?.codec}; media back ${d?.flowingAfterMs} ms after killing Janus`);
   });
 
-  after(() => {
-    if (made) ip('netns', 'del', ns);
-  });
+  after(() => ns?.remove());
 
   it('(a) two users hear each other; mute stops the audio', () => {
     const { aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob } = result.a;

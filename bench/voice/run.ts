@@ -13,8 +13,7 @@
  * Needs root (a network namespace: Janus gathers no ICE candidates on loopback), janus and
  * chromium (Debian packages). It re-runs itself inside the namespace it makes.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -23,6 +22,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { makeMediaNamespace } from '../../spec-tests/media/netns.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const log = (line: string) => process.stderr.write(`[bench:voice] ${line}\n`);
@@ -40,26 +40,17 @@ const { values: args } = parseArgs({
 
 if (!process.env.WHISPER_BENCH_NETNS) {
   // Outside: make the namespace (a veth pair with both ends inside, 198.18.0.2/30, lo up) and run inside it.
-  const ns = `whisper-bench-${randomBytes(3).toString('hex')}`;
-  const ip = (...a: string[]) => execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'inherit'] });
-  ip('netns', 'add', ns);
+  const ns = makeMediaNamespace('whisper-bench');
   try {
-    const inNs = (...a: string[]) => ip('netns', 'exec', ns, 'ip', ...a);
-    inNs('link', 'set', 'lo', 'up');
-    inNs('link', 'add', 'name', 'vb0', 'type', 'veth', 'peer', 'name', 'vb1');
-    inNs('addr', 'add', '198.18.0.2/30', 'dev', 'vb0');
-    inNs('link', 'set', 'vb0', 'up');
-    inNs('link', 'set', 'vb1', 'up');
-    inNs('route', 'add', 'default', 'dev', 'vb0');
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, import.meta.filename, ...process.argv.slice(2)], {
-      stdio: 'inherit', env: { ...process.env, WHISPER_BENCH_NETNS: ns },
+    const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...process.execArgv, import.meta.filename, ...process.argv.slice(2)], {
+      stdio: 'inherit', env: { ...process.env, WHISPER_BENCH_NETNS: ns.name },
     });
     const forward = (s: NodeJS.Signals) => child.kill(s);
     process.on('SIGINT', forward).on('SIGTERM', forward);
     const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
     process.exitCode = code;
   } finally {
-    ip('netns', 'del', ns);
+    ns.remove();
   }
 } else {
   await inside();
