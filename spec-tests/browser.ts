@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(import.meta.dirname, 'artifacts');
@@ -47,4 +47,46 @@ export function watchProblems(page: Page, label: string): string[] {
     if (!req.url().includes('/sync')) problems.push(`${label} request failed: ${req.url()} ${req.failure()?.errorText}`);
   });
   return problems;
+}
+
+/**
+ * The pages a browser test opens, each in a context of its own (one person each), watched for
+ * problems; on a failed test, screenshots and the problems seen; closed together at the end.
+ */
+export class BrowserPages {
+  readonly pages: Array<[label: string, page: Page]> = [];
+  private readonly contexts: BrowserContext[] = [];
+  private readonly problemsOf = new Map<Page, string[]>();
+  private readonly failurePrefix: string;
+
+  constructor(failurePrefix: string) {
+    this.failurePrefix = failurePrefix;
+  }
+
+  /** `prepare` attaches the test's own listeners before the app loads. */
+  async open(browser: Browser, url: string, label: string, prepare?: (page: Page) => void): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    this.contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    this.pages.push([label, page]);
+    this.problemsOf.set(page, watchProblems(page, label));
+    prepare?.(page);
+    await page.goto(url);
+    return page;
+  }
+
+  /** Console errors, uncaught exceptions, CSP violations and failed requests the page saw. */
+  problems(page: Page): string[] {
+    return this.problemsOf.get(page) ?? [];
+  }
+
+  async recordFailure(): Promise<void> {
+    for (const [label, page] of this.pages) await screenshot(page, `${this.failurePrefix}${label}`).catch(() => {});
+    for (const [, page] of this.pages) console.log(this.problems(page));
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.contexts) await c.close().catch(() => {});
+  }
 }

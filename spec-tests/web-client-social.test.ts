@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { generate } from 'otplib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { backends, startTestServer, type TestServer } from './harness.ts';
 import { buildClient, isStale } from '../client/build.ts';
-import { chromiumMissing, launchChromium, screenshot, watchProblems } from './browser.ts';
+import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -19,8 +19,7 @@ describe('web client in Chromium: friends, 2FA, security settings', function () 
   this.timeout(60_000);
   let srv: TestServer;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const pages: [string, Page][] = [];
+  const opened = new BrowserPages('failed-social-');
   let alice: Page;
   let bob: Page;
 
@@ -37,28 +36,18 @@ describe('web client in Chromium: friends, 2FA, security settings', function () 
 
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return;
-    for (const [label, page] of pages) await screenshot(page, `failed-social-${label}`).catch(() => {});
-    for (const [, page] of pages) console.log((page as any).__problems);
+    await opened.recordFailure();
   });
 
   after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
+    await opened.close();
     await browser?.close();
     await srv?.close();
   });
 
-  async function openPage(label: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    pages.push([label, page]);
-    (page as any).__problems = watchProblems(page, label);
-    // Remove and block ask "are you sure?".
-    page.on('dialog', (d) => void d.accept());
-    await page.goto(srv.url);
-    return page;
-  }
+  // Remove and block ask "are you sure?".
+  const openPage = (label: string) => opened.open(browser, srv.url, label, (page) => page.on('dialog', (d) => void d.accept()));
+
 
   async function register(page: Page, username: string): Promise<void> {
     await page.getByRole('tab', { name: 'Create account' }).click();
@@ -144,7 +133,7 @@ describe('web client in Chromium: friends, 2FA, security settings', function () 
     await alice.getByRole('link', { name: 'Friends', exact: true }).click();
     await alice.getByRole('link', { name: 'All' }).click();
     await person(alice, '@bob:whisper.test').waitFor({ state: 'detached' });
-    assert.deepEqual([...(alice as any).__problems, ...(bob as any).__problems], [], 'no console errors, exceptions or CSP violations');
+    assert.deepEqual([...opened.problems(alice), ...opened.problems(bob)], [], 'no console errors, exceptions or CSP violations');
   });
 
   it('enrols 2FA in settings with a QR code, uses the code for a sensitive act, reads the audit log, signs in again with the code', async () => {
@@ -227,6 +216,6 @@ describe('web client in Chromium: friends, 2FA, security settings', function () 
     await alice.getByRole('button', { name: 'Verify and sign in' }).click();
     await alice.getByRole('navigation', { name: 'Chats' }).waitFor();
     await alice.getByRole('heading', { name: 'Friends' }).waitFor();
-    assert.deepEqual((alice as any).__problems, [], 'no console errors, exceptions or CSP violations');
+    assert.deepEqual(opened.problems(alice), [], 'no console errors, exceptions or CSP violations');
   });
 });

@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { backends, startTestServer, type TestServer } from './harness.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildClient, DIST, isStale } from '../client/build.ts';
-import { chromiumMissing, launchChromium, screenshot, watchProblems } from './browser.ts';
+import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -19,8 +19,8 @@ describe('web client in Chromium', function () {
   this.timeout(90_000);
   let srv: TestServer;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const pages: [string, Page][] = [];
+  const opened = new BrowserPages('failed-');
+  const pages = opened.pages;
   const requested: string[] = [];
 
   before(async function () {
@@ -37,27 +37,17 @@ describe('web client in Chromium', function () {
 
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return;
-    for (const [label, page] of pages) await screenshot(page, `failed-${label}`).catch(() => {});
-    for (const [, page] of pages) console.log((page as any).__problems);
+    await opened.recordFailure();
   });
 
   after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
+    await opened.close();
     await browser?.close();
     await srv?.close();
   });
 
-  async function openPage(label: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    pages.push([label, page]);
-    (page as any).__problems = watchProblems(page, label);
-    page.on('request', (req) => requested.push(req.url()));
-    await page.goto(srv.url);
-    return page;
-  }
+  const openPage = (label: string) => opened.open(browser, srv.url, label, (page) => page.on('request', (req) => requested.push(req.url())));
+
 
   async function register(page: Page, username: string, inviteCode?: string, shot?: string): Promise<void> {
     await page.getByRole('tab', { name: 'Create account' }).click();
@@ -245,7 +235,7 @@ describe('web client in Chromium', function () {
     const whoami = await srv.request('GET', '/_matrix/client/v3/account/whoami', { token: aliceToken });
     assert.equal(whoami.body.errcode, 'M_UNKNOWN_TOKEN');
 
-    const seen = [...(alice as any).__problems, ...(bob as any).__problems];
+    const seen = [...opened.problems(alice), ...opened.problems(bob)];
     assert.deepEqual(seen, [], 'no console errors, exceptions or CSP violations');
     // Encryption is not started yet, and its crypto code is not part of the main bundle.
     assert.equal(requested.filter((u) => u.endsWith('.wasm')).length, 0);
@@ -282,6 +272,6 @@ describe('web client in Chromium', function () {
     await bob.getByRole('button', { name: 'Accept' }).waitFor();
     await bob.keyboard.press('Alt+ArrowUp');
     await bob.waitForFunction((before) => location.href === before, dmUrl);
-    assert.deepEqual((bob as any).__problems, []);
+    assert.deepEqual(opened.problems(bob), []);
   });
 });
