@@ -160,12 +160,24 @@ function dispatchPublisherEvent(event: JanusMessage, events: PublisherEvents): v
   }
 }
 
+/** Janus drops a viewer to a lower layer after this long without packets on the one it relays (its default is 250 ms). */
+const LAYER_FALLBACK_US = 1_000_000;
+/** How long a viewer may sit below the layer it asked for before the publisher is asked for a keyframe again, and the cap of the backoff. */
+const LAYER_RECOVER_MS = 2_000;
+const LAYER_RECOVER_MAX_MS = 16_000;
+
 /** A subscription to one feed: Janus makes the offer, the client answers. */
 export class Subscriber {
   readonly handle: JanusHandle;
   readonly offer: Jsep;
   /** This subscription's video stream (its mid in Janus's offer), for picking simulcast layers. */
   readonly videoMid: string | undefined;
+  /** The simulcast layer asked for (Janus starts a subscriber on the highest) and the one Janus says it relays. */
+  private layerTarget = 2;
+  private layerRelayed: number | undefined;
+  private recoverTimer: NodeJS.Timeout | undefined;
+  private recoverDelay = LAYER_RECOVER_MS;
+  private closed = false;
 
   private constructor(handle: JanusHandle, offer: Jsep, videoMid: string | undefined) {
     this.handle = handle;
@@ -174,15 +186,23 @@ export class Subscriber {
   }
 
   static async join(session: JanusSession, room: JanusRoom, feed: number, onGone: (reason: string) => void): Promise<Subscriber> {
+    let subscriber: Subscriber | undefined;
     const handle = await session.attach(VIDEOROOM_PLUGIN, (event) => {
-      if (event.janus === 'hangup' || event.janus === 'detached') onGone(String(event.reason ?? event.janus));
+      if (event.janus === 'hangup' || event.janus === 'detached') {
+        subscriber?.stopRecovering();
+        onGone(String(event.reason ?? event.janus));
+        return;
+      }
+      const substream = event.plugindata?.data?.substream;
+      if (typeof substream === 'number') subscriber?.relaying(substream);
     });
     try {
-      const { data, jsep } = await handle.message({ request: 'join', ptype: 'subscriber', room: room.room, pin: room.pin, streams: [{ feed }] });
+      const { data, jsep } = await handle.message({ request: 'join', ptype: 'subscriber', room: room.room, pin: room.pin, streams: [{ feed, fallback: LAYER_FALLBACK_US }] });
       if (!jsep) throw new Error('Janus made no offer for the feed');
       const streams = Array.isArray(data.streams) ? (data.streams as Array<{ type?: unknown; mid?: unknown }>) : [];
       const video = streams.find((st) => st.type === 'video' && typeof st.mid === 'string');
-      return new Subscriber(handle, jsep, video?.mid as string | undefined);
+      subscriber = new Subscriber(handle, jsep, video?.mid as string | undefined);
+      return subscriber;
     } catch (err) {
       await handle.detach();
       throw err;
@@ -199,7 +219,42 @@ export class Subscriber {
    */
   async setLayer(substream: number, temporal?: number): Promise<void> {
     if (!this.videoMid) return;
-    await this.handle.message({ request: 'configure', streams: [{ mid: this.videoMid, substream, ...(temporal !== undefined ? { temporal } : {}) }] });
+    this.layerTarget = substream;
+    this.recoverDelay = LAYER_RECOVER_MS;
+    await this.configureLayer(substream, temporal);
+    this.relaying(this.layerRelayed);
+  }
+
+  private async configureLayer(substream: number, temporal?: number): Promise<void> {
+    await this.handle.message({ request: 'configure', streams: [{ mid: this.videoMid, substream, fallback: LAYER_FALLBACK_US, ...(temporal !== undefined ? { temporal } : {}) }] });
+  }
+
+  /**
+   * Janus reported the layer it now relays. Below the one asked for, it fell back because the
+   * publisher's layer stalled (a streamer's CPU busy with a game does that), and it only climbs
+   * back on a keyframe of that layer, which a browser sends when asked: so while the viewer sits
+   * below its layer, asking again (Janus then requests a keyframe) with a growing pause.
+   */
+  private relaying(substream: number | undefined): void {
+    this.layerRelayed = substream;
+    if (substream === undefined || substream >= this.layerTarget || this.closed) {
+      this.stopRecovering();
+      this.recoverDelay = LAYER_RECOVER_MS;
+      return;
+    }
+    if (this.recoverTimer) return;
+    this.recoverTimer = setTimeout(() => {
+      this.recoverTimer = undefined;
+      if (this.closed || this.layerRelayed === undefined || this.layerRelayed >= this.layerTarget) return;
+      this.recoverDelay = Math.min(this.recoverDelay * 2, LAYER_RECOVER_MAX_MS);
+      this.configureLayer(this.layerTarget).catch(() => {}).finally(() => this.relaying(this.layerRelayed));
+    }, this.recoverDelay);
+    this.recoverTimer.unref();
+  }
+
+  private stopRecovering(): void {
+    clearTimeout(this.recoverTimer);
+    this.recoverTimer = undefined;
   }
 
   /** Stops receiving (deafen) or receives again, without renegotiating. */
@@ -208,6 +263,8 @@ export class Subscriber {
   }
 
   async leave(): Promise<void> {
+    this.closed = true;
+    this.stopRecovering();
     await this.handle.message({ request: 'leave' }).catch(() => {});
     await this.handle.detach();
   }
