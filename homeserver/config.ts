@@ -93,6 +93,9 @@ const schema = z.object({
   mailFrom: z.string().min(3).optional(),
   /** Audit log entries older than this many days are deleted (0 keeps them forever). */
   auditRetentionDays: z.coerce.number().int().min(0).max(36500).default(365),
+  /** Scales every in-memory cache (sessions, room state, push rules): 2 doubles them, 0 turns
+   * them off (memory-starved hosts, and the benchmarks' baseline). */
+  cacheFactor: z.coerce.number().min(0).max(100).default(1),
   rateLimits: rateLimitsSchema,
   /** Voice and streaming (Janus). An external Janus (JANUS_URL, ws:// or wss://) with its
    * api_secret and VideoRoom admin_key; otherwise the homeserver runs `janusBinary` itself
@@ -139,6 +142,7 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_SMTP_URL: 'smtpUrl',
   WHISPER_MAIL_FROM: 'mailFrom',
   WHISPER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  WHISPER_CACHE_FACTOR: 'cacheFactor',
   WHISPER_URL_PREVIEW_ALLOWED_IPS: 'urlPreviewAllowedIps',
   JANUS_URL: 'janusUrl',
   JANUS_API_SECRET: 'janusApiSecret',

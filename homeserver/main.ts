@@ -16,9 +16,11 @@ import { ProfileService } from './services/profiles.ts';
 import { RateLimits } from './services/rateLimits.ts';
 import { RegistrationTokenService } from './services/registrationTokens.ts';
 import { SessionService } from './services/sessions.ts';
-import { SESSIONS_CHANNEL, TokenCache } from './services/tokenCache.ts';
+import { CACHES_CHANNEL, CacheBus, InvalidatedCache } from './services/caches.ts';
+import type { AccessTokenLookup } from './storage/tokens.ts';
 import { HistoryService } from './services/rooms/history.ts';
 import { EventPersister } from './services/rooms/persister.ts';
+import { RoomStateCache } from './services/rooms/stateCache.ts';
 import { DirectoryService } from './services/rooms/directory.ts';
 import { HierarchyService } from './services/rooms/hierarchy.ts';
 import { RelationService } from './services/rooms/relations.ts';
@@ -28,7 +30,9 @@ import { RoomService } from './services/rooms/roomService.ts';
 import { FilterService } from './services/sync/filters.ts';
 import { CHANGES_CHANNEL, Notifier } from './services/sync/notifier.ts';
 import { SyncService } from './services/sync/syncService.ts';
+import { OwnRooms } from './services/sync/ownRooms.ts';
 import { PushService } from './services/push/pushService.ts';
+import type { PushRulesJson } from './services/push/ruleset.ts';
 import { AccountDataService } from './services/streams/accountData.ts';
 import { ReceiptService } from './services/streams/receipts.ts';
 import { TypingService } from './services/streams/typing.ts';
@@ -37,7 +41,7 @@ import { UrlPreviewService } from './services/media/urlPreview.ts';
 import { committedPositions } from './storage/streams.ts';
 import { DeviceListService } from './services/e2ee/deviceLists.ts';
 import { KeyBackupService } from './services/e2ee/keyBackup.ts';
-import { KeyService } from './services/e2ee/keys.ts';
+import { KeyService, type SyncKeyCounts } from './services/e2ee/keys.ts';
 import { ToDeviceService } from './services/e2ee/toDevice.ts';
 import { PresenceService } from './services/presence.ts';
 import { UserDirectoryService } from './services/userDirectory.ts';
@@ -56,6 +60,12 @@ import { JanusSupervisor } from './media/janusSupervisor.ts';
 import { VoiceService } from './services/voice/voiceService.ts';
 import { attachVoiceSocket } from './http/voiceSocket.ts';
 
+/** Cache sizes (times `cacheFactor`): a friends' server has far fewer sessions, users and rooms. */
+const TOKEN_CACHE_ENTRIES = 50_000;
+const ROOM_STATE_CACHE_ROOMS = 2_000;
+const PUSH_RULES_CACHE_USERS = 10_000;
+const KEY_COUNT_CACHE_DEVICES = 20_000;
+const OWN_ROOMS_CACHE_USERS = 10_000;
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -67,21 +77,21 @@ const ACCEPT_DRAIN_MAX_MS = 2000;
 /** Builds the services and subscribes them to the database's change notifications. */
 export async function buildServices(config: Config, database: Database, logger: Logger = createLogger('silent')): Promise<Services> {
   const db = database.db;
-  const tokenCache = new TokenCache();
-  await database.notifications.listen(SESSIONS_CHANNEL, {
-    onMessage: (userId) => tokenCache.invalidateUser(userId),
-    onGap: (listening) => (listening ? tokenCache.enable() : tokenCache.disable()),
-  });
+  // Hot-path caches, dropped in every process by the writes that change them (caches.ts).
+  const caches = new CacheBus();
+  await database.notifications.listen(CACHES_CHANNEL, caches.subscription());
+  const tokenCache = caches.register(new InvalidatedCache<AccessTokenLookup>('tokens', Math.round(TOKEN_CACHE_ENTRIES * config.cacheFactor)));
   const userIds = new UserIds(config.serverName);
   const passwords = new PasswordHasher();
   const rateLimits = RateLimits.create(config.rateLimits, database.kind === 'postgres' ? db : undefined);
   const audit = new AuditService(db, config);
-  const sessions = new SessionService(db, config, tokenCache, audit);
+  const sessions = new SessionService(db, config, { bus: caches, tokens: tokenCache }, audit);
   const twoFactor = new TwoFactorService({ db, config, rateLimits, audit });
   const mailer = new Mailer(config);
   const emails = new EmailService({ db, config, mailer, rateLimits, audit });
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds, twoFactor, emails });
   const notifier = new Notifier(db, await committedPositions(db));
+  const ownRooms = new OwnRooms(db, notifier, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor));
   await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
       const notice = notifier.decode(payload);
@@ -89,25 +99,28 @@ export async function buildServices(config: Config, database: Database, logger: 
     },
     // Changes may have been missed while not listening: every long-poll re-checks.
     onGap: (listening) => {
+      ownRooms.listening(listening);
       if (listening) void committedPositions(db).then((p) => notifier.resync(p));
     },
   });
   const accountData = new AccountDataService(db, notifier);
   const receipts = new ReceiptService({ db, notifier, accountData });
   const typing = new TypingService(db, notifier);
-  const push = new PushService(db, accountData);
-  const persister = new EventPersister(db, notifier);
+  const push = new PushService(db, accountData, { bus: caches, rules: caches.register(new InvalidatedCache<PushRulesJson>('push_rules', Math.round(PUSH_RULES_CACHE_USERS * config.cacheFactor))) });
+  const persister = new EventPersister(db, notifier, new RoomStateCache(Math.round(ROOM_STATE_CACHE_ROOMS * config.cacheFactor)));
   const rooms = new RoomService({ db, persister, userIds });
   const relations = new RelationService(db, rooms);
   const directory = new DirectoryService({ db, rooms, userIds });
   persister.check((trx, draft) => relations.validate(trx, draft));
   persister.check((trx, draft) => directory.validate(trx, draft));
-  persister.onStored((trx, pdu) => push.evaluate(trx, pdu));
+  persister.onStored((trx, pdu, state) => push.evaluate(trx, pdu, state));
   const media = await MediaService.open(db, config);
   await database.notifications.listen(MEDIA_CHANNEL, media.subscription());
   const deviceLists = new DeviceListService(db, notifier);
   sessions.onDevicesChanged((trx, userId) => deviceLists.markChanged(userId, trx));
-  const keys = new KeyService({ db, deviceLists, userIds });
+  const keys = new KeyService({ db, deviceLists, userIds, caches: { bus: caches, keyCounts: caches.register(new InvalidatedCache<SyncKeyCounts>('key_counts', Math.round(KEY_COUNT_CACHE_DEVICES * config.cacheFactor))) } });
+  // A device signed in again under its id, or deleted, loses its keys: its counts go too.
+  sessions.onDevicesChanged((trx, userId) => keys.keysChanged(trx, userId));
   const toDevice = new ToDeviceService({ db, notifier, userIds });
   const presence = new PresenceService({
     db, notifier, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs },
@@ -155,7 +168,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     media,
     urlPreviews: new UrlPreviewService(config, media),
     history: new HistoryService({ db, rooms, notifier }),
-    sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence }),
+    sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence, ownRooms }),
     filters: new FilterService(db),
     config,
     userIds,

@@ -1,6 +1,8 @@
 /**
  * Several server processes sharing one PostgreSQL: a session ended through one is refused by
- * the others (their token caches hear of it by LISTEN/NOTIFY), and rate limits are shared.
+ * the others (their token caches hear of it by LISTEN/NOTIFY), rate limits are shared, and
+ * what each process caches of rooms' state and users' push rules never outlives a change
+ * made through another.
  */
 import assert from 'node:assert/strict';
 import { backends, startTestServer, type TestServer } from './harness.ts';
@@ -65,6 +67,63 @@ for (const backend of backends().filter((b) => b.name === 'postgres')) {
       assert.equal(res.status, 200);
       assert.ok(await eventually(async () => (await whoamiOnB(other.body.access_token)) === 401));
       assert.equal(await whoamiOnB(u.access_token), 200, 'the session that changed it stays');
+    });
+
+    const onB = (method: string, path: string, token: string, body?: unknown) =>
+      fetch(`${bUrl}${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })
+        .then(async (r) => ({ status: r.status, body: await r.json() }));
+    const room = (id: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(id)}`;
+
+    it('a room\'s state changed through A holds at once on B, whose state cache had the room', async () => {
+      const owner = await a.register('stateowner');
+      const guest = await a.register('stateguest');
+      const made = await a.request('POST', '/_matrix/client/v3/createRoom', { token: owner.access_token, body: { preset: 'public_chat' } });
+      const roomId = made.body.room_id as string;
+      assert.equal((await onB('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, guest.access_token, {})).status, 200);
+      // B works the room out (and caches its state) for a few sends, the topic among them.
+      const say = (txn: string) => onB('PUT', `${room(roomId)}/send/m.room.message/${txn}`, guest.access_token, { msgtype: 'm.text', body: txn });
+      for (let i = 0; i < 3; i++) assert.equal((await say(`b${i}`)).status, 200);
+      // Through A: messages now need power 50, which the guest lacks.
+      const levels = (await a.request('GET', `${room(roomId)}/state/m.room.power_levels/`, { token: owner.access_token })).body;
+      const setMessageLevel = (level: number) =>
+        a.request('PUT', `${room(roomId)}/state/m.room.power_levels/`, { token: owner.access_token, body: { ...levels, events: { ...levels.events, 'm.room.message': level } } });
+      assert.equal((await setMessageLevel(50)).status, 200);
+      const refused = await say('b-raised');
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      // Back to 0 through A: B lets the guest speak again.
+      assert.equal((await setMessageLevel(0)).status, 200);
+      assert.equal((await say('b-lowered')).status, 200);
+      // A ban through A: B refuses the banned user's next message.
+      assert.equal((await a.request('POST', `${room(roomId)}/ban`, { token: owner.access_token, body: { user_id: guest.user_id } })).status, 200);
+      assert.equal((await say('b-banned')).status, 403);
+      // B's owner, whose levels B had cached, still sends; A sees it in the room's line.
+      const fromB = await onB('PUT', `${room(roomId)}/send/m.room.message/b-owner`, owner.access_token, { msgtype: 'm.text', body: 'from B' });
+      const fromA = await a.request('PUT', `${room(roomId)}/send/m.room.message/a1`, { token: owner.access_token, body: { msgtype: 'm.text', body: 'from A' } });
+      const context = await a.request('GET', `${room(roomId)}/context/${encodeURIComponent(fromA.body.event_id)}?limit=2`, { token: owner.access_token });
+      assert.equal(context.body.events_before[0].event_id, fromB.body.event_id);
+    });
+
+    it('a push rule changed through A applies to the next message sent through B', async () => {
+      const alice = await a.register('pushalice');
+      const bob = await a.register('pushbob');
+      const made = await a.request('POST', '/_matrix/client/v3/createRoom', { token: alice.access_token, body: { preset: 'public_chat', name: 'three people' } });
+      const roomId = made.body.room_id as string;
+      const carol = await a.register('pushcarol');
+      for (const u of [bob, carol]) assert.equal((await a.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: u.access_token, body: {} })).status, 200);
+      const unread = async () => {
+        const res = await a.request('GET', `/_matrix/client/v3/sync?filter=${encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 1 } } }))}`, { token: alice.access_token });
+        return res.body.rooms.join[roomId].unread_notifications.notification_count as number;
+      };
+      assert.equal((await onB('PUT', `${room(roomId)}/send/m.room.message/p1`, bob.access_token, { msgtype: 'm.text', body: 'one' })).status, 200);
+      assert.equal(await unread(), 1, 'B evaluated (and cached) alice\'s rules');
+      // Through A, alice silences ordinary messages.
+      const off = await a.request('PUT', '/_matrix/client/v3/pushrules/global/underride/.m.rule.message/enabled', { token: alice.access_token, body: { enabled: false } });
+      assert.equal(off.status, 200);
+      assert.ok(await eventually(async () => {
+        const before = await unread();
+        await onB('PUT', `${room(roomId)}/send/m.room.message/p-${Date.now()}`, carol.access_token, { msgtype: 'm.text', body: 'quiet?' });
+        return (await unread()) === before;
+      }), 'a message through B after the change does not count');
     });
 
     it('the per-account login limit is shared between the processes', async () => {

@@ -104,6 +104,25 @@ describeServer('account data, receipts, typing, push rules, unread counts', {}, 
     assert.equal(page.notifications.length + rest.notifications.length, 5, 'pages through all');
   });
 
+  it('@room highlights by the room\'s notification power level, as the state stands after each change and redaction', async () => {
+    const group = (await ok(srv(), 'POST', `${C}/createRoom`, alice, { preset: 'public_chat', name: 'levels' })).room_id;
+    await ok(srv(), 'POST', `${C}/join/${enc(group)}`, bob, {});
+    const levels = await ok(srv(), 'GET', `${C}/rooms/${enc(group)}/state/m.room.power_levels/`, alice);
+    const everyone = async (txn: string) => {
+      const start = await ok(srv(), 'GET', `${C}/sync?filter=${enc(JSON.stringify({ room: { timeline: { limit: 1 } } }))}`, alice);
+      const before = start.rooms.join[group].unread_notifications.highlight_count as number;
+      await ok(srv(), 'PUT', `${C}/rooms/${enc(group)}/send/m.room.message/${txn}`, bob, { msgtype: 'm.text', body: 'everyone, look', 'm.mentions': { room: true } });
+      const after = await ok(srv(), 'GET', `${C}/sync?since=${start.next_batch}`, alice);
+      return (after.rooms.join[group].unread_notifications.highlight_count as number) - before;
+    };
+    assert.equal(await everyone('r1'), 0, 'bob (power 0) may not notify the room by default (50)');
+    const open = (await ok(srv(), 'PUT', `${C}/rooms/${enc(group)}/state/m.room.power_levels/`, alice, { ...levels, notifications: { room: 0 } })).event_id;
+    assert.equal(await everyone('r2'), 1, 'the lowered level applies to the next message');
+    // Redaction strips `notifications` from power levels (v11): back to the default.
+    await ok(srv(), 'PUT', `${C}/rooms/${enc(group)}/redact/${enc(open)}/x1`, alice, {});
+    assert.equal(await everyone('r3'), 0, 'the redacted power levels apply to the next message');
+  });
+
   it('private receipts and the fully-read marker are only for the reader', async () => {
     const id = (await ok(srv(), 'PUT', `${C}/rooms/${enc(roomId)}/send/m.room.message/p1`, alice, { msgtype: 'm.text', body: 'private' })).event_id;
     const aliceStart = await ok(srv(), 'GET', `${C}/sync`, alice);

@@ -7,6 +7,8 @@
 export interface BenchWhisperOptions {
   dataDir?: string;
   databaseUrl?: string;
+  /** WHISPER_CACHE_FACTOR for the server (0: caches off, the baseline of a cache comparison). */
+  cacheFactor?: number;
 }
 
 export async function startBenchWhisper(opts: BenchWhisperOptions): Promise<{ url: string; close(): Promise<void> }> {
@@ -23,6 +25,7 @@ export async function startBenchWhisper(opts: BenchWhisperOptions): Promise<{ ur
     registration: 'open',
     logLevel: 'silent',
     rateLimits: uniformRateLimits({ points: 10_000_000, durationSec: 60 }),
+    ...(opts.cacheFactor !== undefined ? { cacheFactor: opts.cacheFactor } : {}),
   });
   const hs = await startHomeserver(config, createLogger('silent'));
   return { url: hs.url, close: () => hs.close() };

@@ -19,7 +19,9 @@
  * the senders' keep-alive connections; a send issued while all are busy waits in the load
  * generator, and that wait counts in its latency, which runs from the scheduled issue),
  * DATABASE_URL (adds a
- * PostgreSQL run on a scratch database it creates and drops).
+ * PostgreSQL run on a scratch database it creates and drops), BENCH_CACHE_BASELINE (1: also
+ * runs PGlite with the server's in-memory caches off, WHISPER_CACHE_FACTOR=0, and reports the
+ * cached run's figures against it; 0 skips it).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -55,6 +57,7 @@ const settings = {
   registerConcurrency: envNumber('BENCH_REGISTER_CONCURRENCY', 8, true),
   setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16, true),
   sendConnections: envNumber('BENCH_SEND_CONNECTIONS', 100, true),
+  cacheBaseline: envNumber('BENCH_CACHE_BASELINE', 1) > 0,
 };
 /** After the long-polls start, before measuring anything idle. */
 const SETTLE_MS = 3000;
@@ -86,7 +89,7 @@ async function cleanUp(): Promise<void> {
   }
 }
 
-async function startChild(kind: 'whisper' | 'koa-longpoll', extra: { dataDir?: string; databaseUrl?: string } = {}): Promise<ServerChild> {
+async function startChild(kind: 'whisper' | 'koa-longpoll', extra: { dataDir?: string; databaseUrl?: string; cacheFactor?: number } = {}): Promise<ServerChild> {
   const child = await startServerChild({ kind, ...extra });
   cleanups.push(() => child.stop());
   log(`${kind} child pid ${child.pid} listening on ${child.url}`);
@@ -323,8 +326,8 @@ async function historyCheck(http: JsonClient, pop: Population, ledger: Ledger, l
 // ---------------------------------------------------------------------------------------
 // One Whisper run
 
-async function runWhisper(backend: 'pglite' | 'postgres') {
-  const label = `whisper-${backend}`;
+async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) {
+  const label = `whisper-${backend}${cacheFactor === 0 ? '-uncached' : ''}`;
   const setupStart = performance.now();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'whisper-bench-sync-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
@@ -335,7 +338,7 @@ async function runWhisper(backend: 'pglite' | 'postgres') {
     databaseUrl = db.url;
     log(`${label}: created database ${db.name}`);
   }
-  const child = await startChild('whisper', { dataDir, databaseUrl });
+  const child = await startChild('whisper', { dataDir, databaseUrl, cacheFactor });
   await sleep(1000);
   const bare = await child.statsAfterGc();
   const http = new JsonClient(child.url);
@@ -546,6 +549,7 @@ async function main(): Promise<void> {
   const koa = await idleKoa();
   const backends: Array<'pglite' | 'postgres'> = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
   const runs: Record<string, Awaited<ReturnType<typeof runWhisper>>> = {};
+  if (settings.cacheBaseline) runs['pglite-uncached'] = await runWhisper('pglite', 0);
   for (const backend of backends) runs[backend] = await runWhisper(backend);
 
   const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 2) : null);
@@ -573,6 +577,18 @@ async function main(): Promise<void> {
       return [k, { p99Ms: p99, p99Met, lost: r.lost, duplicated: r.duplicated, errors: r.errors.total, met: p99Met && r.lost === 0 && r.duplicated === 0 }];
     }),
   );
+  const uncached = runs['pglite-uncached'];
+  const cached = runs.pglite;
+  const caches = uncached && cached
+    ? {
+        note: 'PGlite with the in-memory caches (WHISPER_CACHE_FACTOR=1) over the same run without them (0): below 1 is better for latency and CPU',
+        p50: ratio(cached.deliveryLatencyMs.p50Ms ?? 0, uncached.deliveryLatencyMs.p50Ms ?? 0),
+        p99: ratio(cached.deliveryLatencyMs.p99Ms ?? 0, uncached.deliveryLatencyMs.p99Ms ?? 0),
+        serverCpuPercent: ratio(cached.serverCpuPercent, uncached.serverCpuPercent),
+        idleCpuMsPerSec: ratio(cached.idle.cpuMsPerSec, uncached.idle.cpuMsPerSec),
+        messagesPerSecAchieved: ratio(cached.messagesPerSecAchieved, uncached.messagesPerSecAchieved),
+      }
+    : undefined;
   const report = {
     settings: {
       ...settings,
@@ -595,12 +611,14 @@ async function main(): Promise<void> {
     },
     runs,
     idle,
+    ...(caches ? { caches } : {}),
     goals: {
       p99Ms: GOALS.p99Ms,
       lost: GOALS.lost,
       duplicated: GOALS.duplicated,
       perRun,
-      met: Object.values(perRun).every((r) => r.met),
+      // The uncached run is a baseline, not a configuration anyone runs.
+      met: Object.entries(perRun).every(([k, r]) => k === 'pglite-uncached' || r.met),
     },
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

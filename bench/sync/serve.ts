@@ -30,6 +30,8 @@ export interface ServeOptions {
   dataDir?: string;
   /** Whisper only: PostgreSQL instead of PGlite. */
   databaseUrl?: string;
+  /** Whisper only: its WHISPER_CACHE_FACTOR (0: caches off). */
+  cacheFactor?: number;
 }
 
 export interface ReadyLine {

@@ -7,9 +7,8 @@ import { errors } from '../errors.ts';
 import type { Db, Queryable } from '../storage/database.ts';
 import * as devices from '../storage/devices.ts';
 import * as tokens from '../storage/tokens.ts';
-import { notify } from '../storage/notifications.ts';
 import { hashToken, randomDeviceId, randomToken } from './secrets.ts';
-import { SESSIONS_CHANNEL, TokenCache } from './tokenCache.ts';
+import type { CacheBus, InvalidatedCache } from './caches.ts';
 import type { AuditService, AuditSource } from './audit.ts';
 
 /** Who is making an authenticated request. */
@@ -43,14 +42,17 @@ export type DeviceHook = (q: Queryable, userId: string) => Promise<void>;
 export class SessionService {
   private readonly db: Db;
   private readonly config: Config;
-  private readonly cache: TokenCache;
+  /** Token hash → session: the one lookup of every authenticated request (grouped by user). */
+  private readonly cache: InvalidatedCache<tokens.AccessTokenLookup>;
+  private readonly bus: CacheBus;
   private readonly audit: AuditService;
   private readonly deviceHooks: DeviceHook[] = [];
 
-  constructor(db: Db, config: Config, cache: TokenCache, audit: AuditService) {
+  constructor(db: Db, config: Config, caches: { bus: CacheBus; tokens: InvalidatedCache<tokens.AccessTokenLookup> }, audit: AuditService) {
     this.db = db;
     this.config = config;
-    this.cache = cache;
+    this.cache = caches.tokens;
+    this.bus = caches.bus;
     this.audit = audit;
   }
 
@@ -73,8 +75,7 @@ export class SessionService {
    * tokens for the user once `q` commits; this one also does so now.
    */
   async sessionsChanged(q: Queryable, userId: string): Promise<void> {
-    await notify(q, SESSIONS_CHANNEL, userId);
-    this.cache.invalidateUser(userId);
+    await this.bus.invalidate(q, this.cache, userId);
   }
 
   /** Creates (or reuses) a device and gives it a fresh access token. Runs inside `q`. */
@@ -138,7 +139,7 @@ export class SessionService {
     if (!row) {
       const mark = this.cache.mark();
       row = await tokens.findAccessToken(this.db, tokenHash);
-      if (row) this.cache.set(tokenHash, row, mark);
+      if (row) this.cache.set(tokenHash, row, mark, row.user_id);
     }
     if (!row || row.deactivated) throw errors.unknownToken(false);
     const now = Date.now();

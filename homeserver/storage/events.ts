@@ -66,9 +66,9 @@ export async function getEvents(q: Queryable, eventIds: string[]): Promise<Event
 }
 
 /** The newest event of a room: the next event's prev_events and depth come from it. */
-export async function latestEvent(q: Queryable, roomId: string): Promise<{ event_id: string; depth: number } | undefined> {
-  const r = await q('events').where({ room_id: roomId }).orderBy('stream_ordering', 'desc').first('event_id', 'depth');
-  return r && { event_id: r.event_id, depth: Number(r.depth) };
+export async function latestEvent(q: Queryable, roomId: string): Promise<{ event_id: string; depth: number; stream_ordering: number } | undefined> {
+  const r = await q('events').where({ room_id: roomId }).orderBy('stream_ordering', 'desc').first('event_id', 'depth', 'stream_ordering');
+  return r && { event_id: r.event_id, depth: Number(r.depth), stream_ordering: Number(r.stream_ordering) };
 }
 
 /**

@@ -95,3 +95,9 @@ export async function currentStateEvents(q: Queryable, roomId: string, keys: Arr
     .select('e.json');
   return rows.map((r: { json: Pdu | string }) => (typeof r.json === 'string' ? (JSON.parse(r.json) as Pdu) : r.json));
 }
+
+/** Every current state event of a room, in one query (what the room-state cache holds). */
+export async function allCurrentStateEvents(q: Queryable, roomId: string): Promise<Pdu[]> {
+  const rows = await q('current_state as cs').join('events as e', 'e.event_id', 'cs.event_id').where('cs.room_id', roomId).select('e.json');
+  return rows.map((r: { json: Pdu | string }) => (typeof r.json === 'string' ? (JSON.parse(r.json) as Pdu) : r.json));
+}

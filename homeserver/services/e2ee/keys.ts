@@ -5,8 +5,9 @@
  */
 import { errors, MatrixError } from '../../errors.ts';
 import * as crossSigning from '../../storage/crossSigning.ts';
-import type { Db } from '../../storage/database.ts';
+import type { Db, Queryable } from '../../storage/database.ts';
 import * as deviceKeys from '../../storage/deviceKeys.ts';
+import type { CacheBus, InvalidatedCache } from '../caches.ts';
 import type { UserIds } from '../userIds.ts';
 import type { DeviceListService } from './deviceLists.ts';
 import { crossSigningPublicKey, hasValidSignature, type Signed } from './signatures.ts';
@@ -38,15 +39,27 @@ function splitKeyId(id: string): [string, string] | undefined {
   return i > 0 && i < id.length - 1 ? [id.slice(0, i), id.slice(i + 1)] : undefined;
 }
 
+export type SyncKeyCounts = { counts: Record<string, number>; unusedFallback: string[] };
+
 export class KeyService {
   private readonly db: Db;
   private readonly deviceLists: DeviceListService;
   private readonly userIds: UserIds;
+  /** Each device's key counts, which every sync answer carries (grouped by user). */
+  private readonly counts: InvalidatedCache<SyncKeyCounts>;
+  private readonly bus: CacheBus;
 
-  constructor(deps: { db: Db; deviceLists: DeviceListService; userIds: UserIds }) {
+  constructor(deps: { db: Db; deviceLists: DeviceListService; userIds: UserIds; caches: { bus: CacheBus; keyCounts: InvalidatedCache<SyncKeyCounts> } }) {
     this.db = deps.db;
     this.deviceLists = deps.deviceLists;
     this.userIds = deps.userIds;
+    this.counts = deps.caches.keyCounts;
+    this.bus = deps.caches.bus;
+  }
+
+  /** In the transaction of any change to a user's keys or devices: their cached counts go. */
+  async keysChanged(q: Queryable, userId: string): Promise<void> {
+    await this.bus.invalidate(q, this.counts, userId);
   }
 
   /** POST /keys/upload: returns the device's one-time key counts after the upload. */
@@ -65,13 +78,14 @@ export class KeyService {
       }
       await deviceKeys.addOneTimeKeys(trx, userId, deviceId, oneTime);
       for (const k of fallback) await deviceKeys.putFallbackKey(trx, userId, deviceId, k.algorithm, k.keyId, k.key);
+      if (oneTime.length || fallback.length) await this.keysChanged(trx, userId);
       return deviceKeys.oneTimeKeyCounts(trx, userId, deviceId);
     });
   }
 
   /** One-time key counts and unused fallback key types, as each sync answer carries them. */
-  keyCountsForSync(userId: string, deviceId: string): Promise<{ counts: Record<string, number>; unusedFallback: string[] }> {
-    return deviceKeys.keyCountsForSync(this.db, userId, deviceId);
+  keyCountsForSync(userId: string, deviceId: string): Promise<SyncKeyCounts> {
+    return this.counts.read(`${userId}\u0000${deviceId}`, () => deviceKeys.keyCountsForSync(this.db, userId, deviceId), userId);
   }
 
   /** POST /keys/query: the devices (all, or those named) and cross-signing keys of each user. */
@@ -127,8 +141,11 @@ export class KeyService {
         continue;
       }
       for (const [deviceId, algorithm] of Object.entries(devices)) {
-        const key = await this.db.transaction(async (trx) =>
-          (await deviceKeys.claimOneTimeKey(trx, userId, deviceId, algorithm)) ?? (await deviceKeys.claimFallbackKey(trx, userId, deviceId, algorithm)));
+        const key = await this.db.transaction(async (trx) => {
+          const claimed = (await deviceKeys.claimOneTimeKey(trx, userId, deviceId, algorithm)) ?? (await deviceKeys.claimFallbackKey(trx, userId, deviceId, algorithm));
+          if (claimed) await this.keysChanged(trx, userId);
+          return claimed;
+        });
         if (key) ((out[userId] ??= {})[deviceId] = { [`${algorithm}:${key.keyId}`]: key.key as Json });
       }
     }

@@ -8,8 +8,9 @@ import * as events from '../../storage/events.ts';
 import * as friends from '../../storage/friends.ts';
 import * as push from '../../storage/push.ts';
 import * as receipts from '../../storage/receipts.ts';
-import * as roomState from '../../storage/roomState.ts';
-import { stateKey as authKey, toAuthState, userPowerLevel, type AuthEvent, type AuthState } from '../rooms/authRules.ts';
+import type { CacheBus, InvalidatedCache } from '../caches.ts';
+import { stateKey as authKey, userPowerLevel, type AuthState } from '../rooms/authRules.ts';
+import { membersOf, type RoomStateSnapshot } from '../rooms/stateCache.ts';
 import { toClientEvents, type Viewer } from '../rooms/clientEvents.ts';
 import type { AccountDataService } from '../streams/accountData.ts';
 import { evaluatePushRules } from './evaluate.ts';
@@ -23,10 +24,15 @@ export interface UnreadCounts {
 export class PushService {
   private readonly db: Db;
   private readonly accountData: AccountDataService;
+  /** Each user's rule set, built: every event is evaluated against every member's. */
+  private readonly cache: InvalidatedCache<PushRulesJson>;
+  private readonly bus: CacheBus;
 
-  constructor(db: Db, accountData: AccountDataService) {
+  constructor(db: Db, accountData: AccountDataService, caches: { bus: CacheBus; rules: InvalidatedCache<PushRulesJson> }) {
     this.db = db;
     this.accountData = accountData;
+    this.cache = caches.rules;
+    this.bus = caches.bus;
   }
 
   async stored(userId: string): Promise<UserPushRules> {
@@ -34,7 +40,27 @@ export class PushService {
   }
 
   async rules(userId: string): Promise<PushRulesJson> {
-    return buildPushRules(userId, await this.stored(userId));
+    return (await this.rulesOf(this.db, [userId])).get(userId)!;
+  }
+
+  /** The users' rule sets, from the cache or (those missing) one query. */
+  private async rulesOf(q: Queryable, userIds: string[]): Promise<Map<string, PushRulesJson>> {
+    const out = new Map<string, PushRulesJson>();
+    const missing: string[] = [];
+    for (const userId of userIds) {
+      const hit = this.cache.get(userId);
+      if (hit) out.set(userId, hit);
+      else missing.push(userId);
+    }
+    if (missing.length === 0) return out;
+    const mark = this.cache.mark();
+    const stored = await push.getUserRules(q, missing);
+    for (const userId of missing) {
+      const built = buildPushRules(userId, (stored.get(userId) as UserPushRules | undefined) ?? {});
+      this.cache.set(userId, built, mark);
+      out.set(userId, built);
+    }
+    return out;
   }
 
   /** Applies a change to the user's customisations and publishes the new rule set. */
@@ -43,6 +69,7 @@ export class PushService {
       const current = ((await push.getUserRules(trx, [userId])).get(userId) as UserPushRules | undefined) ?? {};
       const next = edit(current);
       await push.putUserRules(trx, userId, next);
+      await this.bus.invalidate(trx, this.cache, userId);
       await this.accountData.put(userId, '', 'm.push_rules', buildPushRules(userId, next) as unknown as Record<string, unknown>, trx);
     });
   }
@@ -51,9 +78,9 @@ export class PushService {
    * Called by the persister in the event's transaction, before its position is taken: who
    * gets notified, and how loudly. Returns the insert to run once the position is known.
    */
-  async evaluate(trx: Queryable, pdu: events.Pdu): Promise<((trx: Queryable, position: number) => Promise<void>) | undefined> {
+  async evaluate(trx: Queryable, pdu: events.Pdu, roomState: RoomStateSnapshot): Promise<((trx: Queryable, position: number) => Promise<void>) | undefined> {
     if (pdu.type === 'm.room.redaction') return undefined;
-    const members = await roomState.roomMembers(trx, pdu.room_id, ['join', 'invite']);
+    const members = membersOf(roomState, ['join', 'invite']);
     const joined = members.filter((m) => m.membership === 'join');
     // Recipients: everyone joined but the sender, and an invitee for their own invite.
     let recipients = joined.map((m) => m.user_id).filter((u) => u !== pdu.sender);
@@ -64,14 +91,14 @@ export class PushService {
     const blockers = await friends.blockersAmong(trx, pdu.sender, recipients);
     if (blockers.size) recipients = recipients.filter((u) => !blockers.has(u));
     if (recipients.length === 0) return undefined;
-    const state = await this.stateFor(trx, pdu.room_id, recipients);
-    const stored = await push.getUserRules(trx, recipients);
+    const state = roomState.events as unknown as AuthState;
+    const rulesets = await this.rulesOf(trx, recipients);
     const powerLevels = state.get(authKey('m.room.power_levels', ''))?.content as { notifications?: Record<string, number> } | undefined;
     const senderPower = userPowerLevel(state, pdu.sender);
     const threadId = threadOf(pdu);
     const rows: Array<Omit<push.PushActionRow, 'stream_ordering'>> = [];
     for (const userId of recipients) {
-      const ruleset = buildPushRules(userId, (stored.get(userId) as UserPushRules | undefined) ?? {}).global;
+      const ruleset = rulesets.get(userId)!.global;
       const member = state.get(authKey('m.room.member', userId));
       const result = evaluatePushRules(ruleset, pdu, {
         userId,
@@ -121,10 +148,6 @@ export class PushService {
     };
   }
 
-  private async stateFor(trx: Queryable, roomId: string, users: string[]): Promise<AuthState> {
-    const keys: Array<[string, string]> = [['m.room.power_levels', ''], ['m.room.create', ''], ...users.map((u) => ['m.room.member', u] as [string, string])];
-    return toAuthState((await roomState.currentStateEvents(trx, roomId, keys)) as unknown as AuthEvent[]);
-  }
 }
 
 /** The thread an event belongs to: its root for m.thread relations, else the main timeline. */

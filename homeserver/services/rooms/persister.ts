@@ -14,8 +14,9 @@ import { notify } from '../../storage/notifications.ts';
 import * as roomState from '../../storage/roomState.ts';
 import { allocatePosition } from '../../storage/streams.ts';
 import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
-import { authStateKeysFor, checkEventAuth, toAuthState, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
+import { authStateKeysFor, checkEventAuth, stateKey as authKey, toAuthState, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
 import { checkEventSize, eventIdFor, redactEvent, withHashes, type PduBody } from './eventFormat.ts';
+import { advance, redacted, type RoomStateCache, type RoomStateSnapshot } from './stateCache.ts';
 
 export interface EventDraft {
   roomId: string;
@@ -50,9 +51,20 @@ export function newRoomId(serverName: string): string {
 
 /**
  * Work for the event's own transaction (e.g. push-rule evaluation): reads and decides before
- * the stream position is taken, returns the writes to do once it is known.
+ * the stream position is taken, returns the writes to do once it is known. `state` is the
+ * room's state before the event.
  */
-export type StoredEventHook = (trx: Queryable, pdu: events.Pdu) => Promise<((trx: Queryable, position: number) => Promise<void>) | undefined>;
+export type StoredEventHook = (
+  trx: Queryable,
+  pdu: events.Pdu,
+  state: RoomStateSnapshot,
+) => Promise<((trx: Queryable, position: number) => Promise<void>) | undefined>;
+
+/** Where the room stands inside a persist transaction: its newest event and its state. */
+interface RoomCursor {
+  latest: { event_id: string; depth: number } | undefined;
+  state: RoomStateSnapshot;
+}
 
 /** An event worked out under the room lock, waiting for its stream position. */
 interface PreparedEvent {
@@ -76,15 +88,17 @@ export type DraftPrecursors = (trx: Queryable, draft: EventDraft) => Promise<Eve
 export class EventPersister {
   private readonly db: Db;
   private readonly notifier: Notifier;
+  private readonly states: RoomStateCache;
   private readonly hooks: StoredEventHook[] = [];
   private readonly checks: DraftCheck[] = [];
   private readonly precursors: DraftPrecursors[] = [];
   /** A room's version never changes: read once per room. */
   private readonly versions = new Map<string, RoomVersion>();
 
-  constructor(db: Db, notifier: Notifier) {
+  constructor(db: Db, notifier: Notifier, states: RoomStateCache) {
     this.db = db;
     this.notifier = notifier;
+    this.states = states;
   }
 
   /** Registers work for the stored event's transaction (wired in main.ts). */
@@ -110,11 +124,18 @@ export class EventPersister {
    */
   async persist(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
     const notices: Notice[] = [];
+    const roomId = drafts[0].roomId;
+    let stateAfter: RoomStateSnapshot | undefined;
     const results = await this.db.transaction(async (trx) => {
       const out: PersistedEvent[] = [];
-      if (drafts.some((d) => d.roomId !== drafts[0].roomId)) throw new Error('persist: drafts of several rooms');
-      await roomState.lockRoom(trx, drafts[0].roomId);
+      if (drafts.some((d) => d.roomId !== roomId)) throw new Error('persist: drafts of several rooms');
+      await roomState.lockRoom(trx, roomId);
       if (newRoom) await roomState.insertRoom(trx, newRoom);
+      const latest = newRoom ? undefined : await events.latestEvent(trx, roomId);
+      const room: RoomCursor = {
+        latest,
+        state: newRoom ? { position: 0, events: new Map() } : await this.states.current(trx, roomId, latest?.stream_ordering ?? 0),
+      };
       for (const draft of drafts) {
         if (draft.txn) {
           const existing = await eventTxns.findTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId);
@@ -127,17 +148,19 @@ export class EventPersister {
         for (const make of this.precursors) {
           for (const before of await make(trx, draft)) {
             if (before.roomId !== draft.roomId) throw new Error('persist: a precursor of another room');
-            const p = await this.prepare(trx, before, version);
-            notices.push(await this.write(trx, p, await allocatePosition(trx, 'events')));
+            const p = await this.prepare(trx, before, version, room);
+            notices.push(await this.write(trx, p, await allocatePosition(trx, 'events'), room));
           }
         }
-        const prepared = await this.prepare(trx, draft, version);
+        const prepared = await this.prepare(trx, draft, version, room);
         const position = await allocatePosition(trx, 'events');
-        notices.push(await this.write(trx, prepared, position));
+        notices.push(await this.write(trx, prepared, position, room));
         out.push({ eventId: prepared.pdu.event_id, position, duplicate: false });
       }
+      stateAfter = room.state;
       return out;
     });
+    if (stateAfter) this.states.committed(roomId, stateAfter);
     for (const n of notices) await this.notifier.onChange(n);
     return results;
   }
@@ -154,10 +177,10 @@ export class EventPersister {
   }
 
   /** Builds the event after the room's newest one and checks it, without writing. */
-  private async prepare(trx: Queryable, draft: EventDraft, version: RoomVersion): Promise<PreparedEvent> {
-    const state = await this.authState(trx, draft);
+  private async prepare(trx: Queryable, draft: EventDraft, version: RoomVersion, room: RoomCursor): Promise<PreparedEvent> {
+    const state = authState(draft, room.state);
     for (const check of this.checks) await check(trx, draft);
-    const latest = await events.latestEvent(trx, draft.roomId);
+    const latest = room.latest;
     const content = draft.type === 'm.room.redaction' && version === '11' && draft.redacts ? { ...draft.content, redacts: draft.redacts } : draft.content;
     const body: PduBody = {
       room_id: draft.roomId,
@@ -175,10 +198,10 @@ export class EventPersister {
     const pdu = { ...hashed, signatures: {}, event_id: eventIdFor(hashed, version) } as events.Pdu;
     checkEventSize(pdu);
     checkEventAuth(pdu as AuthEvent, state, version);
-    const replaces = draft.stateKey !== undefined ? await roomState.currentStateEventId(trx, draft.roomId, draft.type, draft.stateKey) : undefined;
+    const replaces = draft.stateKey !== undefined ? room.state.events.get(authKey(draft.type, draft.stateKey))?.event_id : undefined;
     const writes: PreparedEvent['writes'] = [];
     for (const hook of this.hooks) {
-      const w = await hook(trx, pdu);
+      const w = await hook(trx, pdu, room.state);
       if (w) writes.push(w);
     }
     const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
@@ -186,7 +209,7 @@ export class EventPersister {
   }
 
   /** Stores a prepared event at its position, with its state, transaction id and hook writes. */
-  private async write(trx: Queryable, p: PreparedEvent, position: number): Promise<Notice> {
+  private async write(trx: Queryable, p: PreparedEvent, position: number, room: RoomCursor): Promise<Notice> {
     const { draft, pdu, membership } = p;
     await events.insertEvent(trx, {
       stream_ordering: position,
@@ -209,7 +232,12 @@ export class EventPersister {
         room_id: draft.roomId, type: draft.type, state_key: draft.stateKey, event_id: pdu.event_id, stream_ordering: position, membership,
       });
     }
-    if (draft.type === 'm.room.redaction' && draft.redacts) await this.applyRedaction(trx, draft.redacts, pdu.event_id, p.version);
+    room.latest = { event_id: pdu.event_id, depth: pdu.depth };
+    room.state = advance(room.state, pdu, position);
+    if (draft.type === 'm.room.redaction' && draft.redacts) {
+      const target = await this.applyRedaction(trx, draft.redacts, pdu.event_id, p.version);
+      if (target) room.state = redacted(room.state, target);
+    }
     if (draft.txn) await eventTxns.insertTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId, pdu.event_id);
     for (const w of p.writes) await w(trx, position);
     const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined };
@@ -217,17 +245,23 @@ export class EventPersister {
     return notice;
   }
 
-  /** The current state entries the auth rules need for this draft. */
-  private async authState(trx: Queryable, draft: EventDraft): Promise<AuthState> {
-    const keys = authStateKeysFor({ room_id: draft.roomId, sender: draft.sender, type: draft.type, state_key: draft.stateKey, content: draft.content });
-    const pairs = keys.map((k) => k.split('\u0000') as [string, string]);
-    return toAuthState((await roomState.currentStateEvents(trx, draft.roomId, pairs)) as AuthEvent[]);
-  }
-
   /** The redacted event keeps only what the redaction algorithm keeps, for every reader. */
-  private async applyRedaction(trx: Queryable, targetId: string, redactionId: string, version: RoomVersion): Promise<void> {
+  private async applyRedaction(trx: Queryable, targetId: string, redactionId: string, version: RoomVersion): Promise<events.Pdu | undefined> {
     const target = await events.getEvent(trx, targetId);
-    if (!target || target.redacted_by) return;
-    await events.setRedacted(trx, targetId, redactionId, redactEvent(target.json as unknown as PduBody, version) as unknown as events.Pdu);
+    if (!target || target.redacted_by) return undefined;
+    const pdu = redactEvent(target.json as unknown as PduBody, version) as unknown as events.Pdu;
+    await events.setRedacted(trx, targetId, redactionId, pdu);
+    return pdu;
   }
+}
+
+/** The current state entries the auth rules need for this draft. */
+function authState(draft: EventDraft, state: RoomStateSnapshot): AuthState {
+  const keys = authStateKeysFor({ room_id: draft.roomId, sender: draft.sender, type: draft.type, state_key: draft.stateKey, content: draft.content });
+  const entries: AuthEvent[] = [];
+  for (const key of keys) {
+    const e = state.events.get(key);
+    if (e) entries.push(e as unknown as AuthEvent);
+  }
+  return toAuthState(entries);
 }

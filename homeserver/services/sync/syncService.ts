@@ -15,6 +15,7 @@ import type { AccountDataService } from '../streams/accountData.ts';
 import type { ReceiptService } from '../streams/receipts.ts';
 import type { TypingService } from '../streams/typing.ts';
 import type { DeviceListService, MemberEvent, OwnRoom } from '../e2ee/deviceLists.ts';
+import type { OwnRooms } from './ownRooms.ts';
 import type { KeyService } from '../e2ee/keys.ts';
 import type { ToDeviceService } from '../e2ee/toDevice.ts';
 import type { PresenceService, PresenceState } from '../presence.ts';
@@ -84,10 +85,11 @@ export class SyncService {
   private readonly deviceLists: DeviceListService;
   private readonly toDevice: ToDeviceService;
   private readonly presence: PresenceService;
+  private readonly ownRooms: OwnRooms;
 
   constructor(deps: {
     db: Db; notifier: Notifier; accountData: AccountDataService; receipts: ReceiptService; typing: TypingService; push: PushService;
-    keys: KeyService; deviceLists: DeviceListService; toDevice: ToDeviceService; presence: PresenceService;
+    keys: KeyService; deviceLists: DeviceListService; toDevice: ToDeviceService; presence: PresenceService; ownRooms: OwnRooms;
   }) {
     this.db = deps.db;
     this.notifier = deps.notifier;
@@ -99,6 +101,7 @@ export class SyncService {
     this.deviceLists = deps.deviceLists;
     this.toDevice = deps.toDevice;
     this.presence = deps.presence;
+    this.ownRooms = deps.ownRooms;
   }
 
   async sync(requester: Requester, req: SyncRequest): Promise<SyncResponse> {
@@ -171,7 +174,7 @@ export class SyncService {
     };
     const userId = requester.userId;
     // Read once: the device lists and the room sections both start from it.
-    const ownRooms = await roomState.roomsOfUser(this.db, userId, ['join', 'invite', 'leave', 'ban', 'knock']);
+    const ownRooms = await this.ownRooms.of(userId);
     // Membership events of the window in every room where the user's own membership may have
     // changed in it (current state is then newer than the token) or that they are in: their
     // own changes shape the room sections, everyone's the device lists.
