@@ -10,6 +10,7 @@ import { DEFAULT_STREAM_ID, VoiceConnection, type Feed, type Layer, type VoiceCo
 import { PRESETS, type ContentKind, type QualityPreset } from '../media/quality.ts';
 import { CuePlayer, type Cue } from '../media/tones.ts';
 import type { CaptureSource, desktopBridge } from '../desktop.ts';
+import type { KeyValueStore } from './session.ts';
 import { callMembers, rosterChanges } from './voiceRoster.ts';
 import { connectionQuality, streamStats, type ConnectionQuality, type Sample, type StreamStats } from './voiceStats.ts';
 import { keyAccelerator, loadVoiceSettings, saveVoiceSettings, type VoiceSettings } from './voiceSettings.ts';
@@ -28,7 +29,7 @@ export interface VoiceStateDeps {
   homeserverUrl: string;
   accessToken: string;
   userId: string;
-  storage: Storage;
+  storage: KeyValueStore;
   /** Something changed that the views show. */
   onChange: () => void;
   /** The room of a room id (for the roster the sounds follow). */

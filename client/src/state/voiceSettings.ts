@@ -4,6 +4,7 @@
  * quality. Unknown or damaged values fall back to the defaults.
  */
 import { DEFAULT_PRESET, PRESETS, type QualityPreset } from '../media/quality.ts';
+import type { KeyValueStore } from './session.ts';
 
 export interface VoiceSettings {
   inputDeviceId: string;
@@ -33,7 +34,7 @@ export const DEFAULT_VOICE_SETTINGS: VoiceSettings = {
 
 const KEY = 'whisper.voice.settings';
 
-export function loadVoiceSettings(store: Storage): VoiceSettings {
+export function loadVoiceSettings(store: KeyValueStore): VoiceSettings {
   let saved: Record<string, unknown> = {};
   try {
     saved = JSON.parse(store.getItem(KEY) ?? '{}') ?? {};
@@ -49,7 +50,7 @@ export function loadVoiceSettings(store: Storage): VoiceSettings {
   return out;
 }
 
-export function saveVoiceSettings(store: Storage, settings: VoiceSettings): void {
+export function saveVoiceSettings(store: KeyValueStore, settings: VoiceSettings): void {
   store.setItem(KEY, JSON.stringify(settings));
 }
 
