@@ -82,6 +82,7 @@ describe('web client voice and streams (Janus + Chromium in a network namespace)
     assert.deepEqual(r.afterDisconnect.alicePanel, [USERS.alice, USERS.carol]);
     assert.ok(r.afterDisconnect.aliceSidebar.every((t: string) => !/bob/.test(t)), JSON.stringify(r.afterDisconnect));
     assert.equal(r.afterDisconnect.bobBar, 0);
+    assert.match(r.lobbyText, /In the call: .*alice/);
     assert.deepEqual(r.problems, []);
   });
 });

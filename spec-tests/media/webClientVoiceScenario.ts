@@ -153,6 +153,10 @@ async function main() {
       bobBar: await pb.getByRole('region', { name: 'Voice connection' }).count(),
     };
     await screenshot(pa, 'voice-after-disconnect');
+    // Bob, out of the call, sees the channel's lobby: who is there, the live stream, Join.
+    await pb.getByRole('button', { name: 'Join voice' }).waitFor();
+    out.lobbyText = await pb.locator('.lobby-card').innerText();
+    await screenshot(pb, 'voice-lobby');
     out.problems = pages.pages.flatMap(([, p]) => pages.problems(p));
   } catch (err) {
     await pages.recordFailure();

@@ -370,8 +370,10 @@ export class VoiceState {
       this.rewatch(vc);
       this.changed();
     });
-    vc.addEventListener('left', () => {
-      // The server ended our call (we left the room, were kicked, or joined elsewhere).
+    vc.addEventListener('left', (e) => {
+      // The server ended our call (we left the room or were kicked from it).
+      const { room_id } = (e as CustomEvent).detail as { room_id?: string };
+      if (room_id && room_id !== this.roomId) return;
       this.roomId = undefined;
       this.status = 'idle';
       this.resetCall();
