@@ -6,7 +6,8 @@
  * from room state (voiceRoster.ts), so the sidebar shows every channel's call without joining.
  */
 import type { Room } from 'matrix-js-sdk';
-import { DEFAULT_STREAM_ID, VoiceConnection, type Feed, type Layer, type VoiceConnectionOptions } from '../media/voiceConnection.ts';
+// Types only: the media layer is loaded on the first join, keeping it out of the first page load.
+import type { Feed, Layer, VoiceConnection, VoiceConnectionOptions } from '../media/voiceConnection.ts';
 import { PRESETS, type ContentKind, type QualityPreset } from '../media/quality.ts';
 import { CuePlayer, type Cue } from '../media/tones.ts';
 import type { CaptureSource, desktopBridge } from '../desktop.ts';
@@ -39,6 +40,8 @@ export interface VoiceStateDeps {
   connectionOptions?: Partial<VoiceConnectionOptions>;
 }
 
+/** The stream id "Go live" uses (VoiceConnection's default): this UI runs one stream per user. */
+const STREAM_ID = 'main';
 /** How often the call's stats are sampled for the quality badge and stream overlays. */
 const STATS_INTERVAL_MS = 1000;
 /** A global shortcut reports key-down only (repeating while held): the microphone stays open this long after the last one. */
@@ -281,7 +284,7 @@ export class VoiceState {
       if (this.live?.media === media) void this.stopLive();
     });
     try {
-      await this.vc.goLive(media, { preset, content, streamId: DEFAULT_STREAM_ID });
+      await this.vc.goLive(media, { preset, content, streamId: STREAM_ID });
     } catch (err) {
       this.live = undefined;
       media.getTracks().forEach((t) => t.stop());
@@ -296,7 +299,7 @@ export class VoiceState {
     this.live = undefined;
     live?.media.getTracks().forEach((t) => t.stop());
     this.changed();
-    await this.vc?.stopLive(DEFAULT_STREAM_ID).catch(() => {});
+    await this.vc?.stopLive(STREAM_ID).catch(() => {});
   }
 
   async watch(feed: number, userId: string, streamId: string): Promise<void> {
@@ -327,6 +330,7 @@ export class VoiceState {
     if (this.vc) return Promise.resolve(this.vc);
     this.connecting ??= (async () => {
       const s = this.settings;
+      const { VoiceConnection } = await import('../media/voiceConnection.ts');
       const vc = new VoiceConnection({
         homeserverUrl: this.deps.homeserverUrl,
         accessToken: this.deps.accessToken,
@@ -387,7 +391,7 @@ export class VoiceState {
     const before = [...this.watched.values()];
     this.watched.clear();
     for (const w of before) {
-      const feed = [...vc.feeds.values()].find((f: Feed) => f.user_id === w.userId && (f.stream_id ?? DEFAULT_STREAM_ID) === w.streamId);
+      const feed = [...vc.feeds.values()].find((f: Feed) => f.user_id === w.userId && (f.stream_id ?? STREAM_ID) === w.streamId);
       const media = feed && vc.received.get(feed.feed)?.stream;
       if (feed && media) this.watched.set(feed.feed, { ...w, feed: feed.feed, media });
     }

@@ -5,11 +5,12 @@ import type { RoomSummary } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
 import { Bell } from './bell.ts';
 import { icon } from './icons.ts';
+import { roomHref } from './routes.ts';
 import { muteDeafenButtons, voiceChannelsSection, voiceConnectedBar } from './voiceSidebar.ts';
 
 interface Attrs { app: AppModel; selected?: string }
 
-export const roomHref = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}`;
+export { roomHref };
 
 function badges(r: RoomSummary): m.Children {
   if (r.membership === 'invite') return m('span.badge.new', { 'aria-label': 'invitation' }, 'NEW');

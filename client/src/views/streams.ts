@@ -49,10 +49,12 @@ function fullscreen(e: Event): void {
   else void tile?.requestFullscreen().catch(() => {});
 }
 
-function streamTile(app: AppModel, s: LiveStream): m.Vnode {
+function streamTile(app: AppModel, roomId: string, s: LiveStream): m.Vnode {
   const chat = app.chat!;
   const voice = app.voice!;
-  const room = chat.room(voice.roomId ?? '');
+  const room = chat.room(roomId);
+  // Streams are watched through the call: only from inside this channel's call.
+  const canWatch = voice.roomId === roomId && voice.status === 'connected';
   const who = chat.displayName(s.userId, room);
   const mine = s.userId === chat.userId;
   const watched = voice.watched.get(s.feed);
@@ -84,15 +86,15 @@ function streamTile(app: AppModel, s: LiveStream): m.Vnode {
     m('.stream-placeholder', [
       m('p', `${who} is live`),
       m('button.primary[type=button]', {
-        disabled: !voice.inCall, title: voice.inCall ? undefined : 'Join the call to watch',
+        disabled: !canWatch, title: canWatch ? undefined : 'Join the call to watch',
         'aria-label': `Watch ${who}'s stream`, onclick: () => void voice.watch(s.feed, s.userId, s.streamId),
       }, [icon('eye'), ' Watch']),
     ]),
   ]);
 }
 
-export function streamsGrid(app: AppModel, streams: LiveStream[]): m.Children {
+export function streamsGrid(app: AppModel, roomId: string, streams: LiveStream[]): m.Children {
   if (!streams.length) return null;
   const watching = streams.filter((s) => app.voice!.watched.has(s.feed) || (s.userId === app.chat!.userId && app.voice!.live)).length;
-  return m('section.streams', { 'aria-label': 'Live streams', class: watching >= 2 ? 'side-by-side' : '' }, streams.map((s) => streamTile(app, s)));
+  return m('section.streams', { 'aria-label': 'Live streams', class: watching >= 2 ? 'side-by-side' : '' }, streams.map((s) => streamTile(app, roomId, s)));
 }

@@ -15,10 +15,10 @@ import { VoiceSettingsForm } from './voiceSettings.ts';
 
 interface Attrs { app: AppModel; roomId: string }
 
-function participant(app: AppModel, p: CallMember, openMenu: string | undefined, setMenu: (u: string | undefined) => void): m.Vnode {
+function participant(app: AppModel, roomId: string, p: CallMember, openMenu: string | undefined, setMenu: (u: string | undefined) => void): m.Vnode {
   const chat = app.chat!;
   const voice = app.voice!;
-  const room = chat.room(voice.roomId ?? '');
+  const room = chat.room(roomId);
   const name = chat.displayName(p.userId, room);
   const me = p.userId === chat.userId;
   const speaking = voice.speaking.has(p.userId);
@@ -74,7 +74,7 @@ export function VoicePanel(): m.Component<Attrs> {
             voice.error && m('p.error[role=alert]', voice.error),
             m('button.primary.join-call[type=button]', { onclick: () => void voice.join(roomId), disabled: voice.status === 'connecting' && voice.roomId === roomId }, 'Join voice'),
           ]),
-          streamsGrid(app, streams),
+          streamsGrid(app, roomId, streams),
         ]);
       }
       // Members from room state, ourselves first even before our own state arrives.
@@ -83,8 +83,8 @@ export function VoicePanel(): m.Component<Attrs> {
       const setMenu = (u: string | undefined) => { menuFor = u; };
       return m('section.voice-stage', { 'aria-label': 'Voice channel' }, [
         voice.status !== 'connected' && m('p.hint[role=status]', voice.status === 'reconnecting' ? 'Reconnecting to the call…' : 'Joining the call…'),
-        m('ul.participants', { 'aria-label': 'In the call' }, [me, ...others].map((p) => participant(app, { ...p, ...(p === me ? { muted: voice.muted, deafened: voice.deafened } : {}) }, menuFor, setMenu))),
-        streamsGrid(app, streams),
+        m('ul.participants', { 'aria-label': 'In the call' }, [me, ...others].map((p) => participant(app, roomId, { ...p, ...(p === me ? { muted: voice.muted, deafened: voice.deafened } : {}) }, menuFor, setMenu))),
+        streamsGrid(app, roomId, streams),
         voice.error && m('p.error[role=alert]', voice.error),
         settingsOpen && m('section.card.voice-settings-pop', { 'aria-labelledby': 'call-settings-title' }, [
           m('h2#call-settings-title', 'Voice settings'),

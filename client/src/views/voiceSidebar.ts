@@ -9,7 +9,7 @@ import type { RoomSummary } from '../state/chat.ts';
 import { callMembers } from '../state/voiceRoster.ts';
 import { avatar } from './avatar.ts';
 import { icon } from './icons.ts';
-import { roomHref } from './sidebar.ts';
+import { roomHref } from './routes.ts';
 
 const QUALITY_TEXT = { good: 'Good connection', fair: 'Fair connection', poor: 'Poor connection', unknown: 'Connecting' } as const;
 
