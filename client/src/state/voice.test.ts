@@ -84,6 +84,34 @@ describe('voice stats as the views show them', () => {
   });
 });
 
+describe('the call\'s own sounds', () => {
+  it('mute and unmute play their tones, remembered per browser; with the sounds setting off nothing plays', async () => {
+    const store = memoryStore();
+    let redraws = 0;
+    const voice = new VoiceState({ homeserverUrl: 'http://127.0.0.1:9', accessToken: '', userId: '@a:x', storage: store, onChange: () => redraws++, room: () => null });
+    await voice.setMuted(true);
+    await voice.setMuted(false);
+    assert.deepEqual(voice.cues.played, { join: 0, leave: 0, mute: 1, unmute: 1 });
+    assert.ok(redraws >= 2);
+    voice.setSounds(false);
+    await voice.toggleMute();
+    assert.equal(voice.muted, true);
+    assert.equal(voice.cues.played.mute, 1);
+    assert.equal(loadVoiceSettings(store).sounds, false, 'the setting is saved');
+    voice.setPushToTalk(true);
+    voice.setPttKey('KeyV');
+    assert.equal(voice.transmitting, false, 'muted');
+    await voice.toggleMute();
+    assert.equal(voice.transmitting, false, 'push-to-talk key not held');
+    voice.pttDown();
+    assert.equal(voice.transmitting, true);
+    voice.pttUp();
+    assert.equal(voice.transmitting, false);
+    assert.deepEqual([loadVoiceSettings(store).pushToTalk, loadVoiceSettings(store).pttKey], [true, 'KeyV']);
+    await voice.close();
+  });
+});
+
 describeServer('voice channels in the state layer', {}, (srv) => {
   const chats: ChatState[] = [];
   const signals: SignalClient[] = [];
