@@ -89,11 +89,6 @@ export class VoiceState {
     return this.roomId !== undefined;
   }
 
-  /** The connection, for what the views read directly (feeds, volumes). */
-  get connection(): VoiceConnection | undefined {
-    return this.vc;
-  }
-
   /** Whether the microphone sends now (not muted; push-to-talk key held when that is on). */
   get transmitting(): boolean {
     return !this.muted && (!this.settings.pushToTalk || this.pttHeld);
