@@ -25,6 +25,11 @@ function participant(app: AppModel, roomId: string, p: CallMember, openMenu: str
   const states = [speaking && 'speaking', p.muted && 'muted', p.deafened && 'deafened', p.streams.length > 0 && 'live'].filter(Boolean).join(', ');
   const volume = Math.round(voice.volumeOf(p.userId) * 100);
   const open = openMenu === p.userId;
+  // Keyboard users land back on the participant they opened the menu from.
+  const closeMenu = (e: Event) => {
+    setMenu(undefined);
+    ((e.currentTarget as HTMLElement).closest('li.participant')?.querySelector('button.participant-button') as HTMLElement | null)?.focus();
+  };
   return m('li.participant', { key: p.userId, class: speaking ? 'speaking' : '', 'data-user-id': p.userId, 'data-speaking': String(speaking), 'data-muted': String(p.muted) }, [
     m('button.participant-button[type=button]', {
       'aria-label': `${name}${me ? ' (you)' : ''}${states ? `, ${states}` : ''}`,
@@ -40,7 +45,7 @@ function participant(app: AppModel, roomId: string, p: CallMember, openMenu: str
         !me && volume !== 100 && m('small.volume-note', `${volume}%`),
       ]),
     ]),
-    open && m('.user-menu[role=dialog]', { 'aria-label': `Options for ${name}`, onkeydown: (e: KeyboardEvent) => { if (e.key === 'Escape') setMenu(undefined); } }, [
+    open && m('.user-menu[role=dialog]', { 'aria-label': `Options for ${name}`, onkeydown: (e: KeyboardEvent) => { if (e.key === 'Escape') closeMenu(e); } }, [
       m('label', { for: `volume-${p.userId}` }, `Volume of ${name}`),
       m('input[type=range][min=0][max=100][step=5]', {
         id: `volume-${p.userId}`, value: volume, 'aria-valuetext': `${volume}%`,
@@ -48,7 +53,7 @@ function participant(app: AppModel, roomId: string, p: CallMember, openMenu: str
         oninput: (e: Event) => voice.setVolume(p.userId, Number((e.target as HTMLInputElement).value) / 100),
       }),
       m('output', `${volume}%`),
-      m('button[type=button]', { onclick: () => setMenu(undefined) }, 'Done'),
+      m('button[type=button]', { onclick: closeMenu }, 'Done'),
     ]),
   ]);
 }
