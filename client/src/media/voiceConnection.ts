@@ -256,6 +256,15 @@ export class VoiceConnection extends EventTarget {
     });
   }
 
+  /** A camera to stream, at the preset's size and rate where the camera offers them. */
+  async captureCamera(preset: QualityPreset = DEFAULT_PRESET): Promise<MediaStream> {
+    const p = PRESETS[preset];
+    return navigator.mediaDevices.getUserMedia({
+      video: { width: p.width ? { ideal: p.width } : undefined, height: p.height ? { ideal: p.height } : undefined, frameRate: p.frameRate ? { ideal: p.frameRate } : undefined },
+      audio: false,
+    });
+  }
+
   /** Publishes a stream ("go live") as one more publisher in the channel; a user may run several. */
   async goLive(stream: MediaStream, options: GoLiveOptions = {}): Promise<number> {
     const streamId = options.streamId ?? DEFAULT_STREAM_ID;

@@ -16,7 +16,8 @@ import { ChatState } from './chat.ts';
 import type { KeyValueStore } from './session.ts';
 import { VoiceState } from './voice.ts';
 import { callMembers, liveStreams, rosterChanges } from './voiceRoster.ts';
-import { DEFAULT_VOICE_SETTINGS, keyAccelerator, keyLabel, loadVoiceSettings, saveVoiceSettings } from './voiceSettings.ts';
+import { DEFAULT_VOICE_SETTINGS, keyAccelerator, keyLabel, loadVoiceSettings, PRESET_CHOICES, saveVoiceSettings } from './voiceSettings.ts';
+import { DEFAULT_PRESET, PRESETS } from '../media/quality.ts';
 import { connectionQuality, formatBitrate, streamStats, type Sample } from './voiceStats.ts';
 
 function memoryStore(): KeyValueStore & { data: Map<string, string> } {
@@ -35,7 +36,9 @@ describe('voice settings', () => {
   it('are saved and read back; damaged or unknown values fall back to the defaults', () => {
     const store = memoryStore();
     assert.deepEqual(loadVoiceSettings(store), DEFAULT_VOICE_SETTINGS);
-    assert.equal(DEFAULT_VOICE_SETTINGS.preset, '1080p60');
+    // The settings name the media layer's presets without importing it (it loads on the first join).
+    assert.equal(DEFAULT_VOICE_SETTINGS.preset, DEFAULT_PRESET);
+    assert.deepEqual([...PRESET_CHOICES].sort(), Object.keys(PRESETS).sort());
     assert.equal(DEFAULT_VOICE_SETTINGS.sounds, true);
     saveVoiceSettings(store, { ...DEFAULT_VOICE_SETTINGS, pushToTalk: true, pttKey: 'KeyV', sounds: false, preset: '1440p60', inputDeviceId: 'mic-2' });
     assert.deepEqual(loadVoiceSettings(store), { ...DEFAULT_VOICE_SETTINGS, pushToTalk: true, pttKey: 'KeyV', sounds: false, preset: '1440p60', inputDeviceId: 'mic-2' });

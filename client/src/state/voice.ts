@@ -8,7 +8,7 @@
 import type { Room } from 'matrix-js-sdk';
 // Types only: the media layer is loaded on the first join, keeping it out of the first page load.
 import type { Feed, Layer, VoiceConnection, VoiceConnectionOptions } from '../media/voiceConnection.ts';
-import { PRESETS, type ContentKind, type QualityPreset } from '../media/quality.ts';
+import type { ContentKind, QualityPreset } from '../media/quality.ts';
 import { CuePlayer, type Cue } from '../media/tones.ts';
 import type { CaptureSource, desktopBridge } from '../desktop.ts';
 import type { KeyValueStore } from './session.ts';
@@ -262,11 +262,10 @@ export class VoiceState {
    * its picker showed; a browser asks with its own picker), or a camera.
    */
   async capture(source: 'screen' | 'camera', preset: QualityPreset, withAudio: boolean, desktopSourceId?: string): Promise<MediaStream> {
-    const p = PRESETS[preset];
-    const size = { width: p.width ? { ideal: p.width } : undefined, height: p.height ? { ideal: p.height } : undefined, frameRate: p.frameRate ? { ideal: p.frameRate } : undefined };
-    if (source === 'camera') return navigator.mediaDevices.getUserMedia({ video: size, audio: false });
+    if (!this.vc || !this.inCall) throw new Error('Join a voice channel first');
+    if (source === 'camera') return this.vc.captureCamera(preset);
     if (desktopSourceId) await this.deps.desktop?.selectCaptureSource(desktopSourceId);
-    return navigator.mediaDevices.getDisplayMedia({ video: size, audio: withAudio });
+    return this.vc.captureScreen(preset, withAudio);
   }
 
   /** "Go live" with a captured screen, window or camera; ending the capture (the browser's own Stop button) ends the stream. */

@@ -3,8 +3,14 @@
  * devices, audio processing, push-to-talk and its key, join/leave sounds, the last "Go live"
  * quality. Unknown or damaged values fall back to the defaults.
  */
-import { DEFAULT_PRESET, PRESETS, type QualityPreset } from '../media/quality.ts';
+// Types only: the media layer (quality.ts with it) loads on the first join, not with the page.
+import type { QualityPreset } from '../media/quality.ts';
 import type { KeyValueStore } from './session.ts';
+
+/** The "Go live" presets in the order the picker shows them (quality.ts's PRESETS; a test keeps the two the same). */
+export const PRESET_CHOICES: QualityPreset[] = ['720p30', '1080p60', '1440p60', '2160p60', 'source'];
+/** quality.ts's DEFAULT_PRESET. */
+const DEFAULT_PRESET: QualityPreset = '1080p60';
 
 export interface VoiceSettings {
   inputDeviceId: string;
@@ -46,7 +52,7 @@ export function loadVoiceSettings(store: KeyValueStore): VoiceSettings {
     const v = saved[k];
     if (typeof v === typeof DEFAULT_VOICE_SETTINGS[k]) (out as Record<string, unknown>)[k] = v;
   }
-  if (!(out.preset in PRESETS)) out.preset = DEFAULT_PRESET;
+  if (!PRESET_CHOICES.includes(out.preset)) out.preset = DEFAULT_PRESET;
   return out;
 }
 

@@ -8,11 +8,10 @@ import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import type { CaptureSource } from '../desktop.ts';
 import type { ContentKind, QualityPreset } from '../media/quality.ts';
+import { PRESET_CHOICES } from '../state/voiceSettings.ts';
 import { presetLabel } from './streams.ts';
 
 interface Attrs { app: AppModel }
-
-const PRESET_ORDER: QualityPreset[] = ['720p30', '1080p60', '1440p60', '2160p60', 'source'];
 
 export function GoLiveDialog(): m.Component<Attrs> {
   let sources: CaptureSource[] | undefined;
@@ -80,7 +79,7 @@ export function GoLiveDialog(): m.Component<Attrs> {
             : m('p.hint', 'Your browser asks which screen, window or tab to share when you go live.')),
           m('fieldset.choices', [
             m('legend', 'Quality'),
-            PRESET_ORDER.map((p) => radio('go-live-preset', p, presetLabel(p), p === chosen, () => { preset = p; })),
+            PRESET_CHOICES.map((p) => radio('go-live-preset', p, presetLabel(p), p === chosen, () => { preset = p; })),
           ]),
           m('fieldset.choices', [
             m('legend', 'Optimise for'),
