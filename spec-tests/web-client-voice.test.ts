@@ -78,6 +78,16 @@ describe('web client voice and streams (Janus + Chromium in a network namespace)
     assert.equal(r.lowLayerReached, true, r.lowLayerOverlay);
   });
 
+  it('full screen, and two streams watched side by side (the second one a camera at 720p30)', () => {
+    assert.equal(r.fullscreen, "carol's stream");
+    const [first, second] = r.sideBySide;
+    assert.deepEqual([first.label, second.label].sort(), ["alice's stream", "carol's stream"]);
+    assert.equal(first.top, second.top, JSON.stringify(r.sideBySide));
+    assert.notEqual(first.left, second.left);
+    const alice = r.sideBySide.find((t: any) => t.label === "alice's stream");
+    assert.ok(alice.width > 0 && alice.width <= 1280, JSON.stringify(alice));
+  });
+
   it('disconnecting removes the user from the others\' panel and sidebar', () => {
     assert.deepEqual(r.afterDisconnect.alicePanel, [USERS.alice, USERS.carol]);
     assert.ok(r.afterDisconnect.aliceSidebar.every((t: string) => !/bob/.test(t)), JSON.stringify(r.afterDisconnect));

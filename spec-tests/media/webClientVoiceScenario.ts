@@ -91,11 +91,14 @@ async function main() {
     // Per-user volume from Bob's menu on Alice.
     await participant(pb, alice.user_id).getByRole('button').click();
     await pb.getByLabel(`Volume of alice`).fill('40');
+    await participant(pb, alice.user_id).locator('.volume-note', { hasText: '40%' }).waitFor().catch(() => {});
     out.volumeNote = await participant(pb, alice.user_id).locator('.volume-note').innerText();
     await pb.getByRole('dialog', { name: 'Options for alice' }).getByRole('button', { name: 'Done' }).click();
 
     // The voice settings: devices from enumerateDevices, processing toggles, push-to-talk, sounds.
     await pb.getByRole('button', { name: 'Voice settings' }).click();
+    // The device list fills once enumerateDevices answers: the default entry plus the fake microphone.
+    await pb.locator('#call-input option').nth(1).waitFor({ state: 'attached' }).catch(() => {});
     out.inputDevices = await pb.locator('#call-input option').count();
     out.settingsLabels = await pb.locator('.voice-settings-pop label.check').allInnerTexts();
     await screenshot(pb, 'voice-settings');
@@ -128,7 +131,8 @@ async function main() {
     const overlay = tile.locator('.stream-stats');
     await pb.waitForFunction((w) => {
       const el = document.querySelector('article.stream-tile.watching .stream-stats');
-      return el?.getAttribute('data-width') === String(w);
+      // A bitrate needs two samples.
+      return el?.getAttribute('data-width') === String(w) && /bit\/s/.test(el.textContent ?? '');
     }, capture.width, { timeout: 30_000, polling: 250 }).catch(() => {});
     out.overlay = { text: await overlay.innerText(), width: await overlay.getAttribute('data-width'), height: await overlay.getAttribute('data-height'), fps: await overlay.getAttribute('data-fps') };
     out.video = await tile.locator('video').evaluate((v) => ({ width: (v as HTMLVideoElement).videoWidth, height: (v as HTMLVideoElement).videoHeight, playing: !(v as HTMLVideoElement).paused }));
@@ -142,6 +146,29 @@ async function main() {
     const quarter = String(Math.round((capture.width ?? 0) / 4));
     out.lowLayerReached = await pb.waitForFunction((w) => document.querySelector('article.stream-tile.watching .stream-stats')?.getAttribute('data-width') === w, quarter, { timeout: 20_000, polling: 250 }).then(() => true, () => false);
     out.lowLayerOverlay = await overlay.innerText();
+
+    // Full screen on the watched stream's tile.
+    await tile.getByRole('button', { name: "Full screen: carol's stream" }).click();
+    out.fullscreen = await pb.waitForFunction(() => document.fullscreenElement?.getAttribute('aria-label'), undefined, { timeout: 5000 }).then((h) => h.jsonValue(), () => null);
+    await pb.evaluate(() => document.exitFullscreen().catch(() => {}));
+
+    // Alice goes live with her camera at 720p30: Bob watches both streams side by side.
+    await pa.getByRole('toolbar', { name: 'Call controls' }).getByRole('button', { name: 'Go live' }).click();
+    const aliceDialog = pa.getByRole('dialog', { name: 'Go live' });
+    await aliceDialog.getByLabel('Camera').check();
+    await aliceDialog.getByLabel('720p 30 fps').check();
+    await aliceDialog.getByRole('button', { name: 'Go live' }).click();
+    await aliceDialog.waitFor({ state: 'detached', timeout: 20_000 });
+    await pb.locator('article.stream-tile', { hasText: "alice's stream" }).getByRole('button', { name: "Watch alice's stream" }).click();
+    await pb.waitForFunction(() => {
+      const videos = [...document.querySelectorAll('section.streams.side-by-side article.stream-tile.watching video')] as HTMLVideoElement[];
+      return videos.length === 2 && videos.every((v) => v.readyState >= 2 && v.videoWidth > 0);
+    }, undefined, { timeout: 30_000, polling: 250 });
+    out.sideBySide = await pb.locator('section.streams article.stream-tile.watching').evaluateAll((els) => els.map((e) => {
+      const v = e.querySelector('video') as HTMLVideoElement;
+      return { label: e.getAttribute('aria-label'), width: v.videoWidth, height: v.videoHeight, left: Math.round(e.getBoundingClientRect().left), top: Math.round(e.getBoundingClientRect().top) };
+    }));
+    await screenshot(pb, 'voice-two-streams');
 
     // Bob disconnects: he leaves the panel and the sidebar roster on Alice's page.
     await pb.getByRole('region', { name: 'Voice connection' }).getByRole('button', { name: 'Disconnect' }).click();
