@@ -74,7 +74,7 @@ describe('web client voice and streams (Janus + Chromium in a network namespace)
   });
 
   it('the quality menu of a simulcast stream switches the viewer to a lower layer', () => {
-    assert.deepEqual(r.layerOptions, ['Full resolution', 'Half resolution', 'Quarter resolution']);
+    assert.deepEqual(r.layerOptions, ['Full', 'Half', 'Quarter']);
     assert.equal(r.lowLayerReached, true, r.lowLayerOverlay);
   });
 

@@ -12,7 +12,8 @@ import { formatBitrate, type StreamStats } from '../state/voiceStats.ts';
 import { icon } from './icons.ts';
 
 const PRESET_LABEL: Record<string, string> = { '720p30': '720p 30 fps', '1080p60': '1080p 60 fps', '1440p60': '1440p 60 fps', '2160p60': '4K 60 fps', source: 'Source quality' };
-const LAYER_LABEL: Record<Layer, string> = { h: 'Full resolution', m: 'Half resolution', l: 'Quarter resolution' };
+/** Short: the menu sits in a tile's header, two tiles side by side; its label says what it is. */
+const LAYER_LABEL: Record<Layer, string> = { h: 'Full', m: 'Half', l: 'Quarter' };
 
 export const presetLabel = (preset: string) => PRESET_LABEL[preset] ?? preset;
 
@@ -63,17 +64,18 @@ function streamTile(app: AppModel, roomId: string, s: LiveStream): m.Vnode {
     m('span.live-badge', 'LIVE'),
     m('strong', title),
     m('small', [presetLabel(s.preset), s.width && s.height ? ` · ${s.width}×${s.height}` : '']),
-    m('.spacer'),
-    watched && s.layers.length > 0 && m('label.layer-menu', [
-      m('span.visually-hidden', 'Quality'),
-      m('select', {
-        'aria-label': `Quality of ${title}`, value: watched.layer,
-        onchange: (e: Event) => void voice.setLayer(s.feed, (e.target as HTMLSelectElement).value as Layer),
-      }, (['h', 'm', 'l'] as Layer[]).filter((l) => s.layers.includes(l)).map((l) => m('option', { value: l }, LAYER_LABEL[l]))),
+    m('.stream-tools', [
+      watched && s.layers.length > 0 && m('label.layer-menu', [
+        m('span.visually-hidden', 'Quality'),
+        m('select', {
+          'aria-label': `Quality of ${title}`, value: watched.layer,
+          onchange: (e: Event) => void voice.setLayer(s.feed, (e.target as HTMLSelectElement).value as Layer),
+        }, (['h', 'm', 'l'] as Layer[]).filter((l) => s.layers.includes(l)).map((l) => m('option', { value: l }, LAYER_LABEL[l]))),
+      ]),
+      (watched || (mine && voice.live)) && m('button.icon[type=button]', { 'aria-label': `Full screen: ${title}`, title: 'Full screen', onclick: fullscreen }, icon('maximize')),
+      watched && m('button.icon[type=button]', { 'aria-label': `Stop watching ${title}`, title: 'Stop watching', onclick: () => void voice.unwatch(s.feed) }, icon('close')),
+      mine && voice.live && m('button.danger.small[type=button]', { onclick: () => void voice.stopLive() }, 'Stop streaming'),
     ]),
-    (watched || (mine && voice.live)) && m('button.icon[type=button]', { 'aria-label': `Full screen: ${title}`, title: 'Full screen', onclick: fullscreen }, icon('maximize')),
-    watched && m('button.icon[type=button]', { 'aria-label': `Stop watching ${title}`, title: 'Stop watching', onclick: () => void voice.unwatch(s.feed) }, icon('close')),
-    mine && voice.live && m('button.danger.small[type=button]', { onclick: () => void voice.stopLive() }, 'Stop streaming'),
   ]);
   if (mine && voice.live) return m('article.stream-tile.mine', { key: s.feed, 'aria-label': title }, [head, video(voice.live.media, 'Preview of your stream')]);
   if (watched) {
