@@ -10,8 +10,9 @@ import { SessionStore, type SavedSession } from './state/session.ts';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import { desktopBridge } from './desktop.ts';
 import { UiaCancelled, type UiaStage } from './state/uia.ts';
+import { VoiceState } from './state/voice.ts';
 
-export type Dialog = { kind: 'dm' } | { kind: 'group' } | { kind: 'invite'; roomId: string } | undefined;
+export type Dialog = { kind: 'dm' } | { kind: 'group' } | { kind: 'voice' } | { kind: 'invite'; roomId: string } | { kind: 'go-live' } | undefined;
 
 /** A question user-interactive auth is waiting on (answered by AuthPromptView). */
 export interface AuthRequest {
@@ -51,6 +52,7 @@ export class AppModel {
   session?: SavedSession;
   chat?: ChatState;
   media?: MediaCache;
+  voice?: VoiceState;
   dialog: Dialog;
   startError?: string;
   authRequest?: AuthRequest;
@@ -87,8 +89,14 @@ export class AppModel {
       m.redraw();
     });
     this.media = new MediaCache(client, () => m.redraw());
+    const voice = new VoiceState({
+      homeserverUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, storage: localStorage,
+      onChange: () => m.redraw(), room: (roomId) => client.getRoom(roomId), desktop: desktopBridge,
+    });
+    this.voice = voice;
     this.unsubscribe = chat.subscribe(() => {
       this.updateBadges();
+      voice.observeRoster();
       m.redraw();
     });
     chat.onNotice((n) => {
@@ -123,8 +131,10 @@ export class AppModel {
     this.authRequest = undefined;
     this.chat?.stop();
     this.media?.dispose();
+    void this.voice?.close();
     this.chat = undefined;
     this.media = undefined;
+    this.voice = undefined;
     this.session = undefined;
     this.composers.clear();
     if (session && tellServer) await this.sessions.logout(session);

@@ -50,6 +50,10 @@ export interface VoiceConnectionOptions {
   /** Push-to-talk: how long the microphone stays open after the key is released. */
   pttReleaseMs?: number;
   audio?: Partial<AudioProcessing>;
+  /** The microphone to use (a deviceId from enumerateDevices); the default one otherwise. */
+  inputDeviceId?: string;
+  /** Where received audio plays (a sinkId for setSinkId); the default output otherwise. */
+  outputDeviceId?: string;
   /** Feeds of these kinds are received as soon as they appear (streams are watched on demand). */
   autoSubscribe?: Array<Feed['kind']>;
 }
@@ -224,12 +228,40 @@ export class VoiceConnection extends EventTarget {
     await this.microphone?.getAudioTracks()[0]?.applyConstraints(this.audioConstraints());
   }
 
+  /** Switches to another microphone mid-call: the new track replaces the old one on the same connection. */
+  async setInputDevice(deviceId: string | undefined): Promise<void> {
+    this.options.inputDeviceId = deviceId || undefined;
+    if (!this.microphone) return;
+    const next = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints(), video: false });
+    const track = next.getAudioTracks()[0];
+    const sender = this.publishers.get('voice')?.getSenders().find((s) => s.track?.kind === 'audio');
+    await sender?.replaceTrack(track);
+    this.microphone.getTracks().forEach((t) => t.stop());
+    this.microphone = next;
+    this.applyMute();
+  }
+
+  /** Plays received audio on another output device (browsers with HTMLMediaElement.setSinkId). */
+  async setOutputDevice(sinkId: string | undefined): Promise<void> {
+    this.options.outputDeviceId = sinkId || undefined;
+    await Promise.all([...this.players.values()].map((el) => sinkTo(el, sinkId ?? '')));
+  }
+
   /** Screen, window or game capture (with system audio when the browser offers it). */
   async captureScreen(preset: QualityPreset = DEFAULT_PRESET, withAudio = true): Promise<MediaStream> {
     const p = PRESETS[preset];
     return navigator.mediaDevices.getDisplayMedia({
       video: { width: p.width ? { ideal: p.width } : undefined, height: p.height ? { ideal: p.height } : undefined, frameRate: p.frameRate ? { ideal: p.frameRate } : undefined },
       audio: withAudio,
+    });
+  }
+
+  /** A camera to stream, at the preset's size and rate where the camera offers them. */
+  async captureCamera(preset: QualityPreset = DEFAULT_PRESET): Promise<MediaStream> {
+    const p = PRESETS[preset];
+    return navigator.mediaDevices.getUserMedia({
+      video: { width: p.width ? { ideal: p.width } : undefined, height: p.height ? { ideal: p.height } : undefined, frameRate: p.frameRate ? { ideal: p.frameRate } : undefined },
+      audio: false,
     });
   }
 
@@ -334,6 +366,7 @@ export class VoiceConnection extends EventTarget {
       noiseSuppression: a.noiseSuppression ?? true,
       autoGainControl: a.autoGainControl ?? true,
       channelCount: 1,
+      ...(this.options.inputDeviceId ? { deviceId: { exact: this.options.inputDeviceId } } : {}),
     };
   }
 
@@ -351,6 +384,7 @@ export class VoiceConnection extends EventTarget {
     el.srcObject = stream;
     el.muted = this.deafened;
     el.volume = this.volumeOf(info.user_id, info.kind);
+    if (this.options.outputDeviceId) void sinkTo(el, this.options.outputDeviceId);
     el.play().catch(() => {}); // autoplay refused until the user interacts: the UI retries on a click
   }
 
@@ -605,6 +639,9 @@ export interface MediaSummary {
   bytesSent: number;
   bytesReceived: number;
   packetsLost: number;
+  packetsReceived?: number;
+  /** Receivers of video: the average time a frame waited in the jitter buffer (ms). */
+  jitterBufferMs?: number;
   audioLevel?: number;
   framesDecoded?: number;
   framesEncoded?: number;
@@ -623,6 +660,12 @@ export interface MediaSummary {
   framesDropped?: number;
   freezeCount?: number;
   decoderImplementation?: string;
+}
+
+/** setSinkId where the browser has it (not every one does); a device that went away is ignored. */
+async function sinkTo(el: HTMLMediaElement, sinkId: string): Promise<void> {
+  const media = el as HTMLMediaElement & { setSinkId?: (id: string) => Promise<void> };
+  await media.setSinkId?.(sinkId).catch(() => {});
 }
 
 function watchKey(feed: Feed): string {
@@ -657,11 +700,13 @@ export function summarize(report: RTCStatsReport): MediaSummary {
     } else if (r.type === 'inbound-rtp') {
       s.bytesReceived += r.bytesReceived ?? 0;
       s.packetsLost += r.packetsLost ?? 0;
+      s.packetsReceived = (s.packetsReceived ?? 0) + (r.packetsReceived ?? 0);
       if (r.kind === 'audio') s.audioLevel = r.audioLevel;
       if (r.kind === 'video') {
         Object.assign(s, {
           framesDecoded: r.framesDecoded, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond, codec: codecs.get(r.codecId),
           framesDropped: r.framesDropped, freezeCount: r.freezeCount, decoderImplementation: r.decoderImplementation,
+          jitterBufferMs: r.jitterBufferEmittedCount ? (r.jitterBufferDelay / r.jitterBufferEmittedCount) * 1000 : undefined,
         });
       }
     } else if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime !== undefined) {

@@ -6,15 +6,16 @@
  */
 import {
   ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
-  RelationType, RoomEvent, RoomMemberEvent, SyncState, type MatrixClient, type Room,
+  RelationType, RoomEvent, RoomMemberEvent, RoomStateEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
 import { FriendsState } from './friends.ts';
 import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
 import { UiaCancelled, withUia, type UiaPrompt } from './uia.ts';
 import { buildTimeline, type ReactionSummary, type TimelineItem } from './timeline.ts';
+import { isVoiceChannel, VOICE_ROOM_TYPE } from './voiceRoster.ts';
 
-export type RoomKind = 'dm' | 'group';
+export type RoomKind = 'dm' | 'group' | 'voice';
 
 export interface RoomSummary {
   roomId: string;
@@ -120,6 +121,8 @@ export class ChatState {
     for (const ev of [RoomEvent.TimelineReset, RoomEvent.Redaction, RoomEvent.Receipt,
       RoomEvent.LocalEchoUpdated, RoomEvent.MyMembership, RoomEvent.Name] as const) client.on(ev, changed);
     client.on(RoomMemberEvent.Typing, changed);
+    // Call rosters and live streams are room state (org.whisper.voice.member, org.whisper.stream).
+    client.on(RoomStateEvent.Events, changed);
     client.on(RoomMemberEvent.Name, changed);
     client.on(MatrixEventEvent.Replaced, changed);
   }
@@ -196,6 +199,7 @@ export class ChatState {
   }
 
   kindOf(room: Room): RoomKind {
+    if (isVoiceChannel(room)) return 'voice';
     return this.dmPartner(room) ? 'dm' : 'group';
   }
 
@@ -209,7 +213,7 @@ export class ChatState {
       list.push({
         roomId: room.roomId,
         name: room.name,
-        kind: dmUserId ? 'dm' : 'group',
+        kind: isVoiceChannel(room) ? 'voice' : dmUserId ? 'dm' : 'group',
         membership,
         dmUserId,
         avatarMxc: dmUserId ? room.getMember(dmUserId)?.getMxcAvatarUrl() : room.getMxcAvatarUrl() ?? undefined,
@@ -435,6 +439,12 @@ export class ChatState {
 
   async createGroup(name: string, invite: string[]): Promise<string> {
     const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite });
+    return room_id;
+  }
+
+  /** A voice channel: a room with creation type org.whisper.voice, its call state writable by members (the server writes it for them). */
+  async createVoiceChannel(name: string, invite: string[]): Promise<string> {
+    const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite, creation_content: { type: VOICE_ROOM_TYPE } });
     return room_id;
   }
 

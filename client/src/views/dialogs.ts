@@ -1,4 +1,4 @@
-/** Small modal forms: start a DM, create a group, invite someone. */
+/** Small modal forms: start a DM, create a group or a voice channel, invite someone. */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import { roomHref } from './sidebar.ts';
@@ -19,7 +19,7 @@ export function DialogView(): m.Component<Attrs> {
   return {
     view: ({ attrs: { app } }) => {
       const dialog = app.dialog;
-      if (!dialog) return null;
+      if (!dialog || dialog.kind === 'go-live') return null;
       const chat = app.chat!;
       const close = () => { app.dialog = undefined; value = ''; name = ''; error = ''; };
       const run = async (e: Event, act: () => Promise<string | void>) => {
@@ -38,26 +38,29 @@ export function DialogView(): m.Component<Attrs> {
         }
       };
       const people = () => value.split(/[\s,]+/).filter(Boolean).map((u) => userIdFrom(u, chat.userId));
-      const title = dialog.kind === 'dm' ? 'Start a direct message' : dialog.kind === 'group' ? 'Create a group chat' : 'Invite to this chat';
+      const named = dialog.kind === 'group' || dialog.kind === 'voice';
+      const title = dialog.kind === 'dm' ? 'Start a direct message' : dialog.kind === 'group' ? 'Create a group chat'
+        : dialog.kind === 'voice' ? 'Create a voice channel' : 'Invite to this chat';
       const submit = (e: Event) => run(e, async () => {
         if (dialog.kind === 'dm') return chat.startDm(userIdFrom(value, chat.userId));
         if (dialog.kind === 'group') return chat.createGroup(name.trim() || 'New group', people());
+        if (dialog.kind === 'voice') return chat.createVoiceChannel(name.trim() || 'Voice', people());
         for (const u of people()) await chat.invite(dialog.roomId, u);
       });
       return m('.overlay', { onclick: (e: Event) => { if (e.target === e.currentTarget) close(); }, onkeydown: (e: KeyboardEvent) => { if (e.key === 'Escape') close(); } },
         m('form.dialog[role=dialog][aria-modal=true]', { 'aria-labelledby': 'dialog-title', onsubmit: submit }, [
           m('h2#dialog-title', title),
-          dialog.kind === 'group' && m('.field', [m('label[for=group-name]', 'Group name'),
+          named && m('.field', [m('label[for=group-name]', dialog.kind === 'voice' ? 'Channel name' : 'Group name'),
             m('input#group-name', { value: name, oninput: (e: any) => { name = e.target.value; }, oncreate: (v) => (v.dom as HTMLElement).focus() })]),
           m('.field', [
             m('label[for=dialog-users]', dialog.kind === 'dm' ? 'Username or user id' : 'People to invite (usernames or user ids, comma-separated)'),
-            m('input#dialog-users', { value, placeholder: '@friend:server', oninput: (e: any) => { value = e.target.value; }, required: dialog.kind !== 'group',
-              oncreate: (v) => dialog.kind !== 'group' && (v.dom as HTMLElement).focus() }),
+            m('input#dialog-users', { value, placeholder: '@friend:server', oninput: (e: any) => { value = e.target.value; }, required: !named,
+              oncreate: (v) => !named && (v.dom as HTMLElement).focus() }),
           ]),
           error && m('p.error[role=alert]', error),
           m('.actions', [
             m('button[type=button]', { onclick: close }, 'Cancel'),
-            m('button.primary[type=submit]', { disabled: busy }, dialog.kind === 'dm' ? 'Open DM' : dialog.kind === 'group' ? 'Create' : 'Invite'),
+            m('button.primary[type=submit]', { disabled: busy }, dialog.kind === 'dm' ? 'Open DM' : named ? 'Create' : 'Invite'),
           ]),
         ]));
     },

@@ -1,10 +1,12 @@
-/** An open chat: header (invite, search), the scrolling timeline, typing line, uploads, composer. */
+/** An open chat: header (invite, search), the scrolling timeline, typing line, uploads, composer; a voice channel's stage beside its chat. */
 import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
 import { ChatState, type SearchHit } from '../state/chat.ts';
+import { isVoiceChannel } from '../state/voiceRoster.ts';
 import { icon } from './icons.ts';
 import { MessageView, timeOf } from './message.ts';
+import { VoicePanel } from './voicePanel.ts';
 
 interface Attrs { app: AppModel; roomId: string }
 
@@ -225,8 +227,10 @@ export function RoomView(): m.Component<Attrs> {
       const typing = chat.typingUsers(roomId);
       const uploads = chat.uploads.filter((u) => u.roomId === roomId);
       const members = room.getJoinedMembers();
-      return m('section.room-view', { 'aria-label': room.name }, [
+      const voice = isVoiceChannel(room);
+      return m('section.room-view', { 'aria-label': room.name, class: voice ? 'voice-room' : '' }, [
         m('header.room-head', [
+          voice && icon('speaker', 20),
           m('h1', room.name),
           m('span.members-count', `${members.length} member${members.length === 1 ? '' : 's'}`),
           m('.spacer'),
@@ -238,6 +242,7 @@ export function RoomView(): m.Component<Attrs> {
           }, icon('leave')),
         ]),
         m('.room-body', [
+          voice && m(VoicePanel, { app, roomId }),
           m('.room-main', {
             // Files dropped on the chat are sent to it.
             ondragover: (e: DragEvent) => { if (e.dataTransfer?.types.includes('Files')) { e.preventDefault(); (e as any).redraw = false; } },

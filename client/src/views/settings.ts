@@ -1,10 +1,11 @@
-/** Settings: profile (display name, avatar), sessions with sign-out, notifications, sign out. */
+/** Settings: profile (display name, avatar), sessions with sign-out, notifications, voice, sign out. */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import type { DeviceInfo } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
 import { icon } from './icons.ts';
 import { SecuritySettings } from './security.ts';
+import { VoiceSettingsForm } from './voiceSettings.ts';
 
 interface Attrs { app: AppModel }
 
@@ -73,6 +74,10 @@ export function SettingsView(): m.Component<Attrs> {
               ? m('button[type=button]', { disabled: Notification.permission === 'granted', onclick: () => Notification.requestPermission().then(() => m.redraw()) },
                 Notification.permission === 'granted' ? 'Desktop notifications are on' : 'Turn on desktop notifications')
               : m('p.hint', 'Desktop notifications are on for DMs and mentions.'),
+          ]),
+          m('section.card', { 'aria-labelledby': 'voice-title' }, [
+            m('h2#voice-title', 'Voice and video'),
+            m(VoiceSettingsForm, { app, idPrefix: 'settings-voice' }),
           ]),
           status && m('p.ok[role=status]', status),
           error && m('p.error[role=alert]', error),

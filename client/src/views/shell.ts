@@ -4,11 +4,27 @@ import type { AppModel } from '../app.ts';
 import { AuthPromptView } from './authPrompt.ts';
 import { DialogView } from './dialogs.ts';
 import { FriendsView, type FriendsTab } from './friends.ts';
+import { GoLiveDialog } from './goLive.ts';
 import { RoomView } from './room.ts';
 import { SettingsView } from './settings.ts';
 import { roomHref, Sidebar } from './sidebar.ts';
 
 interface Attrs { app: AppModel; page: 'home' | 'room' | 'settings'; roomId?: string; tab?: FriendsTab }
+
+/** Typing in a text field must not open the microphone when the push-to-talk key is a character key. */
+function typingInField(e: KeyboardEvent): boolean {
+  const t = e.target as HTMLElement | null;
+  const printable = e.key.length === 1;
+  return printable && !!t && (t.isContentEditable || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'range', 'button'].includes((t as HTMLInputElement).type)));
+}
+
+/** Push-to-talk: the key held anywhere in the app (the desktop app also has a global shortcut). */
+function onPttKey(app: AppModel, e: KeyboardEvent): void {
+  const voice = app.voice;
+  if (!voice?.inCall || !voice.settings.pushToTalk || e.code !== voice.settings.pttKey || typingInField(e)) return;
+  if (e.type === 'keydown') voice.pttDown();
+  else voice.pttUp();
+}
 
 /** Alt+Up / Alt+Down move through the chat list from anywhere. */
 function onKey(app: AppModel, current: string | undefined, e: KeyboardEvent): void {
@@ -25,11 +41,22 @@ export function Shell(): m.Component<Attrs> {
   let current: Attrs | undefined;
   // On the document, so the keys work wherever focus is (even on the body after a chat closed).
   const onDocumentKey = (e: KeyboardEvent) => {
-    if (current?.app.chat?.ready && !current.app.dialog) onKey(current.app, current.roomId, e);
+    if (current) onPttKey(current.app, e);
+    if (e.type === 'keydown' && current?.app.chat?.ready && !current.app.dialog) onKey(current.app, current.roomId, e);
   };
+  // Releasing the key while the window is in the background never reaches keyup.
+  const onBlur = () => current?.app.voice?.pttUp();
   return {
-    oncreate: () => document.addEventListener('keydown', onDocumentKey),
-    onremove: () => document.removeEventListener('keydown', onDocumentKey),
+    oncreate: () => {
+      document.addEventListener('keydown', onDocumentKey);
+      document.addEventListener('keyup', onDocumentKey);
+      window.addEventListener('blur', onBlur);
+    },
+    onremove: () => {
+      document.removeEventListener('keydown', onDocumentKey);
+      document.removeEventListener('keyup', onDocumentKey);
+      window.removeEventListener('blur', onBlur);
+    },
     view: ({ attrs }) => {
       current = attrs;
       const { app, page, roomId } = attrs;
@@ -51,6 +78,7 @@ export function Shell(): m.Component<Attrs> {
           : page === 'settings' ? m(SettingsView, { app })
             : m(FriendsView, { app, tab: attrs.tab })),
         m(DialogView, { app }),
+        m(GoLiveDialog, { app }),
         m(AuthPromptView, { app }),
       ]);
     },

@@ -1,14 +1,16 @@
-/** The left column: invites, DMs and group chats with unread and mention badges; the user panel. */
+/** The left column: invites, DMs, group chats and voice channels with unread and mention badges; the voice bar and user panel. */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import type { RoomSummary } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
 import { Bell } from './bell.ts';
 import { icon } from './icons.ts';
+import { roomHref } from './routes.ts';
+import { muteDeafenButtons, voiceChannelsSection, voiceConnectedBar } from './voiceSidebar.ts';
 
 interface Attrs { app: AppModel; selected?: string }
 
-export const roomHref = (roomId: string) => `/rooms/${encodeURIComponent(roomId)}`;
+export { roomHref };
 
 function badges(r: RoomSummary): m.Children {
   if (r.membership === 'invite') return m('span.badge.new', { 'aria-label': 'invitation' }, 'NEW');
@@ -61,10 +63,13 @@ export const Sidebar: m.Component<Attrs> = {
         invites.length > 0 && section('Invites', invites),
         section('Direct messages', dms, m('button.icon[type=button]', { 'aria-label': 'Start a direct message', title: 'Start a direct message', onclick: () => { app.dialog = { kind: 'dm' }; } }, icon('plus', 16))),
         section('Group chats', groups, m('button.icon[type=button]', { 'aria-label': 'Create a group chat', title: 'Create a group chat', onclick: () => { app.dialog = { kind: 'group' }; } }, icon('plus', 16))),
+        voiceChannelsSection(app, rooms, selected),
       ]),
+      voiceConnectedBar(app),
       m('footer.user-panel', [
         avatar(app.media, me.displayName, me.avatarMxc, 32),
         m('.who', [m('span.display', me.displayName), m('small.mxid', chat.userId)]),
+        muteDeafenButtons(app),
         m(m.route.Link, { href: '/settings', class: 'icon', 'aria-label': 'Settings', title: 'Settings' }, icon('settings')),
       ]),
     ]);
