@@ -5,7 +5,7 @@
  * the roster; after Janus restarts, both processes' clients rejoin that one room; a process
  * that dies mid-call (a real child process, SIGKILL) has its calls ended by another once its
  * lease ran out, while the other processes' calls stay; a process starting up ends none of
- * them. Media is not sent (hand-made offers): feeds are announced by Janus only once media
+ * them; a process that stalled past its lease has its clients rejoin. Media is not sent (hand-made offers): feeds are announced by Janus only once media
  * flows, which voice-media.test.ts checks with Chromium.
  */
 import assert from 'node:assert/strict';
@@ -212,5 +212,16 @@ describe('voice across server processes (one PostgreSQL, one Janus)', function (
     } finally {
       if (!closed) await c.close();
     }
+  });
+
+  it('a process that finds its lease ran out (it stalled) tells its clients to rejoin, and they do', async () => {
+    // As if A had stalled past its lease: another process may have ended its calls meanwhile.
+    await a.hs.database.db('voice_leases').update({ expires_ts: 0 });
+    const reset = await aliceClient.nextEvent((m) => m.type === 'reset');
+    assert.deepEqual([reset.room_id, reset.reason], [roomId, 'lease_expired']);
+    const feed = await joinAndPublish(aliceClient, roomId);
+    assert.deepEqual((await memberState(a.url, alice, roomId, alice)).streams, [{ feed, kind: 'voice' }]);
+    await sleep(LEASE_MS);
+    assert.equal((await memberState(a.url, alice, roomId, alice)).joined, true, 'the rejoined call is A\'s again');
   });
 });
