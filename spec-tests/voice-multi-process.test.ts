@@ -224,4 +224,14 @@ describe('voice across server processes (one PostgreSQL, one Janus)', function (
     await sleep(LEASE_MS);
     assert.equal((await memberState(a.url, alice, roomId, alice)).joined, true, 'the rejoined call is A\'s again');
   });
+
+  it('a room Janus lost while the processes stayed connected is made again, under the same number', async () => {
+    const row = await a.hs.database.db('voice_janus_rooms').where({ room_id: roomId }).first();
+    await (await janusControl()).request({ request: 'destroy', room: Number(row.janus_room), secret: row.secret });
+    assert.deepEqual(await janusRoomsOf(roomId), []);
+    await aliceClient.request({ type: 'leave' });
+    await joinAndPublish(aliceClient, roomId);
+    assert.deepEqual(await janusRoomsOf(roomId), [Number(row.janus_room)]);
+    assert.deepEqual(await participants(Number(row.janus_room)), [alice.user_id]);
+  });
 });

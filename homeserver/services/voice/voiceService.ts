@@ -422,30 +422,30 @@ export class VoiceService {
   private async attachPublisher(session: JanusSession, call: Call, kind: PublishKind, streamId = DEFAULT_STREAM_ID): Promise<Publisher> {
     const key: PublisherKey = kind === 'voice' ? 'voice' : streamKey(streamId);
     const join = () => Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, {
-        published: (feeds) => {
-          // The voice publisher hears of the room's feeds (every process's) for the whole call.
-          if (kind !== 'voice' || call.ended) return;
-          for (const f of feeds) call.feeds.set(f.feed, f.userId);
-          const added = feeds.filter((f) => ![...call.publishers.values()].some((p) => p.feed === f.feed));
-          if (added.length) call.peer.send({ type: 'feeds', room_id: call.roomId, added: added.map(feedJson), removed: [] });
-        },
-        unpublished: (feed) => {
-          if (kind !== 'voice' || call.ended) return;
-          call.feeds.delete(feed);
-          call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
-        },
-        // Speaking as Janus hears it (the audio level extension), for every member of the call,
-        // deafened ones included: the voice publisher's handle hears about the whole room.
-        talking: (feed, talking) => {
-          if (kind !== 'voice' || call.ended) return;
-          const owner = call.feeds.get(feed);
-          if (owner) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
-        },
-        gone: (reason) => {
-          if (call.ended || call.publishers.get(key) !== publisher) return;
-          call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
-        },
-      });
+      published: (feeds) => {
+        // The voice publisher hears of the room's feeds (every process's) for the whole call.
+        if (kind !== 'voice' || call.ended) return;
+        for (const f of feeds) call.feeds.set(f.feed, f.userId);
+        const added = feeds.filter((f) => ![...call.publishers.values()].some((p) => p.feed === f.feed));
+        if (added.length) call.peer.send({ type: 'feeds', room_id: call.roomId, added: added.map(feedJson), removed: [] });
+      },
+      unpublished: (feed) => {
+        if (kind !== 'voice' || call.ended) return;
+        call.feeds.delete(feed);
+        call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
+      },
+      // Speaking as Janus hears it (the audio level extension), for every member of the call,
+      // deafened ones included: the voice publisher's handle hears about the whole room.
+      talking: (feed, talking) => {
+        if (kind !== 'voice' || call.ended) return;
+        const owner = call.feeds.get(feed);
+        if (owner) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
+      },
+      gone: (reason) => {
+        if (call.ended || call.publishers.get(key) !== publisher) return;
+        call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
+      },
+    });
     const publisher = await this.janusStep(async () => {
       try {
         return await join();
