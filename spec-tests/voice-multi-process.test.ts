@@ -5,8 +5,10 @@
  * the roster; after Janus restarts, both processes' clients rejoin that one room; a process
  * that dies mid-call (a real child process, SIGKILL) has its calls ended by another once its
  * lease ran out, while the other processes' calls stay; a process starting up ends none of
- * them; a process that stalled past its lease has its clients rejoin. Media is not sent (hand-made offers): feeds are announced by Janus only once media
- * flows, which voice-media.test.ts checks with Chromium.
+ * them; a process that stalled past its lease has its clients rejoin. These send no media
+ * (hand-made offers; Janus announces feeds only once media flows); the last test runs Chromium
+ * in a network namespace (spec-tests/media/multiProcessScenario.ts): feed lists, audio and
+ * speaking across processes.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,6 +19,7 @@ import { JanusConnection, type JanusHandle } from '../homeserver/media/janusConn
 import { decodeDisplay, VIDEOROOM_PLUGIN } from '../homeserver/media/videoRoom.ts';
 import { startHomeserver } from '../homeserver/main.ts';
 import { backends, type TestServer, type TestUser } from './harness.ts';
+import { makeMediaNamespace } from './media/netns.ts';
 import { fakeAudioOffer, installed, SignalClient, startSharedJanus, startTestServerOn, type SharedJanus, type Signal } from './voiceHelpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -233,5 +236,38 @@ describe('voice across server processes (one PostgreSQL, one Janus)', function (
     await joinAndPublish(aliceClient, roomId);
     assert.deepEqual(await janusRoomsOf(roomId), [Number(row.janus_room)]);
     assert.deepEqual(await participants(Number(row.janus_room)), [alice.user_id]);
+  });
+});
+
+describe('voice across server processes, with media (Janus + Chromium in a network namespace)', function () {
+  this.timeout(180_000);
+
+  it('users on different processes receive each other\'s feeds, hear each other and see each other speak', async function () {
+    const missing = ['janus', 'chromium', 'ip'].filter((bin) => !installed(bin));
+    if (missing.length || !pg || process.getuid?.() !== 0) this.skip(); // needs janus, chromium, DATABASE_URL and root (a network namespace)
+    // PostgreSQL's TCP port is on the host's loopback, out of the namespace; its Unix socket is not.
+    const url = new URL(process.env.DATABASE_URL!);
+    url.hostname = 'localhost';
+    url.searchParams.set('host', '/var/run/postgresql');
+    const ns = makeMediaNamespace('whisper-mp');
+    try {
+      const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, 'spec-tests/media/multiProcessScenario.ts'], {
+        cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: url.toString(), NODE_NO_WARNINGS: '1' },
+      });
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (err += d));
+      await new Promise((r) => child.on('exit', r));
+      const result = JSON.parse(out.trim().split('\n').at(-1) || '{}');
+      if (result.error || !result.alice) throw new Error(`scenario failed: ${result.error}\n${err.slice(-3000)}`);
+      const info = JSON.stringify(result);
+      assert.deepEqual(result.aliceFeeds, [result.bob], info);
+      assert.deepEqual(result.bobFeeds, [result.alice], info);
+      assert.ok(result.aliceHears > 1000 && result.bobHears > 1000, info);
+      assert.ok(result.bobSawSpeaking.includes(result.alice) && result.aliceSawSpeaking.includes(result.bob), info);
+    } finally {
+      ns.remove();
+    }
   });
 });
