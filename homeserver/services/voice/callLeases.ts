@@ -47,14 +47,13 @@ export class CallLeases {
   }
 
   private async renew(lost: () => Promise<void>): Promise<void> {
-    const now = Date.now();
-    if (await voiceLeases.extend(this.db, this.processId, now, now + this.leaseMs)) return;
+    if (await voiceLeases.extend(this.db, this.processId, this.leaseMs)) return;
     if (this.held) {
       this.logger.warn({ processId: this.processId }, 'voice lease ran out: resetting this process\'s calls');
       await voiceLeases.release(this.db, this.processId);
       await lost();
     }
-    await voiceLeases.take(this.db, this.processId, now + this.leaseMs);
+    await voiceLeases.take(this.db, this.processId, this.leaseMs);
     this.held = true;
   }
 
@@ -68,17 +67,17 @@ export class CallLeases {
 
   /** Whether a live process serves the entry (checked under the room lock before ending it). */
   hasLiveOwner(q: Queryable, entry: CallEntry): Promise<boolean> {
-    return voiceLeases.hasLiveOwner(q, entry, Date.now());
+    return voiceLeases.hasLiveOwner(q, entry);
   }
 
   /** Keys (voiceLeases.entryKey) of every entry a live process serves. */
   liveOwned(): Promise<Set<string>> {
-    return voiceLeases.liveOwned(this.db, Date.now());
+    return voiceLeases.liveOwned(this.db);
   }
 
   /** Forgets processes whose lease ran out (after their calls were ended). */
   dropExpired(): Promise<number> {
-    return voiceLeases.dropExpired(this.db, Date.now());
+    return voiceLeases.dropExpired(this.db);
   }
 
   /** Stops renewing and gives the lease back (a clean shutdown, after its calls ended). */
