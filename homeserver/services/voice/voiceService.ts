@@ -102,6 +102,12 @@ export class VoiceService {
   private readonly leases: CallLeases;
   private control: Promise<JanusHandle> | undefined;
   private readonly calls = new Map<VoicePeer, Call>();
+  /**
+   * Calls reset (Janus lost their handles, or this process's lease ran out) whose client was
+   * told to rejoin and has not yet: their call state is ended if the client goes away or joins
+   * elsewhere instead, and their streams' state when it rejoins (it publishes them anew).
+   */
+  private readonly awaitingRejoin = new Map<VoicePeer, Call>();
   /** Drafts this service made: only these may write org.whisper.voice.member. */
   private readonly ownDrafts = new WeakSet<EventDraft>();
   /** Drafts ending left-over call state: written only if no live process serves it by then. */
@@ -219,6 +225,7 @@ export class VoiceService {
     await this.requireVoiceMember(peer.userId, roomId);
     const previous = this.calls.get(peer);
     if (previous) await this.end(previous, 'switched', true);
+    await this.settleReset(peer, roomId);
     const session = await this.session();
     const generation = this.janus.currentGeneration;
     const janusRoom = await this.janusRoom(session, roomId, generation);
@@ -349,16 +356,19 @@ export class VoiceService {
   async leave(peer: VoicePeer): Promise<void> {
     const call = this.calls.get(peer);
     if (call) await this.end(call, 'left', true);
+    await this.settleReset(peer);
   }
 
   /** The signaling connection closed. */
   async disconnected(peer: VoicePeer): Promise<void> {
     const call = this.calls.get(peer);
     if (call) await this.end(call, 'disconnected', true);
+    await this.settleReset(peer);
   }
 
   async close(): Promise<void> {
     for (const call of [...this.calls.values()]) await this.end(call, 'server_shutdown', true).catch(() => {});
+    for (const peer of [...this.awaitingRejoin.keys()]) await this.settleReset(peer).catch(() => {});
     await this.leases.close();
     await this.janus.close();
   }
@@ -475,16 +485,33 @@ export class VoiceService {
     call.feeds.clear();
     call.subscriptions.clear();
     call.publishers.clear();
+    await this.release(call, writeState);
+  }
+
+  /**
+   * Ends what an ended call says in room state (unless a membership change did already:
+   * `writeState` false) and gives up this process's ownership of it. `keepMember`: the user is
+   * rejoining the same channel, whose member state the join rewrites.
+   */
+  private async release(call: Call, writeState: boolean, keepMember = false): Promise<void> {
     const streams = [...call.streams.keys()];
     call.streams.clear();
-    const elsewhere = this.inCallElsewhere(call);
+    const member = !keepMember && !this.inCallElsewhere(call);
     if (writeState) {
       for (const streamId of streams) await this.writeStreamState(call, streamId).catch((err) => this.logger.debug({ err }, 'stream state not written'));
-      if (!elsewhere) await this.writeState(call).catch((err) => this.logger.debug({ err }, 'voice state not written'));
+      if (member) await this.writeState(call).catch((err) => this.logger.debug({ err }, 'voice state not written'));
     }
     // Given up only once the state says so (or the membership change ended it).
-    const entries = [...streams.map((streamId) => streamEntry(call, streamId)), ...(elsewhere ? [] : [memberEntry(call)])];
+    const entries = [...streams.map((streamId) => streamEntry(call, streamId)), ...(member ? [memberEntry(call)] : [])];
     for (const entry of entries) await this.leases.disown(entry).catch((err) => this.logger.debug({ err }, 'call ownership not dropped'));
+  }
+
+  /** The client of a reset call rejoined (`roomId`), left or went away: its old call's state is settled. */
+  private async settleReset(peer: VoicePeer, roomId?: string): Promise<void> {
+    const call = this.awaitingRejoin.get(peer);
+    if (!call) return;
+    this.awaitingRejoin.delete(peer);
+    await this.release(call, true, call.roomId === roomId);
   }
 
   /** Another connection of the same user is still in that call (the state stays joined). */
@@ -507,12 +534,16 @@ export class VoiceService {
     for (const call of calls) {
       call.ended = true;
       this.calls.delete(call.peer);
+      this.awaitingRejoin.set(call.peer, call);
       call.peer.send({ type: 'reset', room_id: call.roomId, reason });
     }
-    if (!handlesLive) return;
     for (const call of calls) {
-      if (call.generation !== this.janus.currentGeneration) continue;
-      await Promise.all([...call.subscriptions.values(), ...call.publishers.values()].map((h) => h.leave()));
+      if (handlesLive && call.generation === this.janus.currentGeneration) {
+        await Promise.all([...call.subscriptions.values(), ...call.publishers.values()].map((h) => h.leave()));
+      }
+      call.feeds.clear();
+      call.subscriptions.clear();
+      call.publishers.clear();
     }
   }
 
