@@ -111,6 +111,9 @@ const schema = z.object({
   janusPublicIp: z.string().min(1).optional(),
   janusIceInterfaces: z.string().min(1).optional(),
   janusDebugLevel: z.coerce.number().int().min(0).max(7).default(3),
+  /** Each server process renews a lease on the calls it serves this often (a third of it);
+   * another process ends the calls of a process whose lease ran out (it crashed). */
+  voiceLeaseMs: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };
@@ -153,6 +156,7 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_JANUS_PUBLIC_IP: 'janusPublicIp',
   WHISPER_JANUS_ICE_INTERFACES: 'janusIceInterfaces',
   WHISPER_JANUS_DEBUG_LEVEL: 'janusDebugLevel',
+  WHISPER_VOICE_LEASE_MS: 'voiceLeaseMs',
 };
 
 /** The same limit for every kind (tests and benchmarks lift them all at once). */

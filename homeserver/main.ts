@@ -135,10 +135,9 @@ export async function buildServices(config: Config, database: Database, logger: 
     if (roomId === '' && type === IGNORED_USERS) await blocks.ignoreListChanged(userId, content);
   });
   // Voice: Janus is started (or reached) only when a call first needs it.
-  const voice = new VoiceService({ db, persister, janus: new JanusSupervisor(config, logger), logger });
-  persister.check((_trx, draft) => voice.checkDraft(draft));
+  const voice = new VoiceService({ db, persister, janus: new JanusSupervisor(config, logger), logger, leaseMs: config.voiceLeaseMs });
+  persister.check((trx, draft) => voice.checkDraft(trx, draft));
   persister.precede((trx, draft) => voice.precursors(trx, draft));
-  await voice.clearStaleCalls();
   notifier.subscribe((notice) => voice.onNotice(notice));
   return {
     friends,
@@ -208,6 +207,8 @@ export async function startHomeserver(initial: Config, logger: Logger): Promise<
     const port = (server.address() as AddressInfo).port;
     const config: Config = { ...initial, port, publicUrl: publicUrlFor(initial, port) };
     const services = await buildServices(config, database, logger);
+    // Voice: this process's lease on its calls; call state no live process serves is ended.
+    await services.voice.start();
     handler = createApp(services, logger).callback();
     const stopVoiceSocket = attachVoiceSocket(server, services, logger);
     // The embedded database is ours alone: admin commands reach it through us.

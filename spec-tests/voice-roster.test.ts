@@ -2,7 +2,8 @@
  * The call roster every member sees (org.whisper.voice.member state) stays true: a member who
  * is kicked, banned or leaves the room mid-call is out of the call in the same transaction,
  * just before the membership change, as another member's /sync shows; and call state left by
- * a previous run of the server (calls do not survive a restart) is ended at start-up.
+ * a previous run of the server (calls do not survive a restart) is ended at start-up (calls of
+ * other live processes stay: voice-multi-process.test.ts).
  */
 import assert from 'node:assert/strict';
 import { createLogger } from '../homeserver/logging.ts';
@@ -135,8 +136,8 @@ describe('voice roster after a restart', () => {
 
   it('ends the call state a previous run left (calls do not survive a restart)', async function () {
     this.timeout(60_000);
-    // Two servers on one PostgreSQL database: the second starting up is "the next run", and
-    // the first one's calls are what a crash would have left behind.
+    // Two servers on one PostgreSQL database: the first one's lease is made to have run out,
+    // as if it crashed, and the second starting up is "the next run".
     if (!janus || !pg) this.skip(); // needs janus and DATABASE_URL
     const db = await pg.create();
     const config = (port = 0) => buildConfig({
@@ -152,6 +153,7 @@ describe('voice roster after a restart', () => {
       await inCall(first, alice, roomId, clients);
       await inCall(first, bob, roomId, clients);
       assert.equal((await first.request('GET', `${V3}/rooms/${encodeURIComponent(roomId)}/state/${MEMBER}/${encodeURIComponent(bob.user_id)}`, { token: alice.access_token })).body.joined, true);
+      await first.hs.database.db('voice_leases').update({ expires_ts: 0 });
       second = await startHomeserver(config(), createLogger('silent'));
       for (const u of [alice, bob]) {
         const res: Response = await fetch(`${second.url}${V3}/rooms/${encodeURIComponent(roomId)}/state/${MEMBER}/${encodeURIComponent(u.user_id)}`, { headers: { authorization: `Bearer ${alice.access_token}` } });

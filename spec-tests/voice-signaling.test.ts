@@ -161,6 +161,32 @@ describeServer('voice signaling', {}, (srv) => {
     assert.notEqual(voice.mediaServerPid, pid);
     assert.ok(Date.now() - killedAt < 10_000);
   });
+
+  it('after a Janus restart, a client that goes away instead of rejoining is out of the roster; one that rejoins has its old streams ended', async () => {
+    const alice = await srv().register();
+    const bob = await srv().register();
+    const roomId = await voiceChannel(srv(), alice, [bob]);
+    const a = await connect(alice);
+    const b = await connect(bob);
+    for (const c of [a, b]) {
+      await c.request({ type: 'join', room_id: roomId });
+      assert.equal((await c.request({ type: 'publish', kind: 'voice', jsep: fakeAudioOffer() })).type, 'published');
+    }
+    assert.equal((await a.request({ type: 'publish', kind: 'stream', stream_id: 'screen', jsep: fakeAudioOffer() })).type, 'published');
+    process.kill(srv().hs.services.voice.mediaServerPid!, 'SIGKILL');
+    for (const c of [a, b]) await c.nextEvent((m) => m.type === 'reset');
+    b.close();
+    assert.equal((await a.request({ type: 'join', room_id: roomId })).type, 'joined');
+    const screen = await srv().request('GET', `${V3}/rooms/${encodeURIComponent(roomId)}/state/org.whisper.stream/${encodeURIComponent(`screen|${alice.user_id}`)}`, { token: bob.access_token });
+    assert.deepEqual(screen.body, {}, 'the stream from before the restart is over until published again');
+    assert.equal((await voiceState(srv(), alice, roomId, alice)).body.joined, true);
+    let bobState = (await voiceState(srv(), alice, roomId, bob)).body;
+    for (let i = 0; i < 50 && bobState.joined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      bobState = (await voiceState(srv(), alice, roomId, bob)).body;
+    }
+    assert.deepEqual(bobState, { joined: false, muted: false, deafened: false, streams: [] });
+  });
 });
 
 describe('voice without Janus', () => {

@@ -1,8 +1,15 @@
 /** Test helpers for voice: a signaling client over the real WebSocket, and whether Janus is here. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import type { Config } from '../homeserver/config.ts';
+import { writeJanusConfig } from '../homeserver/media/janusConfig.ts';
+import { JanusConnection } from '../homeserver/media/janusConnection.ts';
 import { createLogger } from '../homeserver/logging.ts';
 import { startHomeserver } from '../homeserver/main.ts';
 import { TestServer } from './harness.ts';
@@ -121,4 +128,70 @@ export function fakeAudioOffer(): { type: 'offer'; sdp: string } {
 /** A test server on a given config (e.g. a database another server also uses); closing it drops nothing. */
 export async function startTestServerOn(config: Config): Promise<TestServer> {
   return new TestServer(await startHomeserver(config, createLogger('silent')), [], async () => {});
+}
+
+/**
+ * A Janus of the test's own (the homeserver's config templates, API on loopback), as an
+ * operator runs one for several server processes to share through JANUS_URL. `restart()`
+ * kills it and starts a fresh one on the same port: it has lost every room.
+ */
+export interface SharedJanus {
+  url: string;
+  apiSecret: string;
+  adminKey: string;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSharedJanus(binary: string): Promise<SharedJanus> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'whisper-shared-janus-'));
+  const port = await freePort();
+  const apiSecret = randomBytes(18).toString('base64url');
+  const adminKey = randomBytes(18).toString('base64url');
+  const configFile = await writeJanusConfig(folder, { wsIp: '127.0.0.1', wsPort: port, apiSecret, adminKey, rtpPortRange: '41000-41999', debugLevel: 2 });
+  const url = `ws://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(binary, ['-C', configFile, '-F', folder], { stdio: 'ignore' });
+    const until = Date.now() + 15_000;
+    while (Date.now() < until) {
+      try {
+        (await JanusConnection.open(url, apiSecret)).close();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    throw new Error('the test\'s Janus did not open its port');
+  };
+  const kill = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    url, apiSecret, adminKey,
+    async restart() {
+      await kill();
+      await start();
+    },
+    async stop() {
+      await kill();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -29,12 +29,34 @@ export interface Feed extends FeedInfo {
 /** Screen streams of 1080p60 and above need room for 8–12 Mbit/s and more (4K60). */
 const ROOM_BITRATE_CAP = 40_000_000;
 
-export async function createRoom(control: JanusHandle, adminKey: string | undefined, description: string): Promise<JanusRoom> {
-  const room = { room: randomInt(1, 2 ** 47), secret: randomBytes(18).toString('base64url'), pin: randomBytes(18).toString('base64url') };
+/** A new room's number, secret and pin (random; the pin and secret only the homeserver knows). */
+export function newRoomParams(): JanusRoom {
+  return { room: randomInt(1, 2 ** 47), secret: randomBytes(18).toString('base64url'), pin: randomBytes(18).toString('base64url') };
+}
+
+/** Janus's VideoRoom error codes this module relies on. */
+export const NO_SUCH_ROOM = 426;
+const ROOM_EXISTS = 427;
+
+/**
+ * Makes the room in Janus unless it is there already (another server process, or this one
+ * before, made it): every process sharing a Janus can call this with the same room.
+ */
+export async function ensureRoom(control: JanusHandle, adminKey: string | undefined, description: string, room: JanusRoom): Promise<void> {
+  try {
+    await createRoom(control, adminKey, description, room);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== ROOM_EXISTS) throw err;
+  }
+}
+
+export async function createRoom(control: JanusHandle, adminKey: string | undefined, description: string, room: JanusRoom = newRoomParams()): Promise<JanusRoom> {
   await control.request({
     request: 'create',
     ...(adminKey ? { admin_key: adminKey } : {}),
-    ...room,
+    room: room.room,
+    secret: room.secret,
+    pin: room.pin,
     description: description.slice(0, 100),
     is_private: true,
     permanent: false,

@@ -5,20 +5,32 @@
  * who leaves or is kicked from the room is dropped from the call at once. The call's members
  * are mirrored into room state (org.whisper.voice.member) for every client to see.
  *
- * Janus rooms are made on demand, one per channel, with a random secret and pin that never
- * leave this process. When Janus is lost (the supervisor restarts it), every call here is
- * reset and its client told to rejoin, which makes the room again.
+ * Several server processes may share the database and one Janus. A channel's Janus room (a
+ * random number, secret and pin that never reach clients) is recorded in the database, so every
+ * process puts its clients in the same room (sharedJanusRooms.ts). A call lives in the process
+ * whose WebSocket serves it; that process owns its call state under a lease (callLeases.ts),
+ * and only call state whose owner's lease ran out is ended by the others. When Janus is lost
+ * (the supervisor restarts it), every call here is reset and its client told to rejoin, which
+ * makes the room again under the same number.
+ *
+ * Feeds of other processes' clients reach this one through Janus itself: every participant
+ * of a VideoRoom, whichever session attached it, hears of every publisher (with the `display`
+ * that names its user), and each call's voice handle joins as a participant even when its user
+ * only listens.
  */
 import { errors, MatrixError } from '../../errors.ts';
 import type { Logger } from '../../logging.ts';
 import { JanusError, type JanusHandle, type JanusSession, type Jsep } from '../../media/janusConnection.ts';
 import { JanusUnavailableError, type JanusSupervisor } from '../../media/janusSupervisor.ts';
-import { createRoom, Publisher, Subscriber, VIDEOROOM_PLUGIN, type Feed, type JanusRoom } from '../../media/videoRoom.ts';
+import { NO_SUCH_ROOM, Publisher, Subscriber, VIDEOROOM_PLUGIN, type Feed, type JanusRoom } from '../../media/videoRoom.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as voiceCalls from '../../storage/voiceCalls.ts';
+import { entryKey, type CallEntry } from '../../storage/voiceLeases.ts';
 import type { EventDraft, EventPersister } from '../rooms/persister.ts';
 import type { Notice } from '../sync/notifier.ts';
+import { CallLeases } from './callLeases.ts';
+import { SharedJanusRooms } from './sharedJanusRooms.ts';
 import {
   endedContent, isLiveContent, STREAM_EVENT, streamOwner, streamStateKey, VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE,
   type StreamContent, type VoiceMemberContent, type VoiceStreamInfo,
@@ -73,6 +85,8 @@ interface Call {
   /** Live streams by stream id: their org.whisper.stream content. */
   streams: Map<string, StreamContent>;
   subscriptions: Map<string, Subscriber>;
+  /** Who published each feed of the room, as Janus's events said (its display names the user). */
+  feeds: Map<number, string>;
   nextSub: number;
   muted: boolean;
   deafened: boolean;
@@ -84,23 +98,44 @@ export class VoiceService {
   private readonly persister: EventPersister;
   private readonly janus: JanusSupervisor;
   private readonly logger: Logger;
-  /** Janus rooms of this generation, per Matrix room. */
-  private readonly janusRooms = new Map<string, Promise<JanusRoom>>();
+  private readonly rooms: SharedJanusRooms;
+  private readonly leases: CallLeases;
   private control: Promise<JanusHandle> | undefined;
   private readonly calls = new Map<VoicePeer, Call>();
+  /**
+   * Calls reset (Janus lost their handles, or this process's lease ran out) whose client was
+   * told to rejoin and has not yet: their call state is ended if the client goes away or joins
+   * elsewhere instead, and their streams' state when it rejoins (it publishes them anew).
+   */
+  private readonly awaitingRejoin = new Map<VoicePeer, Call>();
   /** Drafts this service made: only these may write org.whisper.voice.member. */
   private readonly ownDrafts = new WeakSet<EventDraft>();
-  /** Who published each feed of this process's calls (for speaking events). */
-  private readonly feedOwners = new Map<number, string>();
+  /** Drafts ending left-over call state: written only if no live process serves it by then. */
+  private readonly sweepDrafts = new WeakSet<EventDraft>();
   /** Room types never change: a room is a voice channel or not for good. */
   private readonly isVoiceRoom = new Map<string, boolean>();
 
-  constructor(deps: { db: Db; persister: EventPersister; janus: JanusSupervisor; logger: Logger }) {
+  constructor(deps: { db: Db; persister: EventPersister; janus: JanusSupervisor; logger: Logger; leaseMs: number }) {
     this.db = deps.db;
     this.persister = deps.persister;
     this.janus = deps.janus;
     this.logger = deps.logger;
+    this.rooms = new SharedJanusRooms(deps.db, deps.janus.adminKey);
+    this.leases = new CallLeases(deps.db, deps.leaseMs, deps.logger);
     this.janus.onReset(() => this.janusLost());
+  }
+
+  /**
+   * Takes this process's lease and ends the call state no live process serves (a previous run's,
+   * a crashed process's), now and every third of the lease from then on.
+   */
+  async start(): Promise<void> {
+    await this.leases.start({
+      lost: async () => this.resetCalls('lease_expired', true),
+      sweep: async () => {
+        await this.clearStaleCalls();
+      },
+    });
   }
 
   /** Whether voice can work here, and if not why (for clients, before they try). */
@@ -116,9 +151,14 @@ export class VoiceService {
   }
 
   /** A persister check: clients cannot write call state; only this service does. */
-  async checkDraft(draft: EventDraft): Promise<void> {
+  async checkDraft(trx: Queryable, draft: EventDraft): Promise<void> {
     if ((draft.type === VOICE_MEMBER_EVENT || draft.type === STREAM_EVENT) && !this.ownDrafts.has(draft)) {
       throw errors.forbidden(`${draft.type} is written by the server as users join and leave calls.`);
+    }
+    // Under the room lock: a process may have taken the call over since the sweep looked (the
+    // user rejoined through it); its ownership is recorded before it writes the call state.
+    if (this.sweepDrafts.has(draft) && (await this.leases.hasLiveOwner(trx, { roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey! }))) {
+      throw errors.forbidden('A live server process serves this call.');
     }
   }
 
@@ -138,24 +178,29 @@ export class VoiceService {
   }
 
   /**
-   * Calls do not outlive the process that relayed them (its Janus rooms are gone): at start-up
-   * every call state still saying "in the call" or "live" is ended. Voice channels are served
-   * by one homeserver process (its Janus rooms are its own), which this relies on.
+   * Calls do not outlive the process that relayed them (its WebSockets are gone): every call
+   * state still saying "in the call" or "live" that no process with a running lease serves is
+   * ended (left by a previous run, or by a process that crashed). Calls other live processes
+   * serve stay.
    */
   async clearStaleCalls(): Promise<number> {
     const rows = (await voiceCalls.callState(this.db, [VOICE_MEMBER_EVENT, STREAM_EVENT])).filter((r) => isLiveContent(r.type, r.content));
+    const served = rows.length ? await this.leases.liveOwned() : new Set<string>();
     let cleared = 0;
-    for (const r of rows) {
+    for (const r of rows.filter((row) => !served.has(entryKey(row)))) {
       const sender = r.type === VOICE_MEMBER_EVENT ? r.stateKey : streamOwner(r.stateKey);
+      const draft = this.ownDraft({ roomId: r.roomId, sender, type: r.type, stateKey: r.stateKey, content: endedContent(r.type) });
+      this.sweepDrafts.add(draft);
       try {
-        await this.persister.persist([this.ownDraft({ roomId: r.roomId, sender, type: r.type, stateKey: r.stateKey, content: endedContent(r.type) })]);
+        await this.persister.persist([draft]);
         cleared++;
       } catch (err) {
         // A sender who is no longer a member cannot write state (leaving ends it anyway).
         this.logger.debug({ err, roomId: r.roomId, stateKey: r.stateKey }, 'stale call state not cleared');
       }
     }
-    if (cleared) this.logger.info({ cleared }, 'ended call state left by the previous run');
+    if (cleared) this.logger.info({ cleared }, 'ended call state no live server process serves');
+    await this.leases.dropExpired();
     return cleared;
   }
 
@@ -180,14 +225,19 @@ export class VoiceService {
     await this.requireVoiceMember(peer.userId, roomId);
     const previous = this.calls.get(peer);
     if (previous) await this.end(previous, 'switched', true);
+    await this.settleReset(peer, roomId);
     const session = await this.session();
-    const janusRoom = await this.janusRoom(session, roomId);
+    const generation = this.janus.currentGeneration;
+    const janusRoom = await this.janusRoom(session, roomId, generation);
     const call: Call = {
-      peer, roomId, janusRoom, generation: this.janus.currentGeneration, publishers: new Map(), streams: new Map(),
-      subscriptions: new Map(), nextSub: 1, muted: opts.muted ?? false, deafened: opts.deafened ?? false, ended: false,
+      peer, roomId, janusRoom, generation, publishers: new Map(), streams: new Map(), subscriptions: new Map(),
+      feeds: new Map(), nextSub: 1, muted: opts.muted ?? false, deafened: opts.deafened ?? false, ended: false,
     };
     const voice = await this.attachPublisher(session, call, 'voice');
+    for (const f of voice.existing) call.feeds.set(f.feed, f.userId);
     this.calls.set(peer, call);
+    // Owned before it says "joined", so no other process's sweep ends it in between.
+    await this.leases.own(memberEntry(call));
     await this.writeState(call);
     return { feeds: voice.existing.map(feedJson) };
   }
@@ -216,6 +266,7 @@ export class VoiceService {
         ...(d.width ? { width: d.width } : {}), ...(d.height ? { height: d.height } : {}), ...(d.fps ? { fps: d.fps } : {}), ...(d.codec ? { codec: d.codec } : {}),
         has_audio: d.has_audio ?? false, layers: d.layers ?? [], started_ts: call.streams.get(streamId)?.started_ts ?? Date.now(),
       });
+      await this.leases.own(streamEntry(call, streamId));
       await this.writeStreamState(call, streamId);
     }
     await this.writeState(call);
@@ -228,9 +279,12 @@ export class VoiceService {
     const publisher = call.publishers.get(key);
     if (!publisher) return;
     call.publishers.delete(key);
-    this.feedOwners.delete(publisher.feed);
+    call.feeds.delete(publisher.feed);
     await publisher.leave();
-    if (kind === 'stream' && call.streams.delete(streamId)) await this.writeStreamState(call, streamId);
+    if (kind === 'stream' && call.streams.delete(streamId)) {
+      await this.writeStreamState(call, streamId);
+      await this.leases.disown(streamEntry(call, streamId));
+    }
     await this.writeState(call);
   }
 
@@ -302,16 +356,20 @@ export class VoiceService {
   async leave(peer: VoicePeer): Promise<void> {
     const call = this.calls.get(peer);
     if (call) await this.end(call, 'left', true);
+    await this.settleReset(peer);
   }
 
   /** The signaling connection closed. */
   async disconnected(peer: VoicePeer): Promise<void> {
     const call = this.calls.get(peer);
     if (call) await this.end(call, 'disconnected', true);
+    await this.settleReset(peer);
   }
 
   async close(): Promise<void> {
     for (const call of [...this.calls.values()]) await this.end(call, 'server_shutdown', true).catch(() => {});
+    for (const peer of [...this.awaitingRejoin.keys()]) await this.settleReset(peer).catch(() => {});
+    await this.leases.close();
     await this.janus.close();
   }
 
@@ -362,47 +420,55 @@ export class VoiceService {
     }
   }
 
-  private async janusRoom(session: JanusSession, roomId: string): Promise<JanusRoom> {
-    let room = this.janusRooms.get(roomId);
-    if (!room) {
-      room = (async () => {
-        this.control ??= session.attach(VIDEOROOM_PLUGIN);
-        return createRoom(await this.control, this.janus.adminKey, roomId);
-      })();
-      this.janusRooms.set(roomId, room);
-      room.catch(() => this.janusRooms.delete(roomId));
-    }
-    return this.janusStep(() => room);
+  private async janusRoom(session: JanusSession, roomId: string, generation: number): Promise<JanusRoom> {
+    const control = () => {
+      this.control ??= session.attach(VIDEOROOM_PLUGIN);
+      this.control.catch(() => (this.control = undefined));
+      return this.control;
+    };
+    return this.janusStep(() => this.rooms.get(control, roomId, generation));
   }
 
   private async attachPublisher(session: JanusSession, call: Call, kind: PublishKind, streamId = DEFAULT_STREAM_ID): Promise<Publisher> {
     const key: PublisherKey = kind === 'voice' ? 'voice' : streamKey(streamId);
-    const publisher = await this.janusStep(() =>
-      Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, {
-        published: (feeds) => {
-          // The voice publisher hears of the room's feeds for the whole call.
-          if (kind !== 'voice' || call.ended) return;
-          const added = feeds.filter((f) => ![...call.publishers.values()].some((p) => p.feed === f.feed));
-          if (added.length) call.peer.send({ type: 'feeds', room_id: call.roomId, added: added.map(feedJson), removed: [] });
-        },
-        unpublished: (feed) => {
-          if (kind === 'voice' && !call.ended) call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
-        },
-        // Speaking as Janus hears it (the audio level extension), for every member of the call,
-        // deafened ones included: the voice publisher's handle hears about the whole room.
-        talking: (feed, talking) => {
-          if (kind !== 'voice' || call.ended) return;
-          const owner = this.feedOwners.get(feed);
-          if (owner) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
-        },
-        gone: (reason) => {
-          if (call.ended || call.publishers.get(key) !== publisher) return;
-          call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
-        },
-      }),
-    );
+    const join = () => Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, {
+      published: (feeds) => {
+        // The voice publisher hears of the room's feeds (every process's) for the whole call.
+        if (kind !== 'voice' || call.ended) return;
+        for (const f of feeds) call.feeds.set(f.feed, f.userId);
+        const added = feeds.filter((f) => ![...call.publishers.values()].some((p) => p.feed === f.feed));
+        if (added.length) call.peer.send({ type: 'feeds', room_id: call.roomId, added: added.map(feedJson), removed: [] });
+      },
+      unpublished: (feed) => {
+        if (kind !== 'voice' || call.ended) return;
+        call.feeds.delete(feed);
+        call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
+      },
+      // Speaking as Janus hears it (the audio level extension), for every member of the call,
+      // deafened ones included: the voice publisher's handle hears about the whole room.
+      talking: (feed, talking) => {
+        if (kind !== 'voice' || call.ended) return;
+        const owner = call.feeds.get(feed);
+        if (owner) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
+      },
+      gone: (reason) => {
+        if (call.ended || call.publishers.get(key) !== publisher) return;
+        call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
+      },
+    });
+    const publisher = await this.janusStep(async () => {
+      try {
+        return await join();
+      } catch (err) {
+        // Janus lost the room while this process stayed connected (someone destroyed it): make it again once.
+        if (!(err instanceof JanusError && err.code === NO_SUCH_ROOM) || kind !== 'voice') throw err;
+        this.rooms.forget(call.roomId);
+        call.janusRoom = await this.janusRoom(session, call.roomId, call.generation);
+        return join();
+      }
+    });
     call.publishers.set(key, publisher);
-    this.feedOwners.set(publisher.feed, call.peer.userId);
+    call.feeds.set(publisher.feed, call.peer.userId);
     return publisher;
   }
 
@@ -416,14 +482,36 @@ export class VoiceService {
       await Promise.all([...call.subscriptions.values()].map((s) => s.leave()));
       await Promise.all([...call.publishers.values()].map((p) => p.leave()));
     }
-    for (const p of call.publishers.values()) this.feedOwners.delete(p.feed);
+    call.feeds.clear();
     call.subscriptions.clear();
     call.publishers.clear();
+    await this.release(call, writeState);
+  }
+
+  /**
+   * Ends what an ended call says in room state (unless a membership change did already:
+   * `writeState` false) and gives up this process's ownership of it. `keepMember`: the user is
+   * rejoining the same channel, whose member state the join rewrites.
+   */
+  private async release(call: Call, writeState: boolean, keepMember = false): Promise<void> {
     const streams = [...call.streams.keys()];
     call.streams.clear();
-    if (!writeState) return;
-    for (const streamId of streams) await this.writeStreamState(call, streamId).catch((err) => this.logger.debug({ err }, 'stream state not written'));
-    if (!this.inCallElsewhere(call)) await this.writeState(call).catch((err) => this.logger.debug({ err }, 'voice state not written'));
+    const member = !keepMember && !this.inCallElsewhere(call);
+    if (writeState) {
+      for (const streamId of streams) await this.writeStreamState(call, streamId).catch((err) => this.logger.debug({ err }, 'stream state not written'));
+      if (member) await this.writeState(call).catch((err) => this.logger.debug({ err }, 'voice state not written'));
+    }
+    // Given up only once the state says so (or the membership change ended it).
+    const entries = [...streams.map((streamId) => streamEntry(call, streamId)), ...(member ? [memberEntry(call)] : [])];
+    for (const entry of entries) await this.leases.disown(entry).catch((err) => this.logger.debug({ err }, 'call ownership not dropped'));
+  }
+
+  /** The client of a reset call rejoined (`roomId`), left or went away: its old call's state is settled. */
+  private async settleReset(peer: VoicePeer, roomId?: string): Promise<void> {
+    const call = this.awaitingRejoin.get(peer);
+    if (!call) return;
+    this.awaitingRejoin.delete(peer);
+    await this.release(call, true, call.roomId === roomId);
   }
 
   /** Another connection of the same user is still in that call (the state stays joined). */
@@ -433,13 +521,29 @@ export class VoiceService {
 
   /** Janus went away: every handle is gone. Calls end here and clients rejoin. */
   private janusLost(): void {
-    this.janusRooms.clear();
-    this.feedOwners.clear();
     this.control = undefined;
-    for (const call of [...this.calls.values()]) {
+    void this.resetCalls('media_server_restarted', false);
+  }
+
+  /**
+   * Ends every call here without writing state and tells the clients to rejoin: Janus lost
+   * their handles, or this process's lease ran out (another may have ended its calls already).
+   */
+  private async resetCalls(reason: string, handlesLive: boolean): Promise<void> {
+    const calls = [...this.calls.values()];
+    for (const call of calls) {
       call.ended = true;
       this.calls.delete(call.peer);
-      call.peer.send({ type: 'reset', room_id: call.roomId, reason: 'media_server_restarted' });
+      this.awaitingRejoin.set(call.peer, call);
+      call.peer.send({ type: 'reset', room_id: call.roomId, reason });
+    }
+    for (const call of calls) {
+      if (handlesLive && call.generation === this.janus.currentGeneration) {
+        await Promise.all([...call.subscriptions.values(), ...call.publishers.values()].map((h) => h.leave()));
+      }
+      call.feeds.clear();
+      call.subscriptions.clear();
+      call.publishers.clear();
     }
   }
 
@@ -473,6 +577,14 @@ export interface FeedJson {
   user_id: string;
   kind: PublishKind;
   stream_id?: string;
+}
+
+function memberEntry(call: Call): CallEntry {
+  return { roomId: call.roomId, type: VOICE_MEMBER_EVENT, stateKey: call.peer.userId };
+}
+
+function streamEntry(call: Call, streamId: string): CallEntry {
+  return { roomId: call.roomId, type: STREAM_EVENT, stateKey: streamStateKey(call.peer.userId, streamId) };
 }
 
 function feedJson(f: Feed): FeedJson {
