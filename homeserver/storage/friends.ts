@@ -126,6 +126,14 @@ export async function blocksOf(q: Queryable, userId: string): Promise<BlockRow[]
   return (await q<BlockRow>('user_blocks').where({ user_id: userId }).orderBy('blocked_id')).map((r) => num(r, 'since_ts'));
 }
 
+/**
+ * A subquery of the users `userId` blocked. Reads filter with it (a block hides, it deletes
+ * nothing), so an unblock shows everything again.
+ */
+export function blockedIdsOf(q: Queryable, userId: string) {
+  return q('user_blocks').where('user_id', userId).select('blocked_id');
+}
+
 export async function isBlocked(q: Queryable, userId: string, blockedId: string): Promise<boolean> {
   return Boolean(await q('user_blocks').where({ user_id: userId, blocked_id: blockedId }).first());
 }
@@ -167,15 +175,12 @@ export async function insertNotification(q: Queryable, row: Omit<FriendNotificat
   await q('friend_notifications').insert({ ...row, read: false });
 }
 
-/** What blocked users caused is not shown to the one who blocked them. */
-const notBlocked = (q: Queryable, userId: string) => q('user_blocks').where({ user_id: userId }).select('blocked_id');
-
 /** Newest first, below `before` (an id). */
 export async function notificationsOf(q: Queryable, userId: string, before: number, limit: number): Promise<FriendNotificationRow[]> {
   const rows = await q<FriendNotificationRow>('friend_notifications')
     .where({ user_id: userId })
     .where('id', '<', before)
-    .whereNotIn('other_user_id', notBlocked(q, userId))
+    .whereNotIn('other_user_id', blockedIdsOf(q, userId))
     .orderBy('id', 'desc')
     .limit(limit);
   return rows.map((r) => num(r, 'id', 'ts'));
@@ -184,7 +189,7 @@ export async function notificationsOf(q: Queryable, userId: string, before: numb
 export async function unreadNotificationCount(q: Queryable, userId: string): Promise<number> {
   const row = await q('friend_notifications')
     .where({ user_id: userId, read: false })
-    .whereNotIn('other_user_id', notBlocked(q, userId))
+    .whereNotIn('other_user_id', blockedIdsOf(q, userId))
     .count<{ n: string }[]>({ n: '*' })
     .first();
   return Number(row?.n ?? 0);

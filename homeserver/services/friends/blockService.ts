@@ -3,13 +3,14 @@
  * kept in step both ways: blocking here rewrites it, and a client that edits it (Element's
  * "Ignore") blocks and unblocks here. Blocking ends the friendship and the pending requests
  * both ways (their invites are rejected or rescinded). What a block then forbids is enforced
- * where it happens: invites (FriendMembershipRules), presence, sync timelines, push.
+ * where it happens: invites (FriendMembershipRules), presence, push; what the blocked user
+ * sent is left out where the blocker reads it (timelines, /messages, /context, /relations,
+ * /search, /notifications and unread counts), so an unblock shows it again.
  */
 import { errors } from '../../errors.ts';
 import * as accountDataStore from '../../storage/accountData.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as friends from '../../storage/friends.ts';
-import * as push from '../../storage/push.ts';
 import * as users from '../../storage/users.ts';
 import type { RoomService } from '../rooms/roomService.ts';
 import type { Requester } from '../sessions.ts';
@@ -108,8 +109,6 @@ export class BlockService {
         await friends.insertBlock(trx, { user_id: me, blocked_id: other, since_ts: Date.now() });
         const wereFriends = await friends.deleteFriendship(trx, me, other);
         const requests = await friends.deleteRequestsBetween(trx, me, other);
-        // What they sent before no longer counts as unread or shows in /notifications.
-        await push.deletePushActionsFrom(trx, me, other);
         await this.audit.record(trx, me, 'block.add', {}, { user: other });
         // The other side hears only of what they lose (a friend, a request), not of the block.
         if (wereFriends || requests.length) touched.add(other);
