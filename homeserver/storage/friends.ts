@@ -90,7 +90,10 @@ export async function requestsInRoom(q: Queryable, roomId: string): Promise<Frie
   return (await q<FriendRequestRow>('friend_requests').where({ room_id: roomId })).map((r) => num(r, 'sent_ts'));
 }
 
-/** Requests the user sent (hidden ones too: the sender cannot tell them apart). */
+/**
+ * Requests the user sent (hidden ones too: sent to someone who blocked the sender, they look
+ * pending to the sender like any other, and never reach the target).
+ */
 export async function outgoingOf(q: Queryable, userId: string): Promise<FriendRequestRow[]> {
   const rows = await q<FriendRequestRow>('friend_requests').where({ requester_id: userId }).orderBy('sent_ts');
   return rows.map((r) => num(r, 'sent_ts'));
@@ -157,6 +160,25 @@ export async function insertBlock(q: Queryable, row: BlockRow): Promise<boolean>
 
 export async function deleteBlock(q: Queryable, userId: string, blockedId: string): Promise<boolean> {
   return affectedRows(await q('user_blocks').where({ user_id: userId, blocked_id: blockedId }).delete()) > 0;
+}
+
+// --- invites from blocked users -----------------------------------------------------------
+
+/** Records that `userId`'s invite to the room (from someone they blocked) is not shown to them. */
+export async function hideInvite(q: Queryable, row: { user_id: string; room_id: string; inviter_id: string }): Promise<void> {
+  await q('hidden_invites').insert(row).onConflict(['user_id', 'room_id']).merge(['inviter_id']);
+}
+
+/** The user may see the room from now on (a visible invite, or they joined). */
+export async function unhideInvite(q: Queryable, userId: string, roomId: string): Promise<void> {
+  await q('hidden_invites').where({ user_id: userId, room_id: roomId }).delete();
+}
+
+/** Of `roomIds`, those whose invite (and what followed it) the user is not shown. */
+export async function hiddenInviteRooms(q: Queryable, userId: string, roomIds: string[]): Promise<Set<string>> {
+  if (roomIds.length === 0) return new Set();
+  const rows = await q('hidden_invites').where({ user_id: userId }).whereIn('room_id', roomIds).select('room_id');
+  return new Set(rows.map((r) => r.room_id as string));
 }
 
 // --- privacy ------------------------------------------------------------------------------
