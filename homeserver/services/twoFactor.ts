@@ -150,7 +150,7 @@ export class TwoFactorService {
     }
     const secret = this.box.open(row.secret, context(row.user_id));
     if (secret === null) {
-      throw new MatrixError(403, 'M_FORBIDDEN', 'Two-factor authentication cannot be checked: this server cannot read the stored secret (its secret key changed). Ask the server administrator.');
+      throw new MatrixError(403, 'M_FORBIDDEN', 'Two-factor authentication cannot be checked: this server cannot read the stored secret (it was stored under another server key, or altered). Ask the server administrator.');
     }
     return secret;
   }

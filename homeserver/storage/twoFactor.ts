@@ -27,14 +27,16 @@ export async function putPendingTotp(q: Queryable, userId: string, secret: strin
     .merge(['secret', 'created_ts', 'confirmed_ts', 'last_time_step']);
 }
 
-/** A user whose secret is stored sealed under a key other than `keyId`, if any. */
+// starts_with, not LIKE: key ids are base64url, and '_' is a LIKE wildcard.
+
+/** A secret sealed (starts with `sealedPrefix`) under another key than ours (`ownPrefix`), if any. */
 export async function secretUnderOtherKey(q: Queryable, sealedPrefix: string, ownPrefix: string): Promise<{ user_id: string; secret: string } | undefined> {
-  return q('totp_secrets').where('secret', 'like', `${sealedPrefix}%`).whereNot('secret', 'like', `${ownPrefix}%`).first('user_id', 'secret');
+  return q('totp_secrets').whereRaw('starts_with(secret, ?)', [sealedPrefix]).whereRaw('NOT starts_with(secret, ?)', [ownPrefix]).first('user_id', 'secret');
 }
 
 /** Secrets an older server stored in clear (not starting with `sealedPrefix`). */
 export async function clearSecrets(q: Queryable, sealedPrefix: string): Promise<Array<{ user_id: string; secret: string }>> {
-  return q('totp_secrets').whereNot('secret', 'like', `${sealedPrefix}%`).select('user_id', 'secret');
+  return q('totp_secrets').whereRaw('NOT starts_with(secret, ?)', [sealedPrefix]).select('user_id', 'secret');
 }
 
 /** Replaces the stored secret only if it is still `from` (another process may have done it). */
