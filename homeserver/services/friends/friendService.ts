@@ -102,8 +102,11 @@ export class FriendService {
     if (await friends.isBlocked(this.db, me, target)) throw errors.invalidParam(`You have blocked ${target}; unblock them first.`);
     if (await friends.areFriends(this.db, me, target)) throw errors.invalidParam(`You are already friends with ${target}.`);
     const mine = await friends.getRequest(this.db, me, target);
-    if (mine && !(mine.hidden && !(await friends.isBlocked(this.db, target, me)))) throw errors.invalidParam(`You already sent ${target} a friend request.`);
-    if (mine) await this.cancel(requester, target);
+    // One hidden by a block since lifted is sent again (rescinded, then a new one that arrives);
+    // any other is a duplicate, as is a hidden one while the block lasts.
+    const resend = mine?.hidden === true && !(await friends.isBlocked(this.db, target, me));
+    if (mine && !resend) throw errors.invalidParam(`You already sent ${target} a friend request.`);
+    if (resend) await this.cancel(requester, target);
     const theirs = await friends.getRequest(this.db, target, me);
     if (theirs && !theirs.hidden) {
       const roomId = await this.accept(requester, target);
