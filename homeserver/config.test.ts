@@ -34,6 +34,8 @@ describe('config', () => {
     assert.throws(() => loadConfig({ WHISPER_SERVER_NAME: 'not a name!' }), /WHISPER_SERVER_NAME/);
     assert.throws(() => loadConfig({ WHISPER_PUBLIC_URL: 'ftp://x' }), /WHISPER_PUBLIC_URL/);
     assert.throws(() => loadConfig({ WHISPER_CONFIG: '/nonexistent/whisper.yaml' }), /cannot read config file/);
+    assert.throws(() => loadConfig({ WHISPER_SECRET_KEY: 'too short' }), /WHISPER_SECRET_KEY/);
+    assert.equal(loadConfig({ WHISPER_SECRET_KEY: 'ab'.repeat(32) }).secretKey, 'ab'.repeat(32));
   });
 
   it('uniformRateLimits covers every kind the server limits', () => {

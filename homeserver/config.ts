@@ -91,6 +91,13 @@ const schema = z.object({
    * smtps://user:pass@mail.example.org:465, and the From address. */
   smtpUrl: z.string().regex(/^smtps?:\/\/\S+$/, 'an SMTP URL such as smtp://user:pass@mail.example.org:587').optional(),
   mailFrom: z.string().min(3).optional(),
+  /** The server key that encrypts secrets kept at rest (TOTP secrets): 32 random bytes as 64
+   * hex digits or base64. Unset, one is made and kept in <dataDir>/secret.key; several server
+   * processes on one PostgreSQL must all be given the same one. */
+  secretKey: z
+    .string()
+    .regex(/^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, 'must be 32 random bytes as 64 hex digits or base64 (openssl rand -hex 32)')
+    .optional(),
   /** Audit log entries older than this many days are deleted (0 keeps them forever). */
   auditRetentionDays: z.coerce.number().int().min(0).max(36500).default(365),
   /** Scales every in-memory cache (sessions, room state, push rules): 2 doubles them, 0 turns
@@ -146,6 +153,7 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_MAIL_FROM: 'mailFrom',
   WHISPER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   WHISPER_CACHE_FACTOR: 'cacheFactor',
+  WHISPER_SECRET_KEY: 'secretKey',
   WHISPER_URL_PREVIEW_ALLOWED_IPS: 'urlPreviewAllowedIps',
   JANUS_URL: 'janusUrl',
   JANUS_API_SECRET: 'janusApiSecret',

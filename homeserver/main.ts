@@ -49,6 +49,8 @@ import { UiaService } from './services/uia.ts';
 import { UserIds } from './services/userIds.ts';
 import { AuditService } from './services/audit.ts';
 import { TwoFactorService } from './services/twoFactor.ts';
+import { SecretBox } from './services/secretBox.ts';
+import { loadServerKey } from './services/serverKey.ts';
 import { Mailer } from './services/mailer.ts';
 import { EmailService } from './services/email.ts';
 import { openDatabase, type Database } from './storage/database.ts';
@@ -86,7 +88,7 @@ export async function buildServices(config: Config, database: Database, logger: 
   const rateLimits = RateLimits.create(config.rateLimits, database.kind === 'postgres' ? db : undefined);
   const audit = new AuditService(db, config);
   const sessions = new SessionService(db, config, { bus: caches, tokens: tokenCache }, audit);
-  const twoFactor = new TwoFactorService({ db, config, rateLimits, audit });
+  const twoFactor = await TwoFactorService.open({ db, config, rateLimits, audit, box: new SecretBox(await loadServerKey(config)) });
   const mailer = new Mailer(config);
   const emails = new EmailService({ db, config, mailer, rateLimits, audit });
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds, twoFactor, emails });

@@ -19,6 +19,7 @@ import * as twoFactor from './20261202_014_two_factor.ts';
 import * as loginTokens from './20261202_015_login_tokens.ts';
 import * as threepids from './20261202_016_threepids.ts';
 import * as voiceProcesses from './20261202_017_voice_processes.ts';
+import * as hiddenInvites from './20261202_018_hidden_invites.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -42,4 +43,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261202_015_login_tokens', loginTokens],
   ['20261202_016_threepids', threepids],
   ['20261202_017_voice_processes', voiceProcesses],
+  ['20261202_018_hidden_invites', hiddenInvites],
 ];

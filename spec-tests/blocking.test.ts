@@ -1,13 +1,14 @@
 /**
  * Blocking and privacy, rule by rule: the block list and m.ignored_user_list kept in step
- * both ways; a blocked user cannot invite, DM or (visibly) friend-request the blocker, nor see
- * their presence; their messages leave the blocker's sync and unread counts; a block ends the
+ * both ways; invites, DMs and friend requests from a blocked user meet a stranger's rules and
+ * answers but never reach the blocker (the block does not show), nor do they see the blocker's
+ * presence; their messages leave the blocker's sync and unread counts; a block ends the
  * friendship and requests both ways. Privacy: DMs from friends only by default, group
  * invites governed by their own setting.
  */
 import assert from 'node:assert/strict';
 import { describeServer, type TestServer, type TestUser } from './harness.ts';
-import { befriend, enc, friendsData, matrix, ok, sync, whisper } from './friendsHelpers.ts';
+import { befriend, enc, friendsData, matrix, membershipIn, ok, sync, whisper } from './friendsHelpers.ts';
 
 async function ignoreList(srv: TestServer, u: TestUser): Promise<string[]> {
   const res = await matrix(srv, u, 'GET', `/user/${enc(u.user_id)}/account_data/m.ignored_user_list`);
@@ -64,35 +65,71 @@ describeServer('blocking', {}, (srv) => {
     });
     assert.equal((await put([bob.user_id, carol.user_id, '@ghost:whisper.test', '@x:elsewhere.example'])).status, 200);
     assert.deepEqual(await blockedIds(srv(), alice), [bob.user_id, carol.user_id].sort());
-    assert.equal((await matrix(srv(), bob, 'POST', '/createRoom', { invite: [alice.user_id] })).status, 403, 'the block is enforced');
+    const since = (await sync(srv(), alice)).next_batch;
+    assert.equal((await matrix(srv(), bob, 'POST', '/createRoom', { invite: [alice.user_id] })).status, 200);
+    assert.deepEqual(Object.keys((await sync(srv(), alice, since)).rooms.invite), [], 'the block is enforced: the invite does not reach her');
     assert.equal((await put([carol.user_id])).status, 200);
     assert.deepEqual(await blockedIds(srv(), alice), [carol.user_id]);
     // The client's own entries stay as it wrote them.
     assert.deepEqual(await ignoreList(srv(), alice), [carol.user_id]);
   });
 
-  it('a blocked user cannot invite the blocker, to a group or a DM', async () => {
+  it('invites from a blocked user meet the same rules as a stranger\'s, and never reach the blocker', async () => {
     await ok(srv(), alice, 'PUT', `/blocks/${enc(bob.user_id)}`);
+    const aliceStart = (await sync(srv(), alice)).next_batch;
+    const dmFrom = async (u: TestUser) => matrix(srv(), u, 'POST', '/createRoom', { is_direct: true, invite: [alice.user_id], preset: 'private_chat' });
+    // DMs from non-friends are refused (the default): bob gets exactly a stranger's answer, and no room is made.
+    const dave = await srv().register();
+    const [bobDm, daveDm] = [await dmFrom(bob), await dmFrom(dave)];
+    assert.equal(bobDm.status, 403);
+    assert.deepEqual(bobDm.body, daveDm.body, 'the answer does not reveal the block');
+    assert.deepEqual((await matrix(srv(), bob, 'GET', '/joined_rooms')).body.joined_rooms, []);
+
+    // A group invite goes through as anyone's would; alice is "invited" to the others, but never told.
     const room = await group(srv(), bob, [carol]);
     const invite = await matrix(srv(), bob, 'POST', `/rooms/${enc(room)}/invite`, { user_id: alice.user_id });
-    assert.equal(invite.status, 403);
-    assert.equal(invite.body.errcode, 'M_FORBIDDEN');
-    assert.doesNotMatch(invite.body.error, /block/i, 'the message does not reveal the block');
-    const dm = await matrix(srv(), bob, 'POST', '/createRoom', { is_direct: true, invite: [alice.user_id], preset: 'trusted_private_chat' });
-    assert.equal(dm.status, 403);
-    assert.equal(dm.body.errcode, 'M_FORBIDDEN');
-    // Others still can.
+    assert.equal(invite.status, 200);
+    assert.equal(await membershipIn(srv(), bob, room, alice.user_id), 'invite');
+    // With DMs open to everyone, bob's DM goes through too (a stranger's would), with its invite.
+    await ok(srv(), alice, 'PUT', '/privacy', { dm_from: 'everyone' });
+    const dm = await dmFrom(bob);
+    assert.equal(dm.status, 200);
+    assert.equal(await membershipIn(srv(), bob, dm.body.room_id, alice.user_id), 'invite');
+
+    const seen = await sync(srv(), alice, aliceStart);
+    assert.deepEqual(Object.keys(seen.rooms.invite), []);
+    assert.deepEqual((await sync(srv(), alice)).rooms.invite, {}, 'nor in an initial sync');
+    const pushed = (await matrix(srv(), alice, 'GET', '/notifications')).body.notifications;
+    assert.ok(!pushed.some((n: any) => n.room_id === room || n.room_id === dm.body.room_id), 'no notification');
+    // Bob rescinds the DM invite: alice is not told of the leave either.
+    assert.equal((await matrix(srv(), bob, 'POST', `/rooms/${enc(dm.body.room_id)}/kick`, { user_id: alice.user_id })).status, 200);
+    const later = await sync(srv(), alice, seen.next_batch);
+    assert.deepEqual(Object.keys(later.rooms.leave ?? {}), []);
+
+    // Unblocked: what came while blocked is not delivered late; a new invite arrives.
+    await ok(srv(), alice, 'DELETE', `/blocks/${enc(bob.user_id)}`);
+    assert.deepEqual((await sync(srv(), alice)).rooms.invite, {});
+    const other = await group(srv(), bob, []);
+    assert.equal((await matrix(srv(), bob, 'POST', `/rooms/${enc(other)}/invite`, { user_id: alice.user_id })).status, 200);
+    assert.deepEqual(Object.keys((await sync(srv(), alice)).rooms.invite), [other]);
+    // As does a new invite (carol's) to the room she was hidden from.
     assert.equal((await matrix(srv(), carol, 'POST', `/rooms/${enc(room)}/invite`, { user_id: alice.user_id })).status, 200);
+    assert.deepEqual(Object.keys((await sync(srv(), alice)).rooms.invite).sort(), [other, room].sort());
+    assert.equal((await matrix(srv(), alice, 'POST', `/join/${enc(room)}`)).status, 200);
   });
 
-  it('a friend request from a blocked user looks sent but never arrives', async () => {
+  it('a friend request to someone who blocked you looks sent as any other, and never arrives', async () => {
+    // What bob sees is what he would see of any request: the DM room, alice invited in it, a
+    // pending outgoing request. Alice sees nothing: no invite, no request, no notification.
     await ok(srv(), alice, 'PUT', `/blocks/${enc(bob.user_id)}`);
     const aliceStart = (await sync(srv(), alice)).next_batch;
     const sent = await ok(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id });
     assert.equal(sent.state, 'pending');
     assert.equal(sent.user_id, alice.user_id);
-    assert.match(sent.room_id, /^!/);
-    assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing.map((r: any) => r.user_id), [alice.user_id]);
+    assert.equal(await membershipIn(srv(), bob, sent.room_id, alice.user_id), 'invite', 'the room has its invite');
+    const create = await matrix(srv(), bob, 'GET', `/rooms/${enc(sent.room_id)}/state/m.room.create/`);
+    assert.equal(create.body['org.whisper.friend_request'], true);
+    assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing.map((r: any) => [r.user_id, r.room_id]), [[alice.user_id, sent.room_id]]);
     const dup = await whisper(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id });
     assert.equal(dup.body.errcode, 'M_INVALID_PARAM', 'a second one is a duplicate, as for anyone');
 
@@ -100,21 +137,38 @@ describeServer('blocking', {}, (srv) => {
     assert.deepEqual((await ok(srv(), alice, 'GET', '/notifications')).notifications, []);
     const later = await sync(srv(), alice, aliceStart);
     assert.deepEqual(Object.keys(later.rooms.invite), []);
+    assert.ok(!friendsData(later) || friendsData(later).incoming.length === 0);
+    assert.ok(!(await matrix(srv(), alice, 'GET', '/notifications')).body.notifications.some((n: any) => n.room_id === sent.room_id));
     assert.equal((await whisper(srv(), alice, 'POST', `/friends/requests/${enc(bob.user_id)}/accept`)).status, 404);
     // The blocker cannot request the blocked either, until they unblock.
     const back = await whisper(srv(), alice, 'POST', '/friends/requests', { user_id: bob.user_id });
     assert.equal(back.body.errcode, 'M_INVALID_PARAM');
     assert.match(back.body.error, /unblock/);
-    // Bob may cancel it like any other.
+
+    // Bob may cancel it like any other: the invite is rescinded, and alice hears nothing.
     await ok(srv(), bob, 'DELETE', `/friends/requests/${enc(alice.user_id)}`);
     assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing, []);
-    // One sent while blocked lapses at the unblock instead of arriving late.
-    await ok(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id });
+    assert.equal(await membershipIn(srv(), bob, sent.room_id, alice.user_id), 'leave');
+    assert.deepEqual(Object.keys((await sync(srv(), alice, later.next_batch)).rooms.leave ?? {}), []);
+
+    // One sent while blocked stays pending on bob's side at the unblock (bob cannot tell when
+    // it happened) and is not delivered late.
+    const second = await ok(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id });
+    const bobMark = (await sync(srv(), bob)).next_batch;
     await ok(srv(), alice, 'DELETE', `/blocks/${enc(bob.user_id)}`);
-    assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing, []);
+    assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing.map((r: any) => r.room_id), [second.room_id]);
+    assert.equal(friendsData(await sync(srv(), bob, bobMark)), undefined, 'nothing changed for bob');
     assert.deepEqual((await ok(srv(), alice, 'GET', '/friends')).incoming, []);
-    assert.equal((await ok(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id })).state, 'pending');
+    assert.deepEqual((await sync(srv(), alice)).rooms.invite, {});
+    // Sending again delivers a fresh one (the hidden one is rescinded in its place).
+    const third = await ok(srv(), bob, 'POST', '/friends/requests', { user_id: alice.user_id });
+    assert.equal(third.state, 'pending');
+    assert.notEqual(third.room_id, second.room_id);
+    assert.deepEqual((await ok(srv(), bob, 'GET', '/friends')).outgoing.map((r: any) => r.room_id), [third.room_id]);
     assert.deepEqual((await ok(srv(), alice, 'GET', '/friends')).incoming.map((r: any) => r.user_id), [bob.user_id], 'now it arrives');
+    assert.deepEqual(Object.keys((await sync(srv(), alice)).rooms.invite), [third.room_id]);
+    await ok(srv(), alice, 'POST', `/friends/requests/${enc(bob.user_id)}/accept`);
+    assert.deepEqual((await ok(srv(), alice, 'GET', '/friends')).friends.map((f: any) => f.user_id), [bob.user_id]);
   });
 
   it('blocking ends the friendship and pending requests both ways', async () => {

@@ -138,6 +138,25 @@ export class TestServer {
   }
 }
 
+/**
+ * A test server's config on that database. Its own server key, so that a second server built
+ * from this config (`{...a.config}`, a second process) shares it, as real processes must.
+ */
+export function testConfig(databaseUrl: string | undefined, overrides: Partial<ConfigInput> = {}): Config {
+  return buildConfig({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: ':memory:',
+    serverName: 'whisper.test',
+    databaseUrl,
+    registration: 'open',
+    logLevel: 'info',
+    rateLimits: uniformRateLimits(RELAXED_LIMITS),
+    secretKey: randomBytes(32).toString('hex'),
+    ...overrides,
+  });
+}
+
 export async function startTestServer(backend: Backend, overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
   const db = await backend.create();
   const logLines: string[] = [];
@@ -147,17 +166,7 @@ export async function startTestServer(backend: Backend, overrides: Partial<Confi
       cb();
     },
   });
-  const config = buildConfig({
-    port: 0,
-    host: '127.0.0.1',
-    dataDir: ':memory:',
-    serverName: 'whisper.test',
-    databaseUrl: db.databaseUrl,
-    registration: 'open',
-    logLevel: 'info',
-    rateLimits: uniformRateLimits(RELAXED_LIMITS),
-    ...overrides,
-  });
+  const config = testConfig(db.databaseUrl, overrides);
   const logger = createLogger(config.logLevel, sink);
   const hs = await startHomeserver(config, logger);
   return new TestServer(hs, logLines, db.drop);

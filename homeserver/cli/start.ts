@@ -20,6 +20,11 @@ async function main(): Promise<void> {
   try {
     running = await startHomeserver(config, logger);
   } catch (err) {
+    // A start-up check against the data (e.g. secrets stored under another server key).
+    if (err instanceof ConfigError) {
+      console.error(`Whisper cannot start: ${err.message}`);
+      process.exit(2);
+    }
     if (err instanceof DataDirLockedError) {
       console.error(`Whisper cannot start: ${err.message}`);
       process.exit(3);

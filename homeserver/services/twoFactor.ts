@@ -3,16 +3,24 @@
  * single-use recovery codes. Enrolment is two steps (a secret, then a first code proving the
  * app has it); a code is good once (the accepted time step only moves forward), and every
  * check counts against a per-account rate limit.
+ *
+ * TOTP secrets are stored sealed under the server key (SecretBox, AES-256-GCM). Secrets an
+ * older server kept in clear are sealed at start-up (`open`), and any that a server of the old
+ * version still running beside this one writes meanwhile are sealed when next read. Secrets
+ * sealed under another key stop the start (the key was lost or differs between processes): a
+ * clear message then, rather than every two-factor sign-in failing later.
  */
 import { randomInt } from 'node:crypto';
 import { generateSecret, generateURI, verify } from 'otplib';
-import type { Config } from '../config.ts';
-import { errors } from '../errors.ts';
+import { ConfigError, type Config } from '../config.ts';
+import { errors, MatrixError } from '../errors.ts';
 import type { Db } from '../storage/database.ts';
 import * as store from '../storage/twoFactor.ts';
 import type { AuditService, AuditSource } from './audit.ts';
 import type { RateLimits } from './rateLimits.ts';
+import { SEALED_PREFIX, SecretBox } from './secretBox.ts';
 import { hashToken } from './secrets.ts';
+import { KEY_FILE } from './serverKey.ts';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** One step either side of now: a phone clock a little off, or a code typed as it turned. */
@@ -26,17 +34,37 @@ export interface TwoFactorStatus {
   recovery_codes_left: number;
 }
 
+type Deps = { db: Db; config: Config; rateLimits: RateLimits; audit: AuditService; box: SecretBox };
+
 export class TwoFactorService {
   private readonly db: Db;
   private readonly config: Config;
   private readonly rateLimits: RateLimits;
   private readonly audit: AuditService;
+  private readonly box: SecretBox;
 
-  constructor(deps: { db: Db; config: Config; rateLimits: RateLimits; audit: AuditService }) {
+  constructor(deps: Deps) {
     this.db = deps.db;
     this.config = deps.config;
     this.rateLimits = deps.rateLimits;
     this.audit = deps.audit;
+    this.box = deps.box;
+  }
+
+  /** The service once the stored secrets agree with the server key, and none is left in clear. */
+  static async open(deps: Deps): Promise<TwoFactorService> {
+    const service = new TwoFactorService(deps);
+    const foreign = await store.secretUnderOtherKey(deps.db, SEALED_PREFIX, deps.box.ownPrefix);
+    if (foreign) {
+      const where = deps.config.secretKey ? 'WHISPER_SECRET_KEY' : `the key in ${deps.config.dataDir}/${KEY_FILE}`;
+      throw new ConfigError(
+        `the database holds two-factor secrets encrypted under another server key (key id ${SecretBox.keyIdOf(foreign.secret)}), ` +
+          `not this server's (${where}, key id ${deps.box.keyId}). Give every server process the key the secrets were stored with ` +
+          '(set WHISPER_SECRET_KEY to it, or restore the secret.key file of the data dir).',
+      );
+    }
+    for (const row of await store.clearSecrets(deps.db, SEALED_PREFIX)) await service.seal(row.user_id, row.secret);
+    return service;
   }
 
   async isEnabled(userId: string): Promise<boolean> {
@@ -53,7 +81,7 @@ export class TwoFactorService {
   async enrol(userId: string): Promise<{ secret: string; otpauth_uri: string }> {
     if (await this.isEnabled(userId)) throw errors.invalidParam('Two-factor authentication is already on; turn it off first.');
     const secret = generateSecret();
-    await store.putPendingTotp(this.db, userId, secret, Date.now());
+    await store.putPendingTotp(this.db, userId, this.box.seal(secret, context(userId)), Date.now());
     const issuer = `Whisper (${this.config.serverName})`;
     return { secret, otpauth_uri: generateURI({ issuer, label: userId, secret }) };
   }
@@ -63,7 +91,7 @@ export class TwoFactorService {
     await this.rateLimits.consume('codePerAccount', userId);
     const row = await store.getTotp(this.db, userId);
     if (!row || row.confirmed_ts != null) throw errors.invalidParam('No two-factor enrolment is waiting; start one first.');
-    const step = await totpStep(row.secret, normalise(code), 0);
+    const step = await totpStep(await this.secretOf(row), normalise(code), 0);
     if (step === null) throw errors.forbidden('That code is not right. Check the time on your device and try the next code.');
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.db.transaction(async (trx) => {
@@ -84,7 +112,7 @@ export class TwoFactorService {
     if (!row || row.confirmed_ts == null) return false;
     const code = normalise(rawCode);
     if (/^\d{6}$/.test(code)) {
-      const step = await totpStep(row.secret, code, row.last_time_step);
+      const step = await totpStep(await this.secretOf(row), code, row.last_time_step);
       // The conditional update decides between two requests racing with the same code.
       if (step !== null && (await store.advanceTimeStep(this.db, userId, step))) {
         await this.audit.record(this.db, userId, '2fa.used', source, { method: 'totp' });
@@ -110,6 +138,27 @@ export class TwoFactorService {
     return { recovery_codes: codes };
   }
 
+  /**
+   * The secret in clear. One stored in clear (by an older server) is sealed now. One that does
+   * not open (another key, or altered) fails closed: the code is not checked, and the user is
+   * told why rather than that the code was wrong.
+   */
+  private async secretOf(row: store.TotpRow): Promise<string> {
+    if (!SecretBox.isSealed(row.secret)) {
+      await this.seal(row.user_id, row.secret);
+      return row.secret;
+    }
+    const secret = this.box.open(row.secret, context(row.user_id));
+    if (secret === null) {
+      throw new MatrixError(403, 'M_FORBIDDEN', 'Two-factor authentication cannot be checked: this server cannot read the stored secret (it was stored under another server key, or altered). Ask the server administrator.');
+    }
+    return secret;
+  }
+
+  private async seal(userId: string, clear: string): Promise<void> {
+    await store.replaceSecret(this.db, userId, clear, this.box.seal(clear, context(userId)));
+  }
+
   /** Turns it off (after UIA with password and code). */
   async disable(userId: string, source: AuditSource): Promise<void> {
     await this.db.transaction(async (trx) => {
@@ -125,6 +174,11 @@ export class TwoFactorService {
 async function totpStep(secret: string, token: string, after: number): Promise<number | null> {
   const result = await verify({ secret, token, epochTolerance: TOLERANCE_SEC, afterTimeStep: after });
   return result.valid && 'timeStep' in result ? result.timeStep : null;
+}
+
+/** What a user's sealed secret is bound to: it opens for their row only. */
+function context(userId: string): string {
+  return `totp:${userId}`;
 }
 
 /** Codes as people type them: spaces and dashes ignored, any case. */

@@ -1,5 +1,7 @@
 /** The events table: every room event in stream order, and the state it implies. */
+import type { Knex } from 'knex';
 import type { Queryable } from './database.ts';
+import { blockedIdsOf } from './friends.ts';
 
 export interface EventRow {
   stream_ordering: number;
@@ -94,11 +96,17 @@ export async function roomEvents(
   if (opts.notTypes?.length) query.whereNotIn('type', opts.notTypes);
   if (opts.senders?.length) query.whereIn('sender', opts.senders);
   if (opts.notSenders?.length) query.whereNotIn('sender', opts.notSenders);
-  if (opts.hiddenFor !== undefined) {
-    const blocked = q('user_blocks').select('blocked_id').where('user_id', opts.hiddenFor);
-    query.where((w) => w.whereNotNull('state_key').orWhereNotIn('sender', blocked));
-  }
+  if (opts.hiddenFor !== undefined) hideBlocked(q, query, opts.hiddenFor);
   return (await query).map(toRow);
+}
+
+/**
+ * Leaves out the non-state events of senders `viewer` blocked (spec, ignoring users: state
+ * events still reach the client, so the room's name and members add up). The query must read
+ * `events` unaliased or as `alias`.
+ */
+export function hideBlocked(q: Queryable, query: Knex.QueryBuilder, viewer: string, alias = 'events'): void {
+  query.where((w) => w.whereNotNull(`${alias}.state_key`).orWhereNotIn(`${alias}.sender`, blockedIdsOf(q, viewer)));
 }
 
 /**
@@ -147,7 +155,11 @@ export async function visibilityHistory(q: Queryable, roomId: string): Promise<A
 export async function relationsOf(
   q: Queryable,
   eventId: string,
-  opts: { relType?: string; eventType?: string; after: number; upTo: number; dir: 'b' | 'f'; limit: number },
+  opts: {
+    relType?: string; eventType?: string; after: number; upTo: number; dir: 'b' | 'f'; limit: number;
+    /** Leaves out the relations (reactions, replies, edits) of senders this user blocked. */
+    hiddenFor?: string;
+  },
 ): Promise<EventRow[]> {
   const query = q('events')
     .where({ relates_to: eventId })
@@ -158,6 +170,7 @@ export async function relationsOf(
     .limit(opts.limit);
   if (opts.relType) query.where({ rel_type: opts.relType });
   if (opts.eventType) query.where({ type: opts.eventType });
+  if (opts.hiddenFor !== undefined) hideBlocked(q, query, opts.hiddenFor);
   return (await query).map(toRow);
 }
 
@@ -186,13 +199,18 @@ export async function latestEdits(q: Queryable, originals: Array<{ event_id: str
   return out;
 }
 
-/** For bundling: each thread root's reply count and newest reply, and whether a user took part. */
+/**
+ * For bundling: each thread root's reply count and newest reply, and whether a user took part;
+ * the replies of senders that user blocked do not count.
+ */
 export async function threadSummaries(q: Queryable, rootIds: string[], userId: string): Promise<Map<string, { count: number; latest: EventRow; participated: boolean }>> {
   if (!rootIds.length) return new Map();
-  const counts = await q('events')
+  const query = q('events')
     .whereIn('relates_to', rootIds)
     .where('rel_type', 'm.thread')
-    .whereNull('redacted_by')
+    .whereNull('redacted_by');
+  hideBlocked(q, query, userId);
+  const counts = await query
     .groupBy('relates_to')
     .select('relates_to', q.raw('count(*) as n'), q.raw('max(stream_ordering) as latest'), q.raw('bool_or(sender = ?) as participated', [userId]));
   if (!counts.length) return new Map();

@@ -90,7 +90,10 @@ export async function requestsInRoom(q: Queryable, roomId: string): Promise<Frie
   return (await q<FriendRequestRow>('friend_requests').where({ room_id: roomId })).map((r) => num(r, 'sent_ts'));
 }
 
-/** Requests the user sent (hidden ones too: the sender cannot tell them apart). */
+/**
+ * Requests the user sent (hidden ones too: sent to someone who blocked the sender, they look
+ * pending to the sender like any other, and never reach the target).
+ */
 export async function outgoingOf(q: Queryable, userId: string): Promise<FriendRequestRow[]> {
   const rows = await q<FriendRequestRow>('friend_requests').where({ requester_id: userId }).orderBy('sent_ts');
   return rows.map((r) => num(r, 'sent_ts'));
@@ -126,6 +129,14 @@ export async function blocksOf(q: Queryable, userId: string): Promise<BlockRow[]
   return (await q<BlockRow>('user_blocks').where({ user_id: userId }).orderBy('blocked_id')).map((r) => num(r, 'since_ts'));
 }
 
+/**
+ * A subquery of the users `userId` blocked. Reads filter with it (a block hides, it deletes
+ * nothing), so an unblock shows everything again.
+ */
+export function blockedIdsOf(q: Queryable, userId: string) {
+  return q('user_blocks').where('user_id', userId).select('blocked_id');
+}
+
 export async function isBlocked(q: Queryable, userId: string, blockedId: string): Promise<boolean> {
   return Boolean(await q('user_blocks').where({ user_id: userId, blocked_id: blockedId }).first());
 }
@@ -151,6 +162,25 @@ export async function deleteBlock(q: Queryable, userId: string, blockedId: strin
   return affectedRows(await q('user_blocks').where({ user_id: userId, blocked_id: blockedId }).delete()) > 0;
 }
 
+// --- invites from blocked users -----------------------------------------------------------
+
+/** Records that `userId`'s invite to the room (from someone they blocked) is not shown to them. */
+export async function hideInvite(q: Queryable, row: { user_id: string; room_id: string; inviter_id: string }): Promise<void> {
+  await q('hidden_invites').insert(row).onConflict(['user_id', 'room_id']).merge(['inviter_id']);
+}
+
+/** The user may see the room from now on (a visible invite, or they joined). */
+export async function unhideInvite(q: Queryable, userId: string, roomId: string): Promise<void> {
+  await q('hidden_invites').where({ user_id: userId, room_id: roomId }).delete();
+}
+
+/** Of `roomIds`, those whose invite (and what followed it) the user is not shown. */
+export async function hiddenInviteRooms(q: Queryable, userId: string, roomIds: string[]): Promise<Set<string>> {
+  if (roomIds.length === 0) return new Set();
+  const rows = await q('hidden_invites').where({ user_id: userId }).whereIn('room_id', roomIds).select('room_id');
+  return new Set(rows.map((r) => r.room_id as string));
+}
+
 // --- privacy ------------------------------------------------------------------------------
 
 export async function getPrivacy(q: Queryable, userId: string): Promise<PrivacyRow | undefined> {
@@ -167,15 +197,12 @@ export async function insertNotification(q: Queryable, row: Omit<FriendNotificat
   await q('friend_notifications').insert({ ...row, read: false });
 }
 
-/** What blocked users caused is not shown to the one who blocked them. */
-const notBlocked = (q: Queryable, userId: string) => q('user_blocks').where({ user_id: userId }).select('blocked_id');
-
 /** Newest first, below `before` (an id). */
 export async function notificationsOf(q: Queryable, userId: string, before: number, limit: number): Promise<FriendNotificationRow[]> {
   const rows = await q<FriendNotificationRow>('friend_notifications')
     .where({ user_id: userId })
     .where('id', '<', before)
-    .whereNotIn('other_user_id', notBlocked(q, userId))
+    .whereNotIn('other_user_id', blockedIdsOf(q, userId))
     .orderBy('id', 'desc')
     .limit(limit);
   return rows.map((r) => num(r, 'id', 'ts'));
@@ -184,7 +211,7 @@ export async function notificationsOf(q: Queryable, userId: string, before: numb
 export async function unreadNotificationCount(q: Queryable, userId: string): Promise<number> {
   const row = await q('friend_notifications')
     .where({ user_id: userId, read: false })
-    .whereNotIn('other_user_id', notBlocked(q, userId))
+    .whereNotIn('other_user_id', blockedIdsOf(q, userId))
     .count<{ n: string }[]>({ n: '*' })
     .first();
   return Number(row?.n ?? 0);

@@ -23,6 +23,17 @@ export interface PushActionRow {
   ts: number;
 }
 
+/**
+ * Leaves out what senders the user blocked notified them of. Read-time, as for timelines:
+ * an unblock brings back what came before the block (nothing sent during it was recorded).
+ */
+const notFromBlocked = (q: Queryable, userId: string) =>
+  q.raw(
+    `NOT EXISTS (SELECT 1 FROM events e JOIN user_blocks b ON b.blocked_id = e.sender AND b.user_id = ?
+       WHERE e.event_id = event_push_actions.event_id)`,
+    [userId],
+  );
+
 export async function insertPushActions(q: Queryable, rows: PushActionRow[]): Promise<void> {
   if (rows.length) await q('event_push_actions').insert(rows.map((r) => ({ ...r, actions: JSON.stringify(r.actions) })));
 }
@@ -43,6 +54,7 @@ export async function unreadCounts(q: Queryable, userId: string, roomId: string)
   const rows = await q('event_push_actions')
     .where({ user_id: userId, room_id: roomId, notify: true })
     .where('stream_ordering', '>', readUpTo)
+    .whereRaw(notFromBlocked(q, userId))
     .groupBy('thread_id')
     .select('thread_id', q.raw('count(*) as notifications'), q.raw('count(*) filter (where highlight) as highlights'));
   return rows.map((r: { thread_id: string; notifications: string; highlights: string }) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
@@ -53,6 +65,7 @@ export async function notificationsOf(q: Queryable, userId: string, opts: { befo
   const query = q('event_push_actions')
     .where({ user_id: userId, notify: true })
     .where('stream_ordering', '<', opts.before)
+    .whereRaw(notFromBlocked(q, userId))
     .orderBy('stream_ordering', 'desc')
     .limit(opts.limit);
   if (opts.onlyHighlight) query.where({ highlight: true });
@@ -62,12 +75,4 @@ export async function notificationsOf(q: Queryable, userId: string, opts: { befo
     ts: Number(r.ts),
     actions: typeof r.actions === 'string' ? JSON.parse(r.actions) : (r.actions as unknown[]),
   }));
-}
-
-/** Forgets what `senderId`'s events notified `userId` of (a block: they no longer count as unread). */
-export async function deletePushActionsFrom(q: Queryable, userId: string, senderId: string): Promise<void> {
-  await q('event_push_actions')
-    .where({ user_id: userId })
-    .whereIn('event_id', q('events').where({ sender: senderId }).select('event_id'))
-    .delete();
 }

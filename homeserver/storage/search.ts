@@ -1,6 +1,6 @@
 /** Full text search over message bodies (PostgreSQL text search; works on PGlite too). */
 import type { Queryable } from './database.ts';
-import type { EventRow } from './events.ts';
+import { hideBlocked, type EventRow } from './events.ts';
 
 const VECTOR = "to_tsvector('simple', coalesce(e.json->'content'->>'body', ''))";
 
@@ -14,6 +14,8 @@ export interface SearchOptions {
   /** rank order: rows to skip; recent order: only events below this position. */
   offset?: number;
   before?: number;
+  /** The searcher: messages of senders they blocked are not found (nor counted). */
+  hiddenFor?: string;
 }
 
 export async function searchMessages(q: Queryable, o: SearchOptions): Promise<{ rows: Array<EventRow & { rank: number }>; count: number }> {
@@ -26,6 +28,7 @@ export async function searchMessages(q: Queryable, o: SearchOptions): Promise<{ 
       .whereRaw(`${VECTOR} @@ websearch_to_tsquery('simple', ?)`, [o.term]);
     if (o.senders?.length) query.whereIn('e.sender', o.senders);
     if (o.notSenders?.length) query.whereNotIn('e.sender', o.notSenders);
+    if (o.hiddenFor !== undefined) hideBlocked(q, query, o.hiddenFor, 'e');
     return query;
   };
   const query = base()

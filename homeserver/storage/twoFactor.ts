@@ -1,4 +1,4 @@
-/** TOTP secrets and recovery codes. */
+/** TOTP secrets (sealed under the server key by the service) and recovery codes (hashed). */
 import type { Queryable } from './database.ts';
 import { affectedRows } from './results.ts';
 
@@ -25,6 +25,23 @@ export async function putPendingTotp(q: Queryable, userId: string, secret: strin
     .insert({ user_id: userId, secret, created_ts: ts, confirmed_ts: null, last_time_step: 0 })
     .onConflict('user_id')
     .merge(['secret', 'created_ts', 'confirmed_ts', 'last_time_step']);
+}
+
+// starts_with, not LIKE: key ids are base64url, and '_' is a LIKE wildcard.
+
+/** A secret sealed (starts with `sealedPrefix`) under another key than ours (`ownPrefix`), if any. */
+export async function secretUnderOtherKey(q: Queryable, sealedPrefix: string, ownPrefix: string): Promise<{ user_id: string; secret: string } | undefined> {
+  return q('totp_secrets').whereRaw('starts_with(secret, ?)', [sealedPrefix]).whereRaw('NOT starts_with(secret, ?)', [ownPrefix]).first('user_id', 'secret');
+}
+
+/** Secrets an older server stored in clear (not starting with `sealedPrefix`). */
+export async function clearSecrets(q: Queryable, sealedPrefix: string): Promise<Array<{ user_id: string; secret: string }>> {
+  return q('totp_secrets').whereRaw('NOT starts_with(secret, ?)', [sealedPrefix]).select('user_id', 'secret');
+}
+
+/** Replaces the stored secret only if it is still `from` (another process may have done it). */
+export async function replaceSecret(q: Queryable, userId: string, from: string, to: string): Promise<void> {
+  await q('totp_secrets').where({ user_id: userId, secret: from }).update({ secret: to });
 }
 
 export async function confirmTotp(q: Queryable, userId: string, ts: number, timeStep: number): Promise<boolean> {

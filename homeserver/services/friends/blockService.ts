@@ -3,13 +3,14 @@
  * kept in step both ways: blocking here rewrites it, and a client that edits it (Element's
  * "Ignore") blocks and unblocks here. Blocking ends the friendship and the pending requests
  * both ways (their invites are rejected or rescinded). What a block then forbids is enforced
- * where it happens: invites (FriendMembershipRules), presence, sync timelines, push.
+ * where it happens: invites (FriendMembershipRules), presence, push; what the blocked user
+ * sent is left out where the blocker reads it (timelines, /messages, /context, /relations,
+ * /search, /notifications and unread counts), so an unblock shows it again.
  */
 import { errors } from '../../errors.ts';
 import * as accountDataStore from '../../storage/accountData.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as friends from '../../storage/friends.ts';
-import * as push from '../../storage/push.ts';
 import * as users from '../../storage/users.ts';
 import type { RoomService } from '../rooms/roomService.ts';
 import type { Requester } from '../sessions.ts';
@@ -99,28 +100,27 @@ export class BlockService {
     for (const other of add) {
       const mine = await friends.getRequest(this.db, me, other);
       const theirs = await friends.getRequest(this.db, other, me);
+      // Theirs is declined (a hidden one, from an earlier block, they still see pending: it stays).
       if (theirs && !theirs.hidden) await settleInRoom(() => this.rooms.leave(requester, theirs.room_id));
-      if (mine && !mine.hidden) await settleInRoom(() => this.rooms.kick(requester, mine.room_id, other));
+      if (mine) await settleInRoom(() => this.rooms.kick(requester, mine.room_id, other));
     }
     await this.db.transaction(async (trx) => {
       const touched = new Set<string>([me]);
       for (const other of add) {
         await friends.insertBlock(trx, { user_id: me, blocked_id: other, since_ts: Date.now() });
         const wereFriends = await friends.deleteFriendship(trx, me, other);
-        const requests = await friends.deleteRequestsBetween(trx, me, other);
-        // What they sent before no longer counts as unread or shows in /notifications.
-        await push.deletePushActionsFrom(trx, me, other);
+        const mineDropped = await friends.deleteRequest(trx, me, other);
+        // Theirs too, unless hidden (sent during an earlier block): they still see that one pending.
+        const theirs = await friends.getRequest(trx, other, me);
+        const theirsDropped = theirs && !theirs.hidden ? await friends.deleteRequest(trx, other, me) : false;
         await this.audit.record(trx, me, 'block.add', {}, { user: other });
         // The other side hears only of what they lose (a friend, a request), not of the block.
-        if (wereFriends || requests.length) touched.add(other);
+        if (wereFriends || mineDropped || theirsDropped) touched.add(other);
       }
       for (const other of remove) {
         await friends.deleteBlock(trx, me, other);
-        // Requests sent while blocked were never delivered; they lapse rather than arrive late.
-        if (await friends.getRequest(trx, other, me)) {
-          await friends.deleteRequest(trx, other, me);
-          touched.add(other);
-        }
+        // A request sent while blocked is not delivered late, nor ended (which would show the
+        // sender when the unblock happened): it stays pending on their side only.
         await this.audit.record(trx, me, 'block.remove', {}, { user: other });
       }
       if (writeIgnoreList) await this.writeIgnoreList(trx, me, add, remove);

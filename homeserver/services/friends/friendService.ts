@@ -91,35 +91,36 @@ export class FriendService {
 
   /**
    * Sends a friend request, or accepts theirs when they already asked. To someone who blocked
-   * the requester it answers the same, but the invite is never sent.
+   * the requester everything goes as usual on the requester's side (the DM room, the invite in
+   * it, the request pending), so the block does not show; but FriendMembershipRules hides the
+   * invite and the request from the target, for good: an unblock does not deliver it late. The
+   * requester sending again after the unblock replaces it with one that arrives.
    */
   async request(requester: Requester, target: string): Promise<RequestResult> {
     const me = requester.userId;
     if (target === me) throw errors.invalidParam('You cannot send yourself a friend request.');
     if (await friends.isBlocked(this.db, me, target)) throw errors.invalidParam(`You have blocked ${target}; unblock them first.`);
     if (await friends.areFriends(this.db, me, target)) throw errors.invalidParam(`You are already friends with ${target}.`);
-    if (await friends.getRequest(this.db, me, target)) throw errors.invalidParam(`You already sent ${target} a friend request.`);
+    const mine = await friends.getRequest(this.db, me, target);
+    // One hidden by a block since lifted is sent again (rescinded, then a new one that arrives);
+    // any other is a duplicate, as is a hidden one while the block lasts.
+    const resend = mine?.hidden === true && !(await friends.isBlocked(this.db, target, me));
+    if (mine && !resend) throw errors.invalidParam(`You already sent ${target} a friend request.`);
+    if (resend) await this.cancel(requester, target);
     const theirs = await friends.getRequest(this.db, target, me);
     if (theirs && !theirs.hidden) {
       const roomId = await this.accept(requester, target);
       return { user_id: target, room_id: roomId, state: 'accepted' };
     }
-    const blockedByTarget = await friends.isBlocked(this.db, target, me);
     const roomId = await this.rooms.createRoom(requester, {
       preset: 'trusted_private_chat',
       isDirect: true,
-      invite: blockedByTarget ? [] : [target],
+      invite: [target],
       inviteContent: { [FRIEND_REQUEST_KEY]: true },
       creationContent: { [FRIEND_REQUEST_KEY]: true },
       // Below the requester, so the requester can rescind the invite (a kick needs a higher level).
       powerLevelOverride: { users: { [me]: 100, [target]: 50 } },
     });
-    if (blockedByTarget) {
-      await this.db.transaction(async (trx) => {
-        await friends.insertRequest(trx, { requester_id: me, target_id: target, room_id: roomId, sent_ts: Date.now(), hidden: true });
-        await this.summary.publish(trx, [me]);
-      });
-    }
     await this.markDirect(me, target, roomId);
     return { user_id: target, room_id: roomId, state: 'pending' };
   }
@@ -158,7 +159,7 @@ export class FriendService {
     const me = requester.userId;
     const request = await friends.getRequest(this.db, me, to);
     if (!request) throw errors.notFound(`No friend request to ${to}.`);
-    if (!request.hidden) await settleInRoom(() => this.rooms.kick(requester, request.room_id, to));
+    await settleInRoom(() => this.rooms.kick(requester, request.room_id, to));
     await this.dropRequest(me, to);
     await settleInRoom(() => this.rooms.leave(requester, request.room_id));
   }
@@ -191,7 +192,7 @@ export class FriendService {
     });
   }
 
-  /** Deletes a request the room change did not settle (a hidden one, or a room already left). */
+  /** Deletes a request the room change did not settle (a room already left). */
   private async dropRequest(requesterId: string, targetId: string): Promise<void> {
     if (!(await friends.getRequest(this.db, requesterId, targetId))) return;
     await this.db.transaction(async (trx) => {

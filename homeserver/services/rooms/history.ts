@@ -48,6 +48,9 @@ export class HistoryService {
         : { after: start, upTo: Math.min(req.to ?? head, head) };
     const rows = limit === 0 ? [] : await events.roomEvents(this.db, roomId, {
       ...window, dir: req.dir, limit, types: filter?.types, notTypes: filter?.not_types, senders: filter?.senders, notSenders: filter?.not_senders,
+      // Left out in the query, not after it: a page still holds `limit` events when there are
+      // more, so `end` is given exactly when more follow, and tokens stay stream positions.
+      hiddenFor: requester.userId,
     });
     const visibility = await VisibilityFilter.forUser(this.db, roomId, requester.userId);
     const visible = rows.filter((r) => visibility.canSee(r.stream_ordering));
@@ -66,7 +69,10 @@ export class HistoryService {
     return { chunk, start: encodePaginationToken(start), ...(end ? { end } : {}), state };
   }
 
-  /** GET /context/{eventId}: the event with up to `limit` events around it, and the state then. */
+  /**
+   * GET /context/{eventId}: the event with up to `limit` events around it, and the state then.
+   * The event itself must be one the user may see (a blocked sender's message is not found).
+   */
   async context(requester: Requester, roomId: string, eventId: string, opts: { limit: number; filter?: string }) {
     const event = await this.rooms.event(requester, roomId, eventId);
     const readable = await this.rooms.readableUpTo(requester.userId, roomId);
@@ -77,6 +83,7 @@ export class HistoryService {
     const around = (after: number, upTo: number, dir: 'b' | 'f', limit: number) =>
       limit === 0 ? Promise.resolve([]) : events.roomEvents(this.db, roomId, {
         after, upTo, dir, limit, types: filter?.types, notTypes: filter?.not_types, senders: filter?.senders, notSenders: filter?.not_senders,
+        hiddenFor: requester.userId,
       });
     const [before, after] = await Promise.all([around(0, row.stream_ordering - 1, 'b', half), around(row.stream_ordering, head, 'f', Math.min(opts.limit, MAX_LIMIT) - half)]);
     const visibility = await VisibilityFilter.forUser(this.db, roomId, requester.userId);

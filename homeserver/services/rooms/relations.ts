@@ -6,6 +6,7 @@
 import { errors, MatrixError } from '../../errors.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as events from '../../storage/events.ts';
+import * as friends from '../../storage/friends.ts';
 import type { Requester } from '../sessions.ts';
 import { encodePaginationToken } from '../sync/tokens.ts';
 import { toClientEvents, type ClientEvent } from './clientEvents.ts';
@@ -66,7 +67,7 @@ export class RelationService {
     const window = opts.dir === 'b'
       ? { after: opts.to ?? 0, upTo: Math.min(opts.from ?? readable, readable) }
       : { after: opts.from ?? 0, upTo: Math.min(opts.to ?? readable, readable) };
-    const rows = await events.relationsOf(this.db, eventId, { ...opts, ...window, limit });
+    const rows = await events.relationsOf(this.db, eventId, { ...opts, ...window, limit, hiddenFor: requester.userId });
     const visibility = await VisibilityFilter.forUser(this.db, roomId, requester.userId);
     const last = rows.at(-1);
     const next = last && rows.length === limit ? encodePaginationToken(opts.dir === 'b' ? last.stream_ordering - 1 : last.stream_ordering) : undefined;
@@ -90,9 +91,12 @@ export class RelationService {
       .limit(limit);
     if (opts.from !== undefined) query.having(this.db.raw('max(stream_ordering) <= ?', [opts.from]));
     if (opts.participatedOnly) query.havingRaw('bool_or(sender = ?)', [requester.userId]);
+    // Blocked senders' replies do not make a thread active; their own threads are not listed.
+    events.hideBlocked(this.db, query, requester.userId);
     const roots = (await query) as Array<{ relates_to: string; latest: string }>;
     const rows = await events.getEvents(this.db, roots.map((r) => r.relates_to));
-    const byId = new Map(rows.map((r) => [r.event_id, r]));
+    const blocked = await friends.blockedBy(this.db, requester.userId);
+    const byId = new Map(rows.filter((r) => r.state_key !== null || !blocked.has(r.sender)).map((r) => [r.event_id, r]));
     const visibility = await VisibilityFilter.forUser(this.db, roomId, requester.userId);
     const ordered = roots.map((r) => byId.get(r.relates_to)).filter((r): r is events.EventRow => !!r && visibility.canSee(r.stream_ordering));
     const last = roots.at(-1);

@@ -7,6 +7,7 @@ import { errors, MatrixError } from '../../errors.ts';
 import type { Db } from '../../storage/database.ts';
 import * as aliases from '../../storage/aliases.ts';
 import * as events from '../../storage/events.ts';
+import * as friends from '../../storage/friends.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as users from '../../storage/users.ts';
 import type { Requester } from '../sessions.ts';
@@ -279,6 +280,9 @@ export class RoomService {
     if (!row || row.room_id !== roomId) throw errors.notFound('Event not found.');
     const filter = await VisibilityFilter.forUser(this.db, roomId, requester.userId);
     if (!filter.canSee(row.stream_ordering)) throw errors.notFound('Event not found.');
+    // A blocked sender's message is not found, as Synapse answers for ignored users (so
+    // /context and /relations of it are refused too); their state events stay readable.
+    if (row.state_key === null && (await friends.isBlocked(this.db, requester.userId, row.sender))) throw errors.notFound('Event not found.');
     return (await toClientEvents(this.db, [row], requester))[0];
   }
 

@@ -35,7 +35,7 @@ export class SearchService {
     const limit = Math.min(req.filter?.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
     const page = this.decodeBatch(req.nextBatch, req.order);
     const { rows, count } = await search.searchMessages(this.db, {
-      term, roomIds, senders: req.filter?.senders, notSenders: req.filter?.not_senders, order: req.order, limit, ...page,
+      term, roomIds, senders: req.filter?.senders, notSenders: req.filter?.not_senders, order: req.order, limit, ...page, hiddenFor: requester.userId,
     });
     const filters = new Map<string, VisibilityFilter>();
     const visible: typeof rows = [];
@@ -74,8 +74,8 @@ export class SearchService {
 
   private async context(requester: Requester, row: events.EventRow, c: { before: number; after: number }, visibility: VisibilityFilter) {
     const [before, after] = await Promise.all([
-      c.before ? events.roomEvents(this.db, row.room_id, { after: 0, upTo: row.stream_ordering - 1, dir: 'b', limit: c.before }) : [],
-      c.after ? events.roomEvents(this.db, row.room_id, { after: row.stream_ordering, upTo: Number.MAX_SAFE_INTEGER, dir: 'f', limit: c.after }) : [],
+      c.before ? events.roomEvents(this.db, row.room_id, { after: 0, upTo: row.stream_ordering - 1, dir: 'b', limit: c.before, hiddenFor: requester.userId }) : [],
+      c.after ? events.roomEvents(this.db, row.room_id, { after: row.stream_ordering, upTo: Number.MAX_SAFE_INTEGER, dir: 'f', limit: c.after, hiddenFor: requester.userId }) : [],
     ]);
     const see = (rows: events.EventRow[]) => rows.filter((r) => visibility.canSee(r.stream_ordering));
     return {

@@ -6,6 +6,7 @@
 import type { Db } from '../../storage/database.ts';
 import * as aliasesStore from '../../storage/aliases.ts';
 import * as events from '../../storage/events.ts';
+import * as friendsStore from '../../storage/friends.ts';
 import * as receiptsStore from '../../storage/receipts.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as typingStore from '../../storage/typing.ts';
@@ -232,8 +233,10 @@ export class SyncService {
 
     const others = [...memberships].filter(([roomId, m]) => m.membership !== 'join' && (initial || changedRooms.has(roomId)));
     const forgotten = others.length ? await aliasesStore.forgottenRooms(this.db, userId) : new Set<string>();
+    // Invites from users this user blocked never reach them, nor does the room's later leave.
+    const hidden = others.length ? await friendsStore.hiddenInviteRooms(this.db, userId, others.map(([roomId]) => roomId)) : new Set<string>();
     for (const [roomId, m] of others) {
-      if (!roomSelected(req.filter, roomId) || forgotten.has(roomId)) continue;
+      if (!roomSelected(req.filter, roomId) || forgotten.has(roomId) || hidden.has(roomId)) continue;
       const changedHere = changedRooms.has(roomId);
       if (m.membership === 'invite' && (initial || changedHere)) {
         response.rooms.invite[roomId] = { invite_state: { events: await this.inviteState(roomId, userId, m.position) } };
