@@ -277,6 +277,12 @@ export class ChatState {
     return buildTimeline(events, (u) => this.displayName(u, room));
   }
 
+  /** A thread's replies as the thread panel draws them (grouped, edits and reactions folded in). */
+  threadTimeline(roomId: string, rootId: string): TimelineItem[] {
+    const room = this.room(roomId);
+    return buildTimeline(this.threads.replies(roomId, rootId), (u) => this.displayName(u, room));
+  }
+
   /** Whether older history may exist beyond what is drawn. */
   hasMoreHistory(roomId: string): boolean {
     const room = this.room(roomId);

@@ -72,10 +72,10 @@ describeServer('ChatState: threads', {}, (srv) => {
     const answerId = await alice.threads.send(roomId, rootId, 'nine works');
     const seen = await until('the reply at bob', () => bob.threads.replies(roomId, rootId).find((e) => e.getId() === answerId));
     assert.equal(ChatState.bodyOf(seen), 'nine works');
-    const content = seen.getWireContent()['m.relates_to'];
+    const content = seen.getWireContent()['m.relates_to']!;
     assert.equal(content.rel_type, 'm.thread');
     assert.equal(content.is_falling_back, true);
-    assert.notEqual(content['m.in_reply_to'].event_id, rootId, 'the fallback points at the latest reply, not the root');
+    assert.notEqual(content['m.in_reply_to']!.event_id, rootId, 'the fallback points at the latest reply, not the root');
     assert.deepEqual(bob.threads.replies(roomId, rootId).map((e) => ChatState.bodyOf(e)), ['me! at nine?', 'nine works']);
     await until('the count at bob', () => bob.threads.summary(bob.room(roomId)!.findEventById(rootId)!)?.count === 2);
     assert.ok(!bodies(bob, roomId).includes('nine works'));

@@ -19,6 +19,7 @@ const PATHS: Record<string, string> = {
   userMinus: 'M16 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2M8.5 11a4 4 0 1 0 0-8a4 4 0 0 0 0 8M23 11h-6',
   block: 'M12 21a9 9 0 1 0 0-18a9 9 0 0 0 0 18zM5.6 5.6l12.8 12.8',
   check: 'M20 6L9 17l-5-5',
+  thread: 'M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2zM8 8h8M8 12h5',
   shield: 'M12 22s8-4 8-10V5l-8-3l-8 3v7c0 6 8 10 8 10z',
 };
 
