@@ -15,7 +15,7 @@ import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
 import { isThreadReply, ThreadsState } from './threads.ts';
 import { UiaCancelled, withUia, type UiaPrompt } from './uia.ts';
-import { buildTimeline, type ReactionSummary, type TimelineItem } from './timeline.ts';
+import { buildTimeline, shownReplyId, type ReactionSummary, type TimelineItem } from './timeline.ts';
 
 export type RoomKind = 'dm' | 'group';
 
@@ -333,7 +333,7 @@ export class ChatState {
 
   /** The message `ev` replies to, when it is loaded. */
   replyTarget(ev: MatrixEvent): MatrixEvent | undefined {
-    const id = ev.replyEventId;
+    const id = shownReplyId(ev);
     return id ? this.room(ev.getRoomId()!)?.findEventById(id) : undefined;
   }
 
@@ -353,7 +353,7 @@ export class ChatState {
   /** Message text after edits, without the reply fallback quote. */
   static bodyOf(ev: MatrixEvent): string {
     const body: string = ev.getContent().body ?? '';
-    if (!ev.replyEventId) return body;
+    if (!shownReplyId(ev)) return body;
     const lines = body.split('\n');
     let i = 0;
     while (i < lines.length && lines[i].startsWith('>')) i++;

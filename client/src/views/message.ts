@@ -3,6 +3,7 @@ import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
 import { ChatState } from '../state/chat.ts';
+import { shownReplyId } from '../state/timeline.ts';
 import { avatar } from './avatar.ts';
 import { trustedHtml } from './html.ts';
 import { icon } from './icons.ts';
@@ -37,7 +38,7 @@ function body(app: AppModel, ev: MatrixEvent): m.Children {
         onclick: () => void media.download(content.url, content.body ?? 'file'),
       }, [icon('attach', 16), ` ${content.body}`, content.info?.size ? m('small', ` ${formatSize(content.info.size)}`) : null]));
     default: {
-      const html = content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string' && !ev.replyEventId
+      const html = content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string' && !shownReplyId(ev)
         ? content.formatted_body : undefined;
       return m('.body', { class: content.msgtype === 'm.notice' ? 'notice' : '' }, [
         html ? trustedHtml(html) : m('p', ChatState.bodyOf(ev)),

@@ -226,7 +226,8 @@ export function RoomView(): m.Component<Attrs> {
             m(Composer, { app, roomId }),
           ]),
           searching && m(SearchPanel, { app, roomId, onClose: () => { searching = false; } }),
-          thread && m(ThreadPanel, { key: thread, app, roomId, rootId: thread, onClose: () => { thread = undefined; } }),
+          // Keyed (in a fragment of its own): another thread is a new panel.
+          [thread ? m(ThreadPanel, { key: thread, app, roomId, rootId: thread, onClose: () => { thread = undefined; } }) : null],
         ]),
       ]);
     },
