@@ -48,9 +48,11 @@ export class ThreadsState {
   watch(room: Room): void {
     if (this.watched.has(room)) return;
     this.watched.add(room);
-    for (const ev of [ThreadEvent.New, ThreadEvent.Update, ThreadEvent.NewReply, ThreadEvent.Delete, RoomEvent.UnreadNotifications] as const) {
-      room.on(ev as ThreadEvent.New, this.changed);
-    }
+    room.on(ThreadEvent.New, this.changed);
+    room.on(ThreadEvent.Update, this.changed);
+    room.on(ThreadEvent.NewReply, this.changed);
+    room.on(ThreadEvent.Delete, this.changed);
+    room.on(RoomEvent.UnreadNotifications, this.changed);
   }
 
   private room(roomId: string): Room | null {
@@ -109,13 +111,16 @@ export class ThreadsState {
     return [...loaded, ...sending.filter((e) => !loaded.includes(e))];
   }
 
+  /** Whether replies older than those drawn exist (once the sdk has fetched the newest ones). */
   hasOlder(roomId: string, rootId: string): boolean {
     const thread = this.room(roomId)?.getThread(rootId);
-    return !!thread && (!thread.initialEventsFetched || !!thread.liveTimeline.getPaginationToken(Direction.Backward));
+    return !!thread?.initialEventsFetched && !!thread.liveTimeline.getPaginationToken(Direction.Backward);
   }
 
-  isLoadingOlder(roomId: string, rootId: string): boolean {
-    return this.paginating.has(rootId);
+  /** Whether replies are being fetched: the thread's newest on opening, or an older page. */
+  isLoading(roomId: string, rootId: string): boolean {
+    const thread = this.room(roomId)?.getThread(rootId);
+    return this.paginating.has(rootId) || (!!thread && !thread.initialEventsFetched);
   }
 
   /** Loads older replies of the thread (/relations). */

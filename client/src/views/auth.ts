@@ -44,6 +44,8 @@ export function AuthView(): m.Component<Attrs> {
             ? await app.sessions.login(server, username, password, undefined, totpStep ? totpCode : undefined)
             : await app.sessions.register(server, username, password, invite || undefined);
           void window.whisperDesktop?.setServerUrl(session.baseUrl);
+          // Signed in after all: a reset asked for earlier is not picked up again later.
+          app.sessions.passwordReset().cancel();
           await app.open(session);
           m.route.set('/');
         } catch (err) {

@@ -62,7 +62,7 @@ export function ThreadPanel(): m.Component<Attrs> {
         }, [
           root ? m(MessageView, { app, event: root, continuation: false, ...handlers }) : m('p.hint', 'Loading the thread…'),
           m('.thread-count', { role: 'separator' }, m('span', `${replies} ${replies === 1 ? 'reply' : 'replies'}`)),
-          threads.isLoadingOlder(roomId, rootId) ? m('p.hint', { role: 'status' }, 'Loading earlier replies…')
+          threads.isLoading(roomId, rootId) ? m('p.hint.thread-loading', { role: 'status' }, 'Loading replies…')
             : threads.hasOlder(roomId, rootId) && m('button.link.older[type=button]', { onclick: () => { atBottom = false; void threads.loadOlder(roomId, rootId); } }, 'Show earlier replies'),
           m('.thread-replies', items.map((item) => item.kind === 'day'
             ? m('.day-separator', { key: item.key, role: 'separator', 'aria-label': item.label }, m('span', item.label))
