@@ -227,7 +227,7 @@ export function RoomView(): m.Component<Attrs> {
           ]),
           searching && m(SearchPanel, { app, roomId, onClose: () => { searching = false; } }),
           // Keyed (in a fragment of its own): another thread is a new panel.
-          [thread ? m(ThreadPanel, { key: thread, app, roomId, rootId: thread, onClose: () => { thread = undefined; } }) : null],
+          [thread ? m(ThreadPanel, { key: thread, app, roomId, rootId: thread, onClose: () => { thread = undefined; focusComposer(); } }) : null],
         ]),
       ]);
     },
