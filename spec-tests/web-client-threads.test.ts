@@ -104,10 +104,18 @@ describe('web client in Chromium: threads and long rooms', function () {
     assert.equal(await bodyInTimeline(alice, "I'm in, 9pm?").count(), 0, 'the reply is not in the room timeline');
     await screenshot(alice, '50-thread-summary-unread');
 
-    // Alice opens the thread: the reply is there, the unread count goes; she answers.
-    await summary.click();
+    // The header's Threads button counts it too, and lists the room's threads.
+    const threadsButton = alice.getByRole('button', { name: 'Threads, 1 unread' });
+    await threadsButton.click();
+    const entry = alice.getByRole('complementary', { name: 'Threads' }).locator('button.thread-entry', { hasText: 'Anyone up for a raid tonight?' });
+    await entry.filter({ hasText: '1 reply' }).waitFor();
+    await screenshot(alice, '53-thread-list');
+
+    // Alice opens the thread from there: the reply is there, the unread count goes; she answers.
+    await entry.click();
     await inThread(alice, "I'm in, 9pm?").waitFor();
     await summary.locator('.badge').waitFor({ state: 'detached' });
+    await alice.getByRole('button', { name: 'Threads', exact: true }).waitFor();
     await alice.locator('#thread-composer-input').fill('9pm works, bring potions');
     await alice.locator('#thread-composer-input').press('Enter');
 

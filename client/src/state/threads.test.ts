@@ -91,10 +91,23 @@ describeServer('ChatState: threads', {}, (srv) => {
     chats.push(later);
     const summary = await until('the bundled summary', () => {
       const ev = later.room(roomId)?.findEventById(rootId);
-      return ev && later.threads.summary(ev);
+      const s = ev && later.threads.summary(ev);
+      return s?.count === 2 ? s : undefined;
     });
-    assert.equal(summary.count, 2);
     assert.equal(summary.unread, 0);
     assert.equal(later.room(roomId)!.getUnreadNotificationCount(NotificationCountType.Total), 0);
+    // The room's thread list comes from the server (/threads).
+    await later.threads.loadList(roomId);
+    const list = later.threads.list(roomId);
+    assert.deepEqual(list.map((t) => [t.rootId, t.count]), [[rootId, 2]]);
+    assert.deepEqual(later.threads.unreadInThreads(roomId), { unread: 0, highlight: 0 });
+  });
+
+  it('the thread list counts unread replies across the room, and lists the most recently active first', async () => {
+    const second = await bob.sendText(roomId, 'and who brings snacks?');
+    await until('the root at alice', () => alice.room(roomId)?.findEventById(second));
+    await bob.threads.send(roomId, second, 'not me');
+    await until('the unread reply at alice', () => alice.threads.unreadInThreads(roomId).unread === 1);
+    assert.deepEqual(alice.threads.list(roomId).map((t) => [t.rootId, t.unread]), [[second, 1], [rootId, 0]]);
   });
 });

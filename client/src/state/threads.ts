@@ -38,6 +38,7 @@ export class ThreadsState {
   private readonly changed: () => void;
   private readonly watched = new WeakSet<Room>();
   private readonly paginating = new Set<string>();
+  private readonly listing = new Set<string>();
 
   constructor(client: MatrixClient, changed: () => void) {
     this.client = client;
@@ -79,6 +80,49 @@ export class ThreadsState {
       unread: room.getThreadUnreadNotificationCount(rootId, NotificationCountType.Total),
       highlight: room.getThreadUnreadNotificationCount(rootId, NotificationCountType.Highlight),
     };
+  }
+
+  /**
+   * The room's threads, the most recently active first: those the sdk knows (roots seen in
+   * the timeline, threads opened), and after loadList() every thread of the room.
+   */
+  list(roomId: string): ThreadSummary[] {
+    const room = this.room(roomId);
+    if (!room) return [];
+    const out: (ThreadSummary & { ts: number })[] = [];
+    for (const thread of room.getThreads()) {
+      const root = thread.rootEvent;
+      const summary = root && this.summary(root);
+      if (summary) out.push({ ...summary, ts: summary.last?.getTs() ?? root.getTs() });
+    }
+    return out.sort((a, b) => b.ts - a.ts);
+  }
+
+  /** Unread replies in all the room's threads (the room's count less its own). */
+  unreadInThreads(roomId: string): { unread: number; highlight: number } {
+    const room = this.room(roomId);
+    if (!room) return { unread: 0, highlight: 0 };
+    const part = (type: NotificationCountType) => room.getUnreadNotificationCount(type) - room.getRoomUnreadNotificationCount(type);
+    return { unread: part(NotificationCountType.Total), highlight: part(NotificationCountType.Highlight) };
+  }
+
+  isListLoading(roomId: string): boolean {
+    return this.listing.has(roomId);
+  }
+
+  /** Fetches the room's thread list from the server (/threads), once per room. */
+  async loadList(roomId: string): Promise<void> {
+    const room = this.room(roomId);
+    if (!room || this.listing.has(roomId)) return;
+    this.listing.add(roomId);
+    this.changed();
+    try {
+      await room.createThreadsTimelineSets();
+      await room.fetchRoomThreads();
+    } finally {
+      this.listing.delete(roomId);
+      this.changed();
+    }
   }
 
   /** The thread's root, when loaded (in the room's timeline, or fetched with the thread). */

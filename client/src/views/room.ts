@@ -11,6 +11,7 @@ import { Composer, composerKey, focusComposer, imageSize } from './composer.ts';
 import { icon } from './icons.ts';
 import { MessageView, timeOf } from './message.ts';
 import { ThreadPanel } from './thread.ts';
+import { ThreadListPanel } from './threadList.ts';
 
 interface Attrs { app: AppModel; roomId: string }
 
@@ -173,6 +174,8 @@ export function RoomView(): m.Component<Attrs> {
   let searching = false;
   /** The thread open in the side panel (its root's id). */
   let thread: string | undefined;
+  /** Whether the side panel lists the room's threads. */
+  let listing = false;
   return {
     view: ({ attrs }) => {
       const { app, roomId } = attrs;
@@ -194,13 +197,18 @@ export function RoomView(): m.Component<Attrs> {
       const typing = chat.typingUsers(roomId);
       const uploads = chat.uploads.filter((u) => u.roomId === roomId);
       const members = room.getJoinedMembers();
+      const threadUnread = chat.threads.unreadInThreads(roomId);
       return m('section.room-view', { 'aria-label': room.name }, [
         m('header.room-head', [
           m('h1', room.name),
           m('span.members-count', `${members.length} member${members.length === 1 ? '' : 's'}`),
           m('.spacer'),
           m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, icon('invite')),
-          m('button.icon[type=button]', { 'aria-label': 'Search messages', 'aria-pressed': String(searching), title: 'Search', onclick: () => { searching = !searching; if (searching) thread = undefined; } }, icon('search')),
+          m('button.icon.threads-button[type=button]', {
+            'aria-label': threadUnread.unread ? `Threads, ${threadUnread.unread} unread` : 'Threads', 'aria-pressed': String(listing), title: 'Threads',
+            onclick: () => { listing = !listing; if (listing) { searching = false; thread = undefined; } },
+          }, [icon('thread'), threadUnread.unread > 0 && m('span.badge', { class: threadUnread.highlight ? 'mention' : '' }, threadUnread.unread)]),
+          m('button.icon[type=button]', { 'aria-label': 'Search messages', 'aria-pressed': String(searching), title: 'Search', onclick: () => { searching = !searching; if (searching) { thread = undefined; listing = false; } } }, icon('search')),
           m('button.icon.danger[type=button]', {
             'aria-label': 'Leave this chat', title: 'Leave',
             onclick: async () => { if (confirm(`Leave ${room.name}?`)) { await chat.leave(roomId); m.route.set('/'); } },
@@ -216,7 +224,7 @@ export function RoomView(): m.Component<Attrs> {
               for (const file of Array.from(e.dataTransfer.files)) void imageSize(file).then((size) => chat.sendFile(roomId, file, file.name, size)).catch(() => {});
             },
           }, [
-            m(Timeline, { app, roomId, onThread: (rootId: string) => { thread = rootId; searching = false; } }),
+            m(Timeline, { app, roomId, onThread: (rootId: string) => { thread = rootId; searching = false; listing = false; } }),
             m('.typing', { 'aria-live': 'polite' }, typing.length ? `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…` : ''),
             uploads.map((u) => m('.upload', { key: u.id }, [
               m('span.name', u.name),
@@ -226,6 +234,7 @@ export function RoomView(): m.Component<Attrs> {
             m(Composer, { app, roomId }),
           ]),
           searching && m(SearchPanel, { app, roomId, onClose: () => { searching = false; } }),
+          listing && m(ThreadListPanel, { app, roomId, onOpen: (rootId: string) => { thread = rootId; listing = false; }, onClose: () => { listing = false; } }),
           // Keyed (in a fragment of its own): another thread is a new panel.
           [thread ? m(ThreadPanel, { key: thread, app, roomId, rootId: thread, onClose: () => { thread = undefined; focusComposer(); } }) : null],
         ]),
