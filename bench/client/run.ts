@@ -7,7 +7,8 @@
  *   page from the same server in the same browser (the baseline: the ratio is the app's cost).
  * - Time to an interactive timeline in a room with BENCH_CLIENT_MESSAGES (10,000) messages of
  *   history: a signed-in page load until the newest messages and the composer are on screen;
- *   then scroll-back of BENCH_CLIENT_PAGES pages through that history, and the JS heap after each;
+ *   then scroll-back of BENCH_CLIENT_PAGES pages through that history, the JS heap and the number of
+ *   elements in the document before and after (a windowed timeline keeps the latter bounded);
  *   then a reload of that page with its IndexedDB sync cache saved.
  *
  * Progress goes to stderr; one JSON document goes to stdout. Needs Chromium (/usr/bin/chromium
@@ -128,6 +129,21 @@ async function heapMb(page: Page): Promise<number> {
   return round((metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0) / 1024 / 1024);
 }
 
+/** Elements in the document, and message elements in the timeline. */
+function domCounts(page: Page): Promise<{ nodes: number; messages: number }> {
+  return page.evaluate(() => ({ nodes: document.getElementsByTagName('*').length, messages: document.querySelectorAll('.timeline article.message').length }));
+}
+
+/** How many different messages the page has drawn so far (kept in the page across calls). */
+function seenMessages(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __seen?: Set<string> };
+    w.__seen ??= new Set();
+    for (const el of document.querySelectorAll('.timeline article.message')) w.__seen.add(el.getAttribute('data-event-id') ?? '');
+    return w.__seen.size;
+  });
+}
+
 async function firstRender(browser: Browser, base: string): Promise<{ blank: number; app: number }> {
   const context = await browser.newContext();
   const blankPage = await context.newPage();
@@ -156,17 +172,22 @@ async function timeline(browser: Browser, base: string, user: { userId: string; 
   await page.goto(`${base}/#!/rooms/${encodeURIComponent(roomId)}`);
   const interactive = await waitMark(page, 'interactive');
   const heapAtStart = await heapMb(page);
-  const loaded = await page.locator('.timeline article.message').count();
-  // Scroll-back: each page is a scroll to the top and the wait for older messages to be drawn.
+  const domAtStart = await domCounts(page);
+  const loaded = domAtStart.messages;
+  // Scroll-back: each page is a scroll to the top and the wait for older messages to be drawn
+  // (the oldest message on the page changes: a windowed timeline drops newer ones meanwhile).
   const pageTimes: number[] = [];
-  let count = loaded;
+  let seen = await seenMessages(page);
   for (let i = 0; i < settings.pages; i++) {
+    const oldest = await page.evaluate(() => document.querySelector('.timeline article.message')?.getAttribute('data-event-id'));
     const t0 = Date.now();
     await page.evaluate(() => { const el = document.querySelector('.timeline')!; el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
-    await page.waitForFunction((n) => document.querySelectorAll('.timeline article.message').length > n, count, { timeout: 30_000 });
+    await page.waitForFunction((id) => document.querySelector('.timeline article.message')?.getAttribute('data-event-id') !== id, oldest, { timeout: 30_000 });
     pageTimes.push(Date.now() - t0);
-    count = await page.locator('.timeline article.message').count();
+    seen = await seenMessages(page);
   }
+  const count = seen;
+  const domAfter = await domCounts(page);
   const heapAfter = await heapMb(page);
   // Typing into the composer with thousands of messages loaded: one keystroke to the next frame.
   const keystroke = await page.evaluate(async () => {
@@ -194,7 +215,7 @@ async function timeline(browser: Browser, base: string, user: { userId: string; 
   await page.reload();
   const warm = await waitMark(page, 'interactive');
   await context.close();
-  return { interactive, warm, loaded, heapAtStart, heapAfter, drawn: count, pageTimes, keystroke };
+  return { interactive, warm, loaded, heapAtStart, heapAfter, drawn: count, pageTimes, keystroke, domAtStart, domAfter };
 }
 
 async function main(): Promise<void> {
@@ -241,6 +262,8 @@ async function main(): Promise<void> {
       messages_on_open: last.loaded,
       pages: settings.pages,
       messages_drawn_after: last.drawn,
+      dom_elements: { on_open: last.domAtStart.nodes, after: last.domAfter.nodes, ratio: round(last.domAfter.nodes / last.domAtStart.nodes, 2) },
+      message_elements: { on_open: last.domAtStart.messages, after: last.domAfter.messages },
       page_ms: { median: median(last.pageTimes), max: Math.max(...last.pageTimes) },
     },
     memory_mib: { js_heap_on_open: last.heapAtStart, js_heap_after_scrollback: last.heapAfter, per_1000_messages_drawn: round(((last.heapAfter - last.heapAtStart) / Math.max(1, last.drawn - last.loaded)) * 1000, 2) },

@@ -40,23 +40,34 @@ export async function insertPushActions(q: Queryable, rows: PushActionRow[]): Pr
 
 /**
  * Notification and highlight counts per thread ('main' = main timeline) after the user's
- * read position: their newest read receipt (main timeline or unthreaded), or their join if
+ * read position there (spec: threaded read receipts): their newest unthreaded receipt, or
+ * their newest receipt in that thread (`main`, or the thread's root id), or their join if
  * later — what came before joining (such as their own invite) is not news in the room.
  * One query, as every synced room asks.
  */
 export async function unreadCounts(q: Queryable, userId: string, roomId: string): Promise<Array<{ thread_id: string; notifications: number; highlights: number }>> {
-  const readUpTo = q.raw(
+  // Where the user read everywhere: an unthreaded receipt, or the join if later.
+  const readEverywhere = q.raw(
     `GREATEST(
-      COALESCE((SELECT max(event_stream_ordering) FROM receipts WHERE room_id = ? AND user_id = ? AND receipt_type IN ('m.read', 'm.read.private') AND thread_id IN ('', 'main')), 0),
+      COALESCE((SELECT max(event_stream_ordering) FROM receipts WHERE room_id = ? AND user_id = ? AND receipt_type IN ('m.read', 'm.read.private') AND thread_id = ''), 0),
       COALESCE((SELECT stream_ordering FROM current_state WHERE room_id = ? AND type = 'm.room.member' AND state_key = ? AND membership = 'join'), 0))`,
     [roomId, userId, roomId, userId],
   );
-  const rows = await q('event_push_actions')
-    .where({ user_id: userId, room_id: roomId, notify: true })
-    .where('stream_ordering', '>', readUpTo)
-    .whereRaw(notFromBlocked(q, userId))
+  // Where the user read in each thread ('main' included): a handful of rows, joined once.
+  const readInThread = q('receipts')
+    .where({ room_id: roomId, user_id: userId })
+    .whereIn('receipt_type', ['m.read', 'm.read.private'])
+    .whereNot('thread_id', '')
     .groupBy('thread_id')
-    .select('thread_id', q.raw('count(*) as notifications'), q.raw('count(*) filter (where highlight) as highlights'));
+    .select('thread_id', q.raw('max(event_stream_ordering) as read_up_to'))
+    .as('threaded');
+  const rows = await q('event_push_actions')
+    .leftJoin(readInThread, 'threaded.thread_id', 'event_push_actions.thread_id')
+    .where({ 'event_push_actions.user_id': userId, 'event_push_actions.room_id': roomId, 'event_push_actions.notify': true })
+    .whereRaw('event_push_actions.stream_ordering > GREATEST(?, COALESCE(threaded.read_up_to, 0))', [readEverywhere])
+    .whereRaw(notFromBlocked(q, userId))
+    .groupBy('event_push_actions.thread_id')
+    .select('event_push_actions.thread_id', q.raw('count(*) as notifications'), q.raw('count(*) filter (where event_push_actions.highlight) as highlights'));
   return rows.map((r: { thread_id: string; notifications: string; highlights: string }) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
 }
 

@@ -1,18 +1,21 @@
 /**
  * The app's one state layer over matrix-js-sdk: the sync loop, the room list with unread and
- * mention badges, each room's timeline view-model, and every act the views offer (send, edit,
- * reply, react, redact, typing, receipts, uploads, search, rooms, profile, devices). Views read
- * from it and call it; it tells them to redraw through `subscribe`.
+ * mention badges, each room's timeline view-model (a window over its history: roomWindow.ts),
+ * threads (threads.ts), and every act the views offer (send, edit, reply, react, redact, typing,
+ * receipts, uploads, search, rooms, profile, devices). Views read from it and call it; it tells
+ * them to redraw through `subscribe`.
  */
 import {
   ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
   RelationType, RoomEvent, RoomMemberEvent, RoomStateEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
 import { FriendsState } from './friends.ts';
+import { RoomWindows } from './roomWindow.ts';
 import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
+import { isThreadReply, ThreadsState } from './threads.ts';
 import { UiaCancelled, withUia, type UiaPrompt } from './uia.ts';
-import { buildTimeline, type ReactionSummary, type TimelineItem } from './timeline.ts';
+import { buildTimeline, shownReplyId, type ReactionSummary, type TimelineItem } from './timeline.ts';
 import { isVoiceChannel, VOICE_ROOM_TYPE } from './voiceRoster.ts';
 
 export type RoomKind = 'dm' | 'group' | 'voice';
@@ -95,11 +98,11 @@ export class ChatState {
   private readonly noticeListeners = new Set<(n: MessageNotice) => void>();
   private pending = false;
   private uploadCounter = 0;
-  private readonly paginating = new Set<string>();
-  private readonly historyDone = new Set<string>();
   private lastTypingSent = new Map<string, number>();
   readonly friends: FriendsState;
   readonly security: SecurityState;
+  readonly threads: ThreadsState;
+  private readonly windows: RoomWindows;
   /** How sensitive acts ask for the password / authenticator code; the views install theirs. */
   authPrompt: UiaPrompt = () => Promise.reject(new UiaCancelled());
 
@@ -109,14 +112,24 @@ export class ChatState {
     const changed = () => this.changed();
     this.friends = new FriendsState(client, changed);
     this.security = new SecurityState(client, this.userId, () => this.authPrompt);
+    this.threads = new ThreadsState(client, changed);
+    this.windows = new RoomWindows(client, changed);
+    client.on(ClientEvent.Room, (room) => this.threads.watch(room));
     client.on(ClientEvent.Sync, (state) => {
       this.syncState = state;
       changed();
     });
     for (const ev of [ClientEvent.Room, ClientEvent.DeleteRoom, ClientEvent.AccountData] as const) client.on(ev, changed);
     client.on(RoomEvent.Timeline, (ev, room, toStart, removed, data) => {
+      if (!toStart && data?.liveEvent && room) {
+        this.windows.onLiveEvent(room);
+        this.maybeNotify(ev, room);
+      }
       changed();
-      if (!toStart && data?.liveEvent && room) this.maybeNotify(ev, room);
+    });
+    // A gappy sync replaced the live timeline: the window starts again from the newest events.
+    client.on(RoomEvent.TimelineReset, (room, timelineSet) => {
+      if (room && timelineSet === room.getUnfilteredTimelineSet()) this.windows.toLatest(room);
     });
     for (const ev of [RoomEvent.TimelineReset, RoomEvent.Redaction, RoomEvent.Receipt,
       RoomEvent.LocalEchoUpdated, RoomEvent.MyMembership, RoomEvent.Name] as const) client.on(ev, changed);
@@ -130,7 +143,10 @@ export class ChatState {
   /** Starts syncing; resolves after the first sync has filled the room list. */
   async start(): Promise<void> {
     // Detached: messages being sent stay below the timeline until the server has them.
-    await this.client.startClient({ initialSyncLimit: PAGE_SIZE, lazyLoadMembers: true, pendingEventOrdering: PendingEventOrdering.Detached });
+    // threadSupport: thread replies go to their thread, and sync asks for per-thread unread counts.
+    await this.client.startClient({
+      initialSyncLimit: PAGE_SIZE, lazyLoadMembers: true, pendingEventOrdering: PendingEventOrdering.Detached, threadSupport: true,
+    });
     await new Promise<void>((resolve, reject) => {
       if (this.client.isInitialSyncComplete()) return resolve();
       const onSync = (state: SyncState) => {
@@ -252,44 +268,66 @@ export class ChatState {
 
   // ---- timeline --------------------------------------------------------------------------
 
+  /**
+   * What the timeline draws: the room's window (its newest events unless the reader scrolled
+   * back), then, at the newest end, the messages still being sent (not thread replies: those
+   * show in their thread).
+   */
   timeline(roomId: string): TimelineItem[] {
     const room = this.room(roomId);
     if (!room) return [];
-    const events = [...room.getLiveTimeline().getEvents(), ...pendingEvents(room)];
+    const events = this.windows.events(room);
+    if (this.windows.atLive(room)) events.push(...pendingEvents(room).filter((e) => !isThreadReply(e)));
     return buildTimeline(events, (u) => this.displayName(u, room));
   }
 
-  /** Whether older history may exist beyond what is loaded. */
-  hasMoreHistory(roomId: string): boolean {
+  /** A thread's replies as the thread panel draws them (grouped, edits and reactions folded in). */
+  threadTimeline(roomId: string, rootId: string): TimelineItem[] {
     const room = this.room(roomId);
-    if (!room || this.historyDone.has(roomId)) return false;
-    return !!room.getLiveTimeline().getPaginationToken(Direction.Backward);
+    return buildTimeline(this.threads.replies(roomId, rootId), (u) => this.displayName(u, room));
   }
 
-  /** Loads an older page; resolves false when the start of the room was reached. */
+  /** Whether older history may exist beyond what is drawn. */
+  hasMoreHistory(roomId: string): boolean {
+    const room = this.room(roomId);
+    return !!room && this.windows.hasOlder(room);
+  }
+
+  /** Draws an older page (loading it when needed); resolves false when the start of the room was reached. */
   async loadOlder(roomId: string, limit = PAGE_SIZE): Promise<boolean> {
     const room = this.room(roomId);
-    if (!room || this.paginating.has(roomId) || !this.hasMoreHistory(roomId)) return false;
-    this.paginating.add(roomId);
-    try {
-      const more = await this.client.paginateEventTimeline(room.getLiveTimeline(), { backwards: true, limit });
-      if (!more) this.historyDone.add(roomId);
-      return more;
-    } finally {
-      this.paginating.delete(roomId);
-      this.changed();
-    }
+    return room ? this.windows.older(room, limit) : false;
   }
 
   isLoadingOlder(roomId: string): boolean {
-    return this.paginating.has(roomId);
+    const room = this.room(roomId);
+    return !!room && this.windows.isLoadingOlder(room);
+  }
+
+  /** Whether the newest messages are drawn (else the reader scrolled far back: "Jump to present"). */
+  isAtLatest(roomId: string): boolean {
+    const room = this.room(roomId);
+    return !room || this.windows.atLive(room);
+  }
+
+  /** Draws a newer page (the reader scrolls down again after going far back). */
+  async loadNewer(roomId: string, limit = PAGE_SIZE): Promise<boolean> {
+    const room = this.room(roomId);
+    return room ? this.windows.newer(room, limit) : false;
+  }
+
+  jumpToLatest(roomId: string): void {
+    const room = this.room(roomId);
+    if (room) this.windows.toLatest(room);
   }
 
   reactions(ev: MatrixEvent): ReactionSummary[] {
     const room = this.room(ev.getRoomId()!);
     const id = ev.getId();
     if (!room || !id) return [];
-    const relations = room.getUnfilteredTimelineSet().relations.getChildEventsForEvent(id, RelationType.Annotation, EventType.Reaction);
+    // Reactions to a thread's replies live in that thread's timeline set.
+    const set = (isThreadReply(ev) ? room.getThread(ev.threadRootId!)?.timelineSet : undefined) ?? room.getUnfilteredTimelineSet();
+    const relations = set.relations.getChildEventsForEvent(id, RelationType.Annotation, EventType.Reaction);
     const sorted = relations?.getSortedAnnotationsByKey() ?? [];
     return sorted.map(([key, events]) => {
       const live = [...events].filter((e) => !e.isRedacted());
@@ -299,7 +337,7 @@ export class ChatState {
 
   /** The message `ev` replies to, when it is loaded. */
   replyTarget(ev: MatrixEvent): MatrixEvent | undefined {
-    const id = ev.replyEventId;
+    const id = shownReplyId(ev);
     return id ? this.room(ev.getRoomId()!)?.findEventById(id) : undefined;
   }
 
@@ -319,7 +357,7 @@ export class ChatState {
   /** Message text after edits, without the reply fallback quote. */
   static bodyOf(ev: MatrixEvent): string {
     const body: string = ev.getContent().body ?? '';
-    if (!ev.replyEventId) return body;
+    if (!shownReplyId(ev)) return body;
     const lines = body.split('\n');
     let i = 0;
     while (i < lines.length && lines[i].startsWith('>')) i++;
@@ -375,7 +413,8 @@ export class ChatState {
   /** The last event the user had read, when newer messages are unread: where "New" goes. */
   unreadMarker(roomId: string): string | undefined {
     const room = this.room(roomId);
-    if (!room || room.getUnreadNotificationCount(NotificationCountType.Total) === 0) return undefined;
+    // The room's own count: unread thread replies show on their thread, not here.
+    if (!room || room.getRoomUnreadNotificationCount(NotificationCountType.Total) === 0) return undefined;
     return room.getEventReadUpTo(this.userId) ?? undefined;
   }
 
@@ -386,7 +425,7 @@ export class ChatState {
     const events = room.getLiveTimeline().getEvents();
     const last = [...events].reverse().find((e) => e.getId() && !e.getId()!.startsWith('~') && !e.status);
     if (!last) return;
-    const unread = room.getUnreadNotificationCount(NotificationCountType.Total) > 0;
+    const unread = room.getRoomUnreadNotificationCount(NotificationCountType.Total) > 0;
     if (!unread && room.getEventReadUpTo(this.userId) === last.getId()) return;
     room.setUnreadNotificationCount(NotificationCountType.Total, 0);
     room.setUnreadNotificationCount(NotificationCountType.Highlight, 0);

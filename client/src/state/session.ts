@@ -3,6 +3,7 @@
  * server's user-interactive auth (invite code = registration token), password login, and the
  * saved session. Talks plain HTTP so it works before a MatrixClient exists.
  */
+import { PasswordReset } from './passwordReset.ts';
 
 /** The subset of the Web Storage API we use, so tests can pass an in-memory one. */
 export interface KeyValueStore {
@@ -47,7 +48,8 @@ export function normaliseServerUrl(input: string): string {
   }
 }
 
-async function call(baseUrl: string, method: string, path: string, body?: unknown, fetchImpl: typeof fetch = fetch): Promise<{ status: number; body: any }> {
+/** One plain JSON request (no MatrixClient yet); network and non-JSON failures become AuthErrors. */
+export async function call(baseUrl: string, method: string, path: string, body?: unknown, fetchImpl: typeof fetch = fetch): Promise<{ status: number; body: any }> {
   let res: Response;
   try {
     res = await fetchImpl(baseUrl + path, {
@@ -68,7 +70,7 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
   return { status: res.status, body: parsed };
 }
 
-function fail(res: { status: number; body: any }): never {
+export function fail(res: { status: number; body: any }): never {
   throw new AuthError(res.status, res.body?.errcode ?? 'M_UNKNOWN', res.body?.error ?? `Request failed (${res.status})`);
 }
 
@@ -166,6 +168,11 @@ export class SessionStore {
     }
     if (res.status !== 200) fail(res);
     return this.save(baseUrl, res.body);
+  }
+
+  /** The forgotten-password flow for this browser (its pending request is kept in the same store). */
+  passwordReset(): PasswordReset {
+    return new PasswordReset(this.store, this.fetchImpl);
   }
 
   async logout(session: SavedSession): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { MatrixEvent } from 'matrix-js-sdk';
-import { buildTimeline, dayLabel, GROUP_GAP_MS } from './timeline.ts';
+import { buildTimeline, dayLabel, GROUP_GAP_MS, shownReplyId } from './timeline.ts';
 
 const ROOM = '!r:test';
 let n = 0;
@@ -22,6 +22,16 @@ describe('timeline view-model', () => {
     const items = buildTimeline(events, (u) => u, noon);
     assert.deepEqual(items.map((i) => i.kind === 'message' ? `${i.event.getSender()}${i.continuation ? '+' : ''}` : i.kind),
       ['day', '@a:t', '@a:t+', '@b:t', '@b:t', '@b:t']);
+  });
+
+  it("a thread reply's fallback m.in_reply_to is not shown as a reply (nor does it break grouping); a real reply in a thread is", () => {
+    const thread = (inReplyTo: string, fallingBack: boolean) => ({ 'm.relates_to': { rel_type: 'm.thread', event_id: '$root', is_falling_back: fallingBack, 'm.in_reply_to': { event_id: inReplyTo } } });
+    const fallback = msg('@a:t', noon + 1000, 'in thread', thread('$e1', true));
+    const real = msg('@a:t', noon + 2000, 'answering one', thread('$e1', false));
+    assert.equal(shownReplyId(fallback), undefined);
+    assert.equal(shownReplyId(real), '$e1');
+    const items = buildTimeline([msg('@a:t', noon), fallback, real], (u) => u, noon);
+    assert.deepEqual(items.map((i) => (i.kind === 'message' ? i.continuation : i.kind)), ['day', false, true, false]);
   });
 
   it('puts a day separator before the first message of each day and labels today and yesterday', () => {

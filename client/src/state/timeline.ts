@@ -33,6 +33,16 @@ export function dayLabel(ts: number, now = Date.now()): string {
   return new Date(ts).toLocaleDateString(undefined, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
 }
 
+/**
+ * The message `ev` replies to, as a reader sees it. A thread reply's `m.in_reply_to` with
+ * `is_falling_back` is only there for clients without threads (spec): not a reply to show.
+ */
+export function shownReplyId(ev: MatrixEvent): string | undefined {
+  const relation = ev.getWireContent()['m.relates_to'] as { rel_type?: string; is_falling_back?: boolean } | undefined;
+  if (relation?.rel_type === RelationType.Thread && relation.is_falling_back) return undefined;
+  return ev.replyEventId;
+}
+
 /** Events that only change another event: drawn as part of it, never on their own. */
 export function isFoldedRelation(ev: MatrixEvent): boolean {
   if (ev.getType() === EventType.Reaction) return true;
@@ -98,7 +108,7 @@ export function buildTimeline(events: readonly MatrixEvent[], nameOf: (userId: s
     const key = ev.getId() ?? ev.getTxnId() ?? `${ts}`;
     if (message) {
       const continuation = !!last && last.getSender() === ev.getSender() && ts - last.getTs() < GROUP_GAP_MS
-        && !ev.replyEventId;
+        && !shownReplyId(ev);
       items.push({ kind: 'message', key, event: ev, continuation });
       last = ev;
     } else {

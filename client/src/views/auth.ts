@@ -1,12 +1,15 @@
-/** Sign in and create account: server address (remembered), username, password, invite code. */
+/** Sign in and create account: server address (remembered), username, password, invite code; "Forgot password?". */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import { AuthError, TOTP_REQUIRED } from '../state/session.ts';
+import { ForgotPasswordView } from './forgotPassword.ts';
 
 interface Attrs { app: AppModel }
 
 export function AuthView(): m.Component<Attrs> {
-  let mode: 'login' | 'register' = 'login';
+  let mode: 'login' | 'register' | 'forgot' = 'login';
+  /** Said on the sign-in form after a password reset. */
+  let notice = '';
   let server = '';
   let username = '';
   let password = '';
@@ -25,6 +28,8 @@ export function AuthView(): m.Component<Attrs> {
   return {
     oninit: ({ attrs }) => {
       server = attrs.app.sessions.serverUrl;
+      // A reset waiting for its mailed link picks up where it was (e.g. after a reload).
+      if (attrs.app.sessions.passwordReset().pending()) mode = 'forgot';
       const fromDesktop = window.whisperDesktop?.getServerUrl();
       fromDesktop?.then((u) => { if (u) { server = u; m.redraw(); } });
     },
@@ -33,11 +38,14 @@ export function AuthView(): m.Component<Attrs> {
         e.preventDefault();
         busy = true;
         error = '';
+        notice = '';
         try {
           const session = mode === 'login'
             ? await app.sessions.login(server, username, password, undefined, totpStep ? totpCode : undefined)
             : await app.sessions.register(server, username, password, invite || undefined);
           void window.whisperDesktop?.setServerUrl(session.baseUrl);
+          // Signed in after all: a reset asked for earlier is not picked up again later.
+          app.sessions.passwordReset().cancel();
           await app.open(session);
           m.route.set('/');
         } catch (err) {
@@ -57,6 +65,14 @@ export function AuthView(): m.Component<Attrs> {
         m('input', { id, ...attrs }),
         hint && m('small.hint', hint),
       ]);
+      if (mode === 'forgot') {
+        return m('main.auth', m(ForgotPasswordView, {
+          app,
+          server,
+          onServer: (url: string) => { server = url; },
+          onDone: (said?: string) => { mode = 'login'; notice = said ?? ''; error = ''; password = ''; },
+        }));
+      }
       if (totpStep) {
         return m('main.auth', m('form.auth-card', { onsubmit: submit, 'aria-labelledby': 'auth-title' }, [
           m('h1#auth-title', 'Two-factor authentication'),
@@ -78,8 +94,10 @@ export function AuthView(): m.Component<Attrs> {
         field('server', 'Server', { value: server, oninput: (e: any) => { server = e.target.value; }, onchange: () => mode === 'register' && checkFlows(app), autocomplete: 'url', required: true }),
         field('username', 'Username', { value: username, oninput: (e: any) => { username = e.target.value; }, autocomplete: 'username', required: true, autofocus: true }),
         field('password', 'Password', { type: 'password', value: password, oninput: (e: any) => { password = e.target.value; }, autocomplete: mode === 'login' ? 'current-password' : 'new-password', required: true, minlength: mode === 'register' ? 8 : undefined }),
+        mode === 'login' && m('button.link.forgot[type=button]', { onclick: () => { mode = 'forgot'; error = ''; notice = ''; } }, 'Forgot password?'),
         mode === 'register' && field('invite', 'Invite code', { value: invite, oninput: (e: any) => { invite = e.target.value; }, required: needsInvite === true, autocomplete: 'off' },
           needsInvite === false ? 'This server does not need one.' : 'Ask a friend on this server for one.'),
+        notice && m('p.ok[role=status]', notice),
         error && m('p.error[role=alert]', error),
         m('button.primary[type=submit]', { disabled: busy }, busy ? 'Please wait…' : mode === 'login' ? 'Sign in' : 'Create account'),
       ]));

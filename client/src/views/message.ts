@@ -1,8 +1,9 @@
-/** One message in the timeline: header (unless grouped), reply quote, body, media, reactions, actions. */
+/** One message in the timeline: header (unless grouped), reply quote, body, media, reactions, thread summary, actions. */
 import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
 import { ChatState } from '../state/chat.ts';
+import { shownReplyId } from '../state/timeline.ts';
 import { avatar } from './avatar.ts';
 import { trustedHtml } from './html.ts';
 import { icon } from './icons.ts';
@@ -37,7 +38,7 @@ function body(app: AppModel, ev: MatrixEvent): m.Children {
         onclick: () => void media.download(content.url, content.body ?? 'file'),
       }, [icon('attach', 16), ` ${content.body}`, content.info?.size ? m('small', ` ${formatSize(content.info.size)}`) : null]));
     default: {
-      const html = content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string' && !ev.replyEventId
+      const html = content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string' && !shownReplyId(ev)
         ? content.formatted_body : undefined;
       return m('.body', { class: content.msgtype === 'm.notice' ? 'notice' : '' }, [
         html ? trustedHtml(html) : m('p', ChatState.bodyOf(ev)),
@@ -53,12 +54,42 @@ function formatSize(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-interface Attrs { app: AppModel; event: MatrixEvent; continuation: boolean; onEdit: (ev: MatrixEvent) => void; onReply: (ev: MatrixEvent) => void }
+interface Attrs {
+  app: AppModel;
+  event: MatrixEvent;
+  continuation: boolean;
+  onEdit: (ev: MatrixEvent) => void;
+  onReply: (ev: MatrixEvent) => void;
+  /** Opens the thread rooted at a message (absent inside the thread panel). */
+  onThread?: (rootId: string) => void;
+}
+
+/** Under a thread's root: how many replies, the latest one, and the thread's unread count. */
+function threadSummary(app: AppModel, ev: MatrixEvent, onThread: (rootId: string) => void): m.Children {
+  const chat = app.chat!;
+  const summary = chat.threads.summary(ev);
+  if (!summary) return null;
+  const room = chat.room(ev.getRoomId()!);
+  const replies = `${summary.count} ${summary.count === 1 ? 'reply' : 'replies'}`;
+  const unread = summary.unread ? `, ${summary.unread} unread` : '';
+  return m('button.thread-summary[type=button]', {
+    'aria-label': `${replies}${unread}: open the thread`,
+    onclick: () => onThread(summary.rootId),
+  }, [
+    icon('thread', 16),
+    m('span.count', replies),
+    summary.unread > 0 && m('span.badge', { class: summary.highlight ? 'mention' : '' }, summary.unread),
+    summary.last && m('span.last', [
+      m('strong', chat.displayName(summary.last.getSender()!, room)), ' ',
+      summary.last.isRedacted() ? 'Message deleted' : ChatState.bodyOf(summary.last).slice(0, 100),
+    ]),
+  ]);
+}
 
 export function MessageView(): m.Component<Attrs> {
   let picking = false;
   return {
-    view: ({ attrs: { app, event: ev, continuation, onEdit, onReply } }) => {
+    view: ({ attrs: { app, event: ev, continuation, onEdit, onReply, onThread } }) => {
       const chat = app.chat!;
       const room = chat.room(ev.getRoomId()!);
       const sender = ev.getSender()!;
@@ -78,6 +109,7 @@ export function MessageView(): m.Component<Attrs> {
           if (e.target !== e.currentTarget) return;
           if (e.key === 'r') { e.preventDefault(); onReply(ev); }
           if (e.key === 'e' && canEdit) { e.preventDefault(); onEdit(ev); }
+          if (e.key === 't' && onThread && !sending) { e.preventDefault(); onThread(ev.getId()!); }
         },
       }, [
         continuation ? m('span.gutter-time', { 'aria-hidden': 'true' }, timeOf(ev.getTs())) : avatar(app.media, name, room?.getMember(sender)?.getMxcAvatarUrl(), 40),
@@ -95,12 +127,14 @@ export function MessageView(): m.Component<Attrs> {
             title: r.senders.map((s) => chat.displayName(s, room)).join(', '),
             onclick: () => chat.toggleReaction(ev, r.key),
           }, [r.key, ' ', m('span.count', r.count)]))),
+          onThread && !sending && threadSummary(app, ev, onThread),
           readers.length > 0 && m('.read-by', { 'aria-label': `seen by ${readers.map((u) => chat.displayName(u, room)).join(', ')}` },
             `Seen by ${readers.map((u) => chat.displayName(u, room)).join(', ')}`),
         ]),
         !ev.isRedacted() && !sending && m('.actions[role=toolbar]', { 'aria-label': 'message actions' }, [
           m('button.icon[type=button]', { 'aria-label': 'Add reaction', 'aria-expanded': String(picking), title: 'React', onclick: () => { picking = !picking; } }, icon('smile')),
           m('button.icon[type=button]', { 'aria-label': 'Reply', title: 'Reply', onclick: () => onReply(ev) }, icon('reply')),
+          onThread && m('button.icon[type=button]', { 'aria-label': 'Open thread', title: 'Reply in thread', onclick: () => onThread(ev.getId()!) }, icon('thread')),
           canEdit && m('button.icon[type=button]', { 'aria-label': 'Edit', title: 'Edit', onclick: () => onEdit(ev) }, icon('edit')),
           mine && m('button.icon.danger[type=button]', { 'aria-label': 'Delete', title: 'Delete', onclick: () => { if (confirm('Delete this message?')) void chat.redact(ev); } }, icon('trash')),
         ]),

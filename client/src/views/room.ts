@@ -1,46 +1,88 @@
-/** An open chat: header (invite, search), the scrolling timeline, typing line, uploads, composer; a voice channel's stage beside its chat. */
+/**
+ * An open chat: header (invite, search), the scrolling timeline, typing line, uploads, composer,
+ * and a side panel (search, or a thread); a voice channel's stage beside its chat. The timeline
+ * draws a window of the room's history (state/roomWindow.ts): scrolling near either end moves
+ * the window, keeping the reader's place.
+ */
 import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
 import { ChatState, type SearchHit } from '../state/chat.ts';
 import { isVoiceChannel } from '../state/voiceRoster.ts';
+import { Composer, composerKey, focusComposer, imageSize } from './composer.ts';
 import { icon } from './icons.ts';
 import { MessageView, timeOf } from './message.ts';
+import { ThreadPanel } from './thread.ts';
+import { ThreadListPanel } from './threadList.ts';
 import { VoicePanel } from './voicePanel.ts';
 
 interface Attrs { app: AppModel; roomId: string }
 
-/** Scroll-back starts when the reader is this close to the top. */
+/** The window moves when the reader is this close to its top or bottom. */
 const LOAD_MARGIN_PX = 400;
 
-function Timeline(): m.Component<Attrs> {
+interface TimelineAttrs extends Attrs { onThread: (rootId: string) => void }
+
+function Timeline(): m.Component<TimelineAttrs> {
   let el: HTMLElement | undefined;
   let atBottom = true;
-  let anchor: { height: number; top: number } | undefined;
+  /**
+   * The message the reader looks at, and how far below the top of the view it was, while the
+   * window moves: put back there after each redraw until the move is done.
+   */
+  let anchor: { id: string; top: number; done: boolean } | undefined;
   let roomId = '';
   /** Read up to here when the chat was opened: a "New" line follows it. */
   let newAfter: string | undefined;
 
-  const maybeLoadOlder = (app: AppModel) => {
-    if (!el) return;
-    const chat = app.chat!;
-    if (el.scrollTop < LOAD_MARGIN_PX && chat.hasMoreHistory(roomId) && !chat.isLoadingOlder(roomId)) {
-      anchor = { height: el.scrollHeight, top: el.scrollTop };
-      void chat.loadOlder(roomId);
+  const captureAnchor = (): typeof anchor => {
+    if (!el) return undefined;
+    const top = el.getBoundingClientRect().top;
+    for (const node of el.querySelectorAll<HTMLElement>('article.message[data-event-id]')) {
+      const box = node.getBoundingClientRect();
+      if (box.bottom > top) return { id: node.dataset.eventId!, top: box.top - top, done: false };
     }
+    return undefined;
+  };
+  const restoreAnchor = () => {
+    if (!el || !anchor) return;
+    const node = el.querySelector<HTMLElement>(`article.message[data-event-id="${CSS.escape(anchor.id)}"]`);
+    if (!node) return;
+    const delta = node.getBoundingClientRect().top - el.getBoundingClientRect().top - anchor.top;
+    if (delta) el.scrollTop += delta;
+  };
+  /** Moves the window when the reader nears its top (older) or its bottom (newer, after going far back). */
+  const maybeMove = (app: AppModel) => {
+    if (!el || anchor) return;
+    const chat = app.chat!;
+    const nearTop = el.scrollTop < LOAD_MARGIN_PX;
+    const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < LOAD_MARGIN_PX;
+    let move: Promise<unknown> | undefined;
+    if (nearTop && chat.hasMoreHistory(roomId) && !chat.isLoadingOlder(roomId)) {
+      anchor = captureAnchor();
+      move = chat.loadOlder(roomId);
+    } else if (nearBottom && !chat.isAtLatest(roomId)) {
+      anchor = captureAnchor();
+      move = chat.loadNewer(roomId);
+    }
+    const moving = anchor;
+    void move?.finally(() => {
+      if (moving) moving.done = true;
+      m.redraw();
+    });
   };
   const settle = (app: AppModel) => {
     if (!el) return;
-    if (anchor && !app.chat!.isLoadingOlder(roomId)) {
-      // Keep the reader's place when older messages are put above it.
-      el.scrollTop = el.scrollHeight - anchor.height + anchor.top;
-      anchor = undefined;
-    } else if (atBottom) {
+    const chat = app.chat!;
+    if (anchor) {
+      restoreAnchor();
+      if (anchor.done) anchor = undefined;
+    } else if (atBottom && chat.isAtLatest(roomId)) {
       el.scrollTop = el.scrollHeight;
     }
-    if (atBottom && document.hasFocus()) void app.chat!.markRead(roomId);
+    if (atBottom && chat.isAtLatest(roomId) && document.hasFocus()) void chat.markRead(roomId);
     // A short history may not fill the view: keep loading until it does.
-    if (el.scrollHeight <= el.clientHeight + LOAD_MARGIN_PX) maybeLoadOlder(app);
+    if (el.scrollHeight <= el.clientHeight + LOAD_MARGIN_PX) maybeMove(app);
   };
 
   return {
@@ -61,10 +103,11 @@ function Timeline(): m.Component<Attrs> {
       return true;
     },
     onupdate: (v) => settle(v.attrs.app),
-    view: ({ attrs: { app, roomId: id } }) => {
+    view: ({ attrs: { app, roomId: id, onThread } }) => {
       const chat = app.chat!;
-      const composer = app.composer(id);
+      const composer = app.composer(composerKey(id));
       const items = chat.timeline(id);
+      const latest = chat.isAtLatest(id);
       return m('.timeline', {
         role: 'log',
         'aria-label': 'Messages',
@@ -72,8 +115,8 @@ function Timeline(): m.Component<Attrs> {
         tabindex: 0,
         onscroll: (e: Event) => {
           const t = e.target as HTMLElement;
-          atBottom = t.scrollHeight - t.scrollTop - t.clientHeight < 40;
-          maybeLoadOlder(app);
+          atBottom = latest && t.scrollHeight - t.scrollTop - t.clientHeight < 40;
+          maybeMove(app);
           (e as any).redraw = false;
           if (atBottom) void chat.markRead(id);
         },
@@ -88,92 +131,18 @@ function Timeline(): m.Component<Attrs> {
           : item.kind === 'notice'
             ? m('.state-notice', { key: item.key }, [m('span', item.text), m('time', timeOf(item.event.getTs()))])
             : m(MessageView, {
-              key: item.key, app, event: item.event, continuation: item.continuation,
+              key: item.key, app, event: item.event, continuation: item.continuation, onThread,
               onReply: (ev: MatrixEvent) => { composer.replyTo = ev; composer.editing = undefined; focusComposer(); },
               onEdit: (ev: MatrixEvent) => { composer.editing = ev; composer.replyTo = undefined; composer.text = ChatState.bodyOf(ev); focusComposer(); },
             })),
+        // Far back in history: the newest messages are not drawn; one click brings them back.
+        !latest && m('button.jump-latest[type=button]', {
+          onclick: () => { anchor = undefined; atBottom = true; chat.jumpToLatest(id); },
+        }, 'Jump to present ↓'),
       ]);
     },
   };
 }
-
-function focusComposer(): void {
-  requestAnimationFrame(() => (document.getElementById('composer-input') as HTMLTextAreaElement | null)?.focus());
-}
-
-async function imageSize(file: File): Promise<{ w?: number; h?: number }> {
-  if (!file.type.startsWith('image/')) return {};
-  try {
-    const bmp = await createImageBitmap(file);
-    const size = { w: bmp.width, h: bmp.height };
-    bmp.close();
-    return size;
-  } catch {
-    return {};
-  }
-}
-
-const Composer: m.Component<Attrs> = {
-  view: ({ attrs: { app, roomId } }) => {
-    const chat = app.chat!;
-    const c = app.composer(roomId);
-    const room = chat.room(roomId);
-    const send = async () => {
-      const text = c.text.trim();
-      if (!text) return;
-      const { editing, replyTo } = c;
-      c.text = '';
-      c.editing = undefined;
-      c.replyTo = undefined;
-      chat.setTyping(roomId, false);
-      if (editing) await chat.edit(editing, text);
-      else await chat.sendText(roomId, text, replyTo);
-    };
-    const editLast = () => {
-      const last = [...chat.timeline(roomId)].reverse().find((i) => i.kind === 'message' && i.event.getSender() === chat.userId && !i.event.isRedacted());
-      if (last && last.kind === 'message') {
-        c.editing = last.event;
-        c.text = ChatState.bodyOf(last.event);
-      }
-    };
-    const attach = async (files: FileList | null) => {
-      for (const file of Array.from(files ?? [])) void chat.sendFile(roomId, file, file.name, await imageSize(file)).catch(() => {});
-    };
-    const target = c.editing ?? c.replyTo;
-    return m('.composer-wrap', [
-      target && m('.composer-context', { role: 'status' }, [
-        m('span', c.editing ? 'Editing message' : ['Replying to ', m('strong', chat.displayName(target.getSender()!, room))]),
-        m('button.icon[type=button]', { 'aria-label': c.editing ? 'Cancel edit' : 'Cancel reply', onclick: () => { if (c.editing) c.text = ''; c.editing = undefined; c.replyTo = undefined; } }, icon('close')),
-      ]),
-      m('form.composer', { onsubmit: (e: Event) => { e.preventDefault(); void send(); } }, [
-        m('label.icon.attach', { title: 'Attach a file' }, [
-          icon('plus', 20),
-          m('input.visually-hidden[type=file][multiple]', { 'aria-label': 'Attach files', onchange: (e: any) => { void attach(e.target.files); e.target.value = ''; } }),
-        ]),
-        m('textarea#composer-input', {
-          rows: 1,
-          value: c.text,
-          placeholder: `Message ${room?.name ?? ''}`,
-          'aria-label': c.editing ? 'Edit message' : `Message ${room?.name ?? ''}`,
-          oninput: (e: any) => {
-            // The textarea already shows what was typed: redraw only when the composer's look changes.
-            const wasEmpty = !c.text;
-            c.text = e.target.value;
-            if (wasEmpty === !c.text) e.redraw = false;
-            chat.setTyping(roomId, c.text.length > 0);
-          },
-          onkeydown: (e: KeyboardEvent) => {
-            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); }
-            else if (e.key === 'ArrowUp' && !c.text) { e.preventDefault(); editLast(); }
-            else if (e.key === 'Escape') { if (c.editing) c.text = ''; c.editing = undefined; c.replyTo = undefined; }
-          },
-          onpaste: (e: ClipboardEvent) => { if (e.clipboardData?.files.length) { e.preventDefault(); void attach(e.clipboardData.files); } },
-        }),
-        m('button.primary.send[type=submit]', { 'aria-label': 'Send' }, c.editing ? 'Save' : 'Send'),
-      ]),
-    ]);
-  },
-};
 
 function SearchPanel(): m.Component<Attrs & { onClose: () => void }> {
   let term = '';
@@ -206,6 +175,10 @@ function SearchPanel(): m.Component<Attrs & { onClose: () => void }> {
 
 export function RoomView(): m.Component<Attrs> {
   let searching = false;
+  /** The thread open in the side panel (its root's id). */
+  let thread: string | undefined;
+  /** Whether the side panel lists the room's threads. */
+  let listing = false;
   return {
     view: ({ attrs }) => {
       const { app, roomId } = attrs;
@@ -228,6 +201,7 @@ export function RoomView(): m.Component<Attrs> {
       const uploads = chat.uploads.filter((u) => u.roomId === roomId);
       const members = room.getJoinedMembers();
       const voice = isVoiceChannel(room);
+      const threadUnread = chat.threads.unreadInThreads(roomId);
       return m('section.room-view', { 'aria-label': room.name, class: voice ? 'voice-room' : '' }, [
         m('header.room-head', [
           voice && icon('speaker', 20),
@@ -235,7 +209,11 @@ export function RoomView(): m.Component<Attrs> {
           m('span.members-count', `${members.length} member${members.length === 1 ? '' : 's'}`),
           m('.spacer'),
           m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, icon('invite')),
-          m('button.icon[type=button]', { 'aria-label': 'Search messages', 'aria-pressed': String(searching), title: 'Search', onclick: () => { searching = !searching; } }, icon('search')),
+          m('button.icon.threads-button[type=button]', {
+            'aria-label': threadUnread.unread ? `Threads, ${threadUnread.unread} unread` : 'Threads', 'aria-pressed': String(listing), title: 'Threads',
+            onclick: () => { listing = !listing; if (listing) { searching = false; thread = undefined; } },
+          }, [icon('thread'), threadUnread.unread > 0 && m('span.badge', { class: threadUnread.highlight ? 'mention' : '' }, threadUnread.unread)]),
+          m('button.icon[type=button]', { 'aria-label': 'Search messages', 'aria-pressed': String(searching), title: 'Search', onclick: () => { searching = !searching; if (searching) { thread = undefined; listing = false; } } }, icon('search')),
           m('button.icon.danger[type=button]', {
             'aria-label': 'Leave this chat', title: 'Leave',
             onclick: async () => { if (confirm(`Leave ${room.name}?`)) { await chat.leave(roomId); m.route.set('/'); } },
@@ -252,7 +230,7 @@ export function RoomView(): m.Component<Attrs> {
               for (const file of Array.from(e.dataTransfer.files)) void imageSize(file).then((size) => chat.sendFile(roomId, file, file.name, size)).catch(() => {});
             },
           }, [
-            m(Timeline, { app, roomId }),
+            m(Timeline, { app, roomId, onThread: (rootId: string) => { thread = rootId; searching = false; listing = false; } }),
             m('.typing', { 'aria-live': 'polite' }, typing.length ? `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…` : ''),
             uploads.map((u) => m('.upload', { key: u.id }, [
               m('span.name', u.name),
@@ -262,6 +240,9 @@ export function RoomView(): m.Component<Attrs> {
             m(Composer, { app, roomId }),
           ]),
           searching && m(SearchPanel, { app, roomId, onClose: () => { searching = false; } }),
+          listing && m(ThreadListPanel, { app, roomId, onOpen: (rootId: string) => { thread = rootId; listing = false; }, onClose: () => { listing = false; } }),
+          // Keyed (in a fragment of its own): another thread is a new panel.
+          [thread ? m(ThreadPanel, { key: thread, app, roomId, rootId: thread, onClose: () => { thread = undefined; focusComposer(); } }) : null],
         ]),
       ]);
     },

@@ -1,0 +1,113 @@
+/**
+ * Threads in the state layer, two people on a real server: a reply in a thread leaves the
+ * room's timeline alone and shows as the root's summary (count, last reply) with the thread's
+ * own unread count; the thread's replies carry the m.thread relation with the spec's reply
+ * fallback; they arrive live; a threaded receipt clears the thread's count on the server; a
+ * client that starts later sees the summary the server bundled on the root.
+ */
+import './sdkLogLevel.ts';
+import assert from 'node:assert/strict';
+import { createClient, NotificationCountType } from 'matrix-js-sdk';
+import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
+import { until } from '../../../spec-tests/sdkHelpers.ts';
+import { ChatState } from './chat.ts';
+
+async function startChat(srv: TestServer, user: TestUser): Promise<ChatState> {
+  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id });
+  const chat = new ChatState(client);
+  await chat.start();
+  return chat;
+}
+
+const bodies = (chat: ChatState, roomId: string) =>
+  chat.timeline(roomId).flatMap((i) => (i.kind === 'message' ? [ChatState.bodyOf(i.event)] : []));
+
+describeServer('ChatState: threads', {}, (srv) => {
+  let alice: ChatState;
+  let bob: ChatState;
+  let aliceUser: TestUser;
+  let roomId: string;
+  let rootId: string;
+  const chats: ChatState[] = [];
+
+  before(async () => {
+    aliceUser = await srv().register('alice');
+    const bobUser = await srv().register('bob');
+    alice = await startChat(srv(), aliceUser);
+    bob = await startChat(srv(), bobUser);
+    chats.push(alice, bob);
+    roomId = await alice.createGroup('threads', [bobUser.user_id]);
+    await until('the invite', () => bob.room(roomId));
+    await bob.acceptInvite(roomId);
+    rootId = await alice.sendText(roomId, 'who is up for a game tonight?');
+    await until('the root at bob', () => bodies(bob, roomId).includes('who is up for a game tonight?'));
+    await alice.markRead(roomId);
+  });
+  after(() => chats.forEach((c) => c.stop()));
+
+  it('a reply in a thread shows as the root summary, with the thread unread count, not in the timeline', async () => {
+    const root = bob.room(roomId)!.findEventById(rootId)!;
+    const replyId = await bob.threads.send(roomId, rootId, 'me! at nine?');
+    const summary = await until('the summary at alice', () => {
+      const ev = alice.room(roomId)?.findEventById(rootId);
+      const s = ev && alice.threads.summary(ev);
+      return s && s.last && s.unread > 0 ? s : undefined;
+    });
+    assert.equal(summary.count, 1);
+    assert.equal(ChatState.bodyOf(summary.last!), 'me! at nine?');
+    assert.equal(summary.unread, 1, 'sync gives the thread its own unread count');
+    assert.ok(!bodies(alice, roomId).includes('me! at nine?'), 'the reply is not in the main timeline');
+    assert.ok(bodies(alice, roomId).includes('who is up for a game tonight?'));
+    assert.equal(alice.room(roomId)!.getRoomUnreadNotificationCount(NotificationCountType.Total), 0, 'the room itself has nothing unread');
+    await until('the summary at bob', () => bob.threads.summary(root)?.count === 1);
+
+    // The reply's relation: m.thread to the root, falling back to a reply to the latest event.
+    const wire = await srv().request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(replyId)}`, { token: aliceUser.access_token });
+    assert.deepEqual(wire.body.content['m.relates_to'], { rel_type: 'm.thread', event_id: rootId, is_falling_back: true, 'm.in_reply_to': { event_id: rootId } });
+  });
+
+  it('the thread panel lists the replies; a reply arrives live on the other side; its fallback quotes the latest', async () => {
+    alice.threads.open(roomId, rootId);
+    await until('the thread at alice', () => alice.threads.replies(roomId, rootId).some((e) => ChatState.bodyOf(e) === 'me! at nine?'));
+    const answerId = await alice.threads.send(roomId, rootId, 'nine works');
+    const seen = await until('the reply at bob', () => bob.threads.replies(roomId, rootId).find((e) => e.getId() === answerId));
+    assert.equal(ChatState.bodyOf(seen), 'nine works');
+    const content = seen.getWireContent()['m.relates_to']!;
+    assert.equal(content.rel_type, 'm.thread');
+    assert.equal(content.is_falling_back, true);
+    assert.notEqual(content['m.in_reply_to']!.event_id, rootId, 'the fallback points at the latest reply, not the root');
+    assert.deepEqual(bob.threads.replies(roomId, rootId).map((e) => ChatState.bodyOf(e)), ['me! at nine?', 'nine works']);
+    await until('the count at bob', () => bob.threads.summary(bob.room(roomId)!.findEventById(rootId)!)?.count === 2);
+    assert.ok(!bodies(bob, roomId).includes('nine works'));
+  });
+
+  it('a threaded receipt clears the thread count, on the server too', async () => {
+    const rootAt = () => alice.room(roomId)!.findEventById(rootId)!;
+    await until('the thread loaded', () => alice.threads.replies(roomId, rootId).length === 2);
+    await alice.threads.markRead(roomId, rootId);
+    assert.equal(alice.threads.summary(rootAt())!.unread, 0);
+    // A client started now sees the summary the server bundled, and nothing unread.
+    const later = await startChat(srv(), aliceUser);
+    chats.push(later);
+    const summary = await until('the bundled summary', () => {
+      const ev = later.room(roomId)?.findEventById(rootId);
+      const s = ev && later.threads.summary(ev);
+      return s?.count === 2 ? s : undefined;
+    });
+    assert.equal(summary.unread, 0);
+    assert.equal(later.room(roomId)!.getUnreadNotificationCount(NotificationCountType.Total), 0);
+    // The room's thread list comes from the server (/threads).
+    await later.threads.loadList(roomId);
+    const list = later.threads.list(roomId);
+    assert.deepEqual(list.map((t) => [t.rootId, t.count]), [[rootId, 2]]);
+    assert.deepEqual(later.threads.unreadInThreads(roomId), { unread: 0, highlight: 0 });
+  });
+
+  it('the thread list counts unread replies across the room, and lists the most recently active first', async () => {
+    const second = await bob.sendText(roomId, 'and who brings snacks?');
+    await until('the root at alice', () => alice.room(roomId)?.findEventById(second));
+    await bob.threads.send(roomId, second, 'not me');
+    await until('the unread reply at alice', () => alice.threads.unreadInThreads(roomId).unread === 1);
+    assert.deepEqual(alice.threads.list(roomId).map((t) => [t.rootId, t.unread]), [[second, 1], [rootId, 0]]);
+  });
+});
