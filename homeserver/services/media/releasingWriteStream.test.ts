@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ReleasingWriteStream } from './releasingWriteStream.ts';
+
+describe('media/releasingWriteStream', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'whisper-releasing-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes every byte, in order, and frees each chunk that owns its memory once written', async () => {
+    // Many chunks, so some go out alone (_write) and some batched (_writev).
+    const chunks = Array.from({ length: 64 }, (_, i) => randomBytes(1000 + i * 37));
+    const expected = Buffer.concat(chunks);
+    const file = path.join(dir, 'out.bin');
+    await pipeline(Readable.from(chunks), new ReleasingWriteStream(file, { flags: 'wx', flush: true, highWaterMark: 8 * 1024 }));
+    assert.deepEqual(await readFile(file), expected);
+    for (const chunk of chunks) {
+      assert.equal(chunk.buffer.byteLength, 0, 'the chunk\'s memory was handed back');
+      assert.equal(chunk.length, 0);
+    }
+  });
+
+  it('leaves alone chunks that share their memory: Buffer\'s pool, a slice of a larger buffer', async () => {
+    const big = randomBytes(4096);
+    const slice = big.subarray(100, 2100);
+    const pooled = Buffer.from('a small pooled buffer');
+    assert.ok(pooled.buffer.byteLength > pooled.length, 'the test needs a pooled buffer');
+    const file = path.join(dir, 'out.bin');
+    await pipeline(Readable.from([slice, pooled]), new ReleasingWriteStream(file, { flags: 'wx', flush: true }));
+    assert.deepEqual(await readFile(file), Buffer.concat([big.subarray(100, 2100), Buffer.from('a small pooled buffer')]));
+    assert.equal(big.length, 4096);
+    assert.equal(slice.length, 2000);
+    assert.equal(pooled.toString(), 'a small pooled buffer');
+  });
+
+  it('frees nothing when the write fails (the file exists already)', async () => {
+    const file = path.join(dir, 'taken.bin');
+    await pipeline(Readable.from([Buffer.from('first')]), new ReleasingWriteStream(file, { flags: 'wx' }));
+    const chunk = randomBytes(5000);
+    await assert.rejects(pipeline(Readable.from([chunk]), new ReleasingWriteStream(file, { flags: 'wx' })), { code: 'EEXIST' });
+    assert.equal(chunk.length, 5000);
+  });
+});
