@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ReleasingWriteStream } from './releasingWriteStream.ts';
+import { UploadWriteStream } from './uploadWriteStream.ts';
 
-describe('media/releasingWriteStream', () => {
+describe('media/uploadWriteStream', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'whisper-releasing-'));
@@ -21,7 +21,7 @@ describe('media/releasingWriteStream', () => {
     const chunks = Array.from({ length: 64 }, (_, i) => randomBytes(1000 + i * 37));
     const expected = Buffer.concat(chunks);
     const file = path.join(dir, 'out.bin');
-    await pipeline(Readable.from(chunks), new ReleasingWriteStream(file, { flags: 'wx', flush: true, highWaterMark: 8 * 1024 }));
+    await pipeline(Readable.from(chunks), new UploadWriteStream(file, { flags: 'wx', flush: true, highWaterMark: 8 * 1024 }));
     assert.deepEqual(await readFile(file), expected);
     for (const chunk of chunks) {
       assert.equal(chunk.buffer.byteLength, 0, 'the chunk\'s memory was handed back');
@@ -35,18 +35,40 @@ describe('media/releasingWriteStream', () => {
     const pooled = Buffer.from('a small pooled buffer');
     assert.ok(pooled.buffer.byteLength > pooled.length, 'the test needs a pooled buffer');
     const file = path.join(dir, 'out.bin');
-    await pipeline(Readable.from([slice, pooled]), new ReleasingWriteStream(file, { flags: 'wx', flush: true }));
+    await pipeline(Readable.from([slice, pooled]), new UploadWriteStream(file, { flags: 'wx', flush: true }));
     assert.deepEqual(await readFile(file), Buffer.concat([big.subarray(100, 2100), Buffer.from('a small pooled buffer')]));
     assert.equal(big.length, 4096);
     assert.equal(slice.length, 2000);
     assert.equal(pooled.toString(), 'a small pooled buffer');
   });
 
+  it('past the flush interval: every byte written, and a stream destroyed mid-flush closes cleanly', async () => {
+    const MiB = 1024 * 1024;
+    const piece = randomBytes(MiB);
+    const pieces = () => Readable.from(Array.from({ length: 40 }, () => Buffer.from(piece)));
+    const whole = path.join(dir, 'whole.bin');
+    await pipeline(pieces(), new UploadWriteStream(whole, { flags: 'wx', flush: true, highWaterMark: MiB }));
+    const written = await readFile(whole);
+    assert.equal(written.length, 40 * MiB);
+    for (let i = 0; i < 40; i++) assert.ok(written.subarray(i * MiB, (i + 1) * MiB).equals(piece), `piece ${i}`);
+
+    // Destroyed right after enough bytes for a flush went out: it closes without error.
+    const cut = new UploadWriteStream(path.join(dir, 'cut.bin'), { flags: 'wx', flush: true, highWaterMark: MiB });
+    const closed = new Promise<void>((resolve, reject) => {
+      cut.once('close', resolve);
+      cut.once('error', reject);
+    });
+    for (let i = 0; i < 17; i++) cut.write(Buffer.from(piece));
+    await new Promise<void>((resolve) => cut.write(Buffer.from(piece), () => resolve()));
+    cut.destroy();
+    await closed;
+  });
+
   it('frees nothing when the write fails (the file exists already)', async () => {
     const file = path.join(dir, 'taken.bin');
-    await pipeline(Readable.from([Buffer.from('first')]), new ReleasingWriteStream(file, { flags: 'wx' }));
+    await pipeline(Readable.from([Buffer.from('first')]), new UploadWriteStream(file, { flags: 'wx' }));
     const chunk = randomBytes(5000);
-    await assert.rejects(pipeline(Readable.from([chunk]), new ReleasingWriteStream(file, { flags: 'wx' })), { code: 'EEXIST' });
+    await assert.rejects(pipeline(Readable.from([chunk]), new UploadWriteStream(file, { flags: 'wx' })), { code: 'EEXIST' });
     assert.equal(chunk.length, 5000);
   });
 });
