@@ -1,13 +1,14 @@
 /**
  * `npm run bench:media`: the media repository against the disk it sits on.
  *
- * A 100 MB file is uploaded to a real Whisper (in a child process) and downloaded back, and
- * copied on disk by this process in the same run; throughput is reported as MB/s and as
- * ratios to the copy (upload against a copy that fsyncs, as the server does before it
- * answers; download, saved to a file, against one that does not). Each run also uploads the
- * file to a bare node:http server that only pipes it into a file (pipeServer.ts): the upload's
- * floor on this machine, so `uploadOverBarePipe` is Whisper's own overhead. The server's RSS is sampled
- * while the bytes flow, against its idle baseline: streaming means it stays flat. Then
+ * A 100 MB file is uploaded to a real Whisper (in a child process; at once, and to an id
+ * created first) and downloaded back, and copied on disk by this process in the same run;
+ * throughput is reported as MB/s and as ratios to the copy (uploads against a copy that
+ * fsyncs, as the server does before it answers; download, saved to a file, against one that
+ * does not). Each run also uploads the file to a bare node:http server that only pipes it
+ * into a file (pipeServer.ts): the upload's floor on this machine, so `uploadOverBarePipe` is
+ * Whisper's own overhead. The server's RSS is sampled while the bytes flow, against its idle
+ * baseline: streaming means it stays flat. Then
  * thumbnails per second of a 4000×3000 JPEG: made anew (every size different), from the cache
  * (one size), and sharp doing the same resizes in this process as the baseline.
  *
