@@ -64,6 +64,17 @@ describe('media/uploadWriteStream', () => {
     await closed;
   });
 
+  it('writes a chunk whose memory cannot be detached (a WebAssembly memory) and leaves it as it was', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const chunk = Buffer.from(memory.buffer);
+    chunk.set(randomBytes(chunk.length));
+    const copy = Buffer.from(chunk);
+    const file = path.join(dir, 'out.bin');
+    await pipeline(Readable.from([chunk]), new UploadWriteStream(file, { flags: 'wx', flush: true }));
+    assert.deepEqual(await readFile(file), copy);
+    assert.equal(chunk.length, 64 * 1024);
+  });
+
   it('frees nothing when the write fails (the file exists already)', async () => {
     const file = path.join(dir, 'taken.bin');
     await pipeline(Readable.from([Buffer.from('first')]), new UploadWriteStream(file, { flags: 'wx' }));

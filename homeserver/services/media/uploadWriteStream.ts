@@ -39,7 +39,11 @@ const FileWriteStream = WriteStream as unknown as new (path: string, options: Up
 
 function release(chunk: unknown): void {
   if (chunk instanceof Uint8Array && chunk.byteOffset === 0 && chunk.buffer instanceof ArrayBuffer && chunk.buffer.byteLength === chunk.byteLength) {
-    chunk.buffer.transfer(0);
+    try {
+      chunk.buffer.transfer(0);
+    } catch {
+      // Memory its owner made non-detachable: the garbage collector frees it as before.
+    }
   }
 }
 
