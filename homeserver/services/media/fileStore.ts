@@ -9,12 +9,12 @@
  * never leaves a partial file where a reader looks. Identical uploads share one file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { finished, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errors } from '../../errors.ts';
+import { UploadWriteStream } from './uploadWriteStream.ts';
 
 export interface StoredFile {
   sha256: string;
@@ -54,7 +54,9 @@ export class FileStore {
   /**
    * Streams `source` to disk while hashing and counting it; more than `limit` bytes is
    * M_TOO_LARGE. The source is only piped from, never destroyed, so the caller can still
-   * answer on its connection.
+   * answer on its connection. Its chunks are taken as this store's own (their memory is freed
+   * once written, see uploadWriteStream.ts): nothing else may read it, as nothing else
+   * reads an upload's request body.
    */
   async receive(source: Readable, limit: number): Promise<StoredFile> {
     const tmp = this.tempPath();
@@ -78,7 +80,7 @@ export class FileStore {
       // flush: fsync before close, so the rename below never exposes unwritten blocks. A
       // larger buffer than the default 16 KiB lets chunks queue and go out in one writev:
       // uploads run about half again as fast, for 1 MiB per upload in flight.
-      await pipeline(meter, createWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: WRITE_BUFFER_BYTES }));
+      await pipeline(meter, new UploadWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: WRITE_BUFFER_BYTES }));
       const sha256 = hash.digest('hex');
       await this.moveIntoPlace(tmp, this.contentPath(sha256));
       return { sha256, size };
