@@ -21,7 +21,7 @@
  * DATABASE_URL (adds a
  * PostgreSQL run on a scratch database it creates and drops), BENCH_CACHE_BASELINE (1: also
  * runs PGlite with the server's in-memory caches off, WHISPER_CACHE_FACTOR=0, and reports the
- * cached run's figures against it; 0 skips it).
+ * cached run's figures against it; 0 skips it), BENCH_BACKENDS (pglite,postgres: which to run).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,6 +58,8 @@ const settings = {
   setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16, true),
   sendConnections: envNumber('BENCH_SEND_CONNECTIONS', 100, true),
   cacheBaseline: envNumber('BENCH_CACHE_BASELINE', 1) > 0,
+  /** BENCH_BACKENDS: a comma-separated subset of pglite,postgres (default: every one available). */
+  backends: process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim()),
 };
 /** After the long-polls start, before measuring anything idle. */
 const SETTLE_MS = 3000;
@@ -547,9 +549,10 @@ async function main(): Promise<void> {
   const code = codeVersion();
   log(`settings ${JSON.stringify(settings)}; ${os.cpus().length} CPUs, node ${process.version}`);
   const koa = await idleKoa();
-  const backends: Array<'pglite' | 'postgres'> = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+  const all: Array<'pglite' | 'postgres'> = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+  const backends = settings.backends ? all.filter((b) => settings.backends!.includes(b)) : all;
   const runs: Record<string, Awaited<ReturnType<typeof runWhisper>>> = {};
-  if (settings.cacheBaseline) runs['pglite-uncached'] = await runWhisper('pglite', 0);
+  if (settings.cacheBaseline && backends.includes('pglite')) runs['pglite-uncached'] = await runWhisper('pglite', 0);
   for (const backend of backends) runs[backend] = await runWhisper(backend);
 
   const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 2) : null);
