@@ -100,6 +100,7 @@ async function main() {
     // The device list fills once enumerateDevices answers: the default entry plus the fake microphone.
     await pb.locator('#call-input option').nth(1).waitFor({ state: 'attached' }).catch(() => {});
     out.inputDevices = await pb.locator('#call-input option').count();
+    await pb.locator('.voice-settings-pop label.check').nth(4).waitFor();
     out.settingsLabels = await pb.locator('.voice-settings-pop label.check').allInnerTexts();
     await screenshot(pb, 'voice-settings');
     await pb.getByRole('button', { name: 'Voice settings' }).click();
@@ -109,6 +110,8 @@ async function main() {
     await pc.getByRole('region', { name: 'Voice connection' }).getByText('Voice connected').waitFor();
     await pc.getByRole('toolbar', { name: 'Call controls' }).getByRole('button', { name: 'Go live' }).click();
     const dialog = pc.getByRole('dialog', { name: 'Go live' });
+    // evaluateAll does not wait: the dialog draws its five presets first.
+    await dialog.locator('input[name=go-live-preset]').nth(4).waitFor({ state: 'attached' });
     out.presets = await dialog.locator('input[name=go-live-preset]').evaluateAll((els) => els.map((e) => [(e as HTMLInputElement).value, (e as HTMLInputElement).checked]));
     await screenshot(pc, 'voice-go-live-dialog');
     await dialog.getByRole('button', { name: 'Go live' }).click();
