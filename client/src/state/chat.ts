@@ -8,6 +8,7 @@ import {
   ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
   RelationType, RoomEvent, RoomMemberEvent, RoomStateEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
+import { encryptionStateEvent, searchDecrypted } from './crypto.ts';
 import { FriendsState } from './friends.ts';
 import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
@@ -429,16 +430,21 @@ export class ChatState {
   }
 
   async search(term: string, roomId?: string): Promise<SearchHit[]> {
+    // Encrypted chats are searched here, in what this session decrypted; the server sees only ciphertext.
+    const local = searchDecrypted(roomId ? [this.room(roomId)].filter((r) => !!r) : this.client.getRooms(), term);
+    if (roomId && this.room(roomId)?.hasEncryptionStateEvent()) return local;
     const res = await this.client.search({
       body: { search_categories: { room_events: { search_term: term, order_by: 'recent' as any, filter: roomId ? { rooms: [roomId] } : undefined } } },
     });
-    return (res.search_categories.room_events?.results ?? []).map((r) => ({
+    return [...local, ...(res.search_categories.room_events?.results ?? []).map((r) => ({
       eventId: r.result.event_id, roomId: r.result.room_id, sender: r.result.sender, body: (r.result.content as any)?.body ?? '', ts: r.result.origin_server_ts,
-    }));
+    }))];
   }
 
-  async createGroup(name: string, invite: string[]): Promise<string> {
-    const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite });
+  /** `encrypted` (the creation dialog's toggle) needs encryption running on this session. */
+  async createGroup(name: string, invite: string[], encrypted = false): Promise<string> {
+    const initial_state = encrypted && this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
+    const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite, initial_state });
     return room_id;
   }
 
@@ -455,7 +461,9 @@ export class ChatState {
       return m === 'join' || m === 'invite';
     });
     if (existing) return existing;
-    const { room_id } = await this.client.createRoom({ is_direct: true, invite: [userId], preset: Preset.TrustedPrivateChat });
+    // Encrypted by default, as in Element, whenever this session runs encryption.
+    const initial_state = this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
+    const { room_id } = await this.client.createRoom({ is_direct: true, invite: [userId], preset: Preset.TrustedPrivateChat, initial_state });
     await this.addDirect(userId, room_id);
     return room_id;
   }
