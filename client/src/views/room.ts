@@ -7,6 +7,7 @@ import { isVoiceChannel } from '../state/voiceRoster.ts';
 import { icon } from './icons.ts';
 import { MessageView, timeOf } from './message.ts';
 import { VoicePanel } from './voicePanel.ts';
+import { encryptionBadge } from './encryption.ts';
 
 interface Attrs { app: AppModel; roomId: string }
 
@@ -232,6 +233,7 @@ export function RoomView(): m.Component<Attrs> {
         m('header.room-head', [
           voice && icon('speaker', 20),
           m('h1', room.name),
+          encryptionBadge(app, room),
           m('span.members-count', `${members.length} member${members.length === 1 ? '' : 's'}`),
           m('.spacer'),
           m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, icon('invite')),
