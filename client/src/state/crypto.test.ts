@@ -64,6 +64,12 @@ describeServer('EncryptionState: encrypted DMs and secure backup over Rust crypt
     assert.ok(!JSON.stringify(stored.body).includes('raid'), 'the server has only ciphertext');
   });
 
+  it('the DM a friend request makes is encrypted too', async () => {
+    assert.equal(await alice.chat.friends.request('bob'), 'pending');
+    await until('an encrypted friend-request DM with bob invited', () => alice.chat.client.getRooms().find((r) =>
+      r.roomId !== dm && r.getMember('@bob:whisper.test')?.membership === 'invite' && alice.encryption.isEncrypted(r)));
+  });
+
   it('search in an encrypted chat finds what this session decrypted', async () => {
     const hits = await bob.chat.search('RAID', dm);
     assert.deepEqual(hits.map((h) => h.body), ['the raid starts at nine']);
