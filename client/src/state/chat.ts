@@ -8,7 +8,7 @@ import {
   ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
   RelationType, RoomEvent, RoomMemberEvent, RoomStateEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
-import { encryptionStateEvent, searchDecrypted } from './crypto.ts';
+import { encryptionStateEvent, searchDecrypted, whenDecrypted } from './crypto.ts';
 import { FriendsState } from './friends.ts';
 import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
@@ -117,7 +117,7 @@ export class ChatState {
     for (const ev of [ClientEvent.Room, ClientEvent.DeleteRoom, ClientEvent.AccountData] as const) client.on(ev, changed);
     client.on(RoomEvent.Timeline, (ev, room, toStart, removed, data) => {
       changed();
-      if (!toStart && data?.liveEvent && room) this.maybeNotify(ev, room);
+      if (!toStart && data?.liveEvent && room) void whenDecrypted(ev).then(() => this.maybeNotify(ev, room));
     });
     for (const ev of [RoomEvent.TimelineReset, RoomEvent.Redaction, RoomEvent.Receipt,
       RoomEvent.LocalEchoUpdated, RoomEvent.MyMembership, RoomEvent.Name] as const) client.on(ev, changed);

@@ -53,8 +53,11 @@ describeServer('EncryptionState: encrypted DMs and secure backup over Rust crypt
     await until('alice sees bob join', () => alice.chat.room(dm)?.getMember('@bob:whisper.test')?.membership === 'join');
     assert.ok(alice.encryption.isEncrypted(alice.chat.room(dm)));
 
+    const notices: string[] = [];
+    bob.chat.onNotice((n) => notices.push(n.body));
     await alice.chat.sendText(dm, 'the raid starts at nine');
     await until('bob decrypts it', () => texts(bob.chat, dm).includes('the raid starts at nine'), 20_000);
+    await until('bob is notified with the decrypted text', () => notices.includes('the raid starts at nine'));
     await bob.chat.sendText(dm, 'bringing snacks');
     await until('alice decrypts the answer', () => texts(alice.chat, dm).includes('bringing snacks'), 20_000);
 

@@ -186,3 +186,13 @@ export function searchDecrypted(rooms: Room[], term: string): DecryptedHit[] {
   }
   return hits.sort((a, b) => b.ts - a.ts);
 }
+
+/**
+ * Resolves once `ev` is readable: at once for plain events, else when its decryption ends
+ * (successfully or not). Live encrypted events reach the timeline before they are decrypted,
+ * and what reacts to their content (notifications) must wait for it.
+ */
+export function whenDecrypted(ev: MatrixEvent): Promise<void> {
+  if (ev.getType() !== 'm.room.encrypted' || ev.isDecryptionFailure()) return Promise.resolve();
+  return new Promise((resolve) => ev.once(MatrixEventEvent.Decrypted, () => resolve()));
+}
