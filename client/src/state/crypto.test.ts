@@ -31,6 +31,9 @@ describeServer('EncryptionState: encrypted DMs and secure backup over Rust crypt
   let bob: Session;
   let dm: string;
   let recoveryKey: string;
+  let oldRecoveryKey: string;
+  /** Alice's master cross-signing key id, made by her first session. */
+  let identity: string;
   const sessions: Session[] = [];
 
   before(async () => {
@@ -86,22 +89,19 @@ describeServer('EncryptionState: encrypted DMs and secure backup over Rust crypt
     assert.equal(alice.encryption.isEncrypted(alice.chat.room(plain)), false);
   });
 
-  it('secure backup: cross-signing and key backup behind a recovery key, the password asked through UIA', async () => {
+  it('secure backup: cross-signing and key backup behind a recovery key; a reset makes a new key', async () => {
     assert.equal(await alice.encryption.refreshBackupStatus(), 'off');
     const asked: string[] = [];
-    recoveryKey = await alice.encryption.setUpSecureBackup(async (stage) => {
+    const prompt = async (stage: string) => {
       asked.push(stage);
       return aliceUser.password;
-    });
+    };
+    oldRecoveryKey = await alice.encryption.setUpSecureBackup(prompt);
+    identity = (await alice.chat.client.getCrypto()!.getCrossSigningKeyId())!;
+    recoveryKey = await alice.encryption.setUpSecureBackup(prompt);
+    assert.notEqual(recoveryKey, oldRecoveryKey);
+    assert.equal(await alice.chat.client.getCrypto()!.getCrossSigningKeyId(), identity, 'a session holding the cross-signing keys keeps them');
     assert.equal(asked.length, 0, 'a first identity needs no password (spec v1.11)');
-    // Setting it up again replaces the identity, which needs the password, asked through the prompt.
-    const first = recoveryKey;
-    recoveryKey = await alice.encryption.setUpSecureBackup(async (stage) => {
-      asked.push(stage);
-      return aliceUser.password;
-    });
-    assert.deepEqual(asked, ['m.login.password']);
-    assert.notEqual(recoveryKey, first);
     assert.match(recoveryKey, /^(\w{4} ){11}\w{4}$/, 'the recovery key in its usual 12 groups');
     assert.equal(alice.encryption.backup, 'on');
     assert.ok(await alice.chat.client.getCrypto()!.isCrossSigningReady());
@@ -121,13 +121,33 @@ describeServer('EncryptionState: encrypted DMs and secure backup over Rust crypt
     await until('the DM history arrives, undecryptable', () => second.chat.room(dm) && waiting(second.chat, dm) === 2, 20_000);
 
     await assert.rejects(second.encryption.restoreFromRecoveryKey('not a key'), RecoveryKeyError);
-    const wrong = 'EsTc 1jSb 7ZsE Mcbu Wz4n qkVz m8oQ 3hxv k5Xm nAXo v9Fo gm6Q';
-    await assert.rejects(second.encryption.restoreFromRecoveryKey(wrong), RecoveryKeyError);
+    await assert.rejects(second.encryption.restoreFromRecoveryKey(oldRecoveryKey), RecoveryKeyError, 'the key a reset replaced no longer opens the backup');
 
     const before = second.changes();
     await second.encryption.restoreFromRecoveryKey(recoveryKey);
     await until('the waiting messages decrypt', () => waiting(second.chat, dm) === 0 && texts(second.chat, dm).includes('bringing snacks'), 20_000);
     assert.ok(second.changes() > before, 'the views are told to redraw');
     assert.equal(second.encryption.backup, 'on');
+  });
+
+  it('a session whose user lost the recovery key resets secure backup, replacing the identity after the password', async () => {
+    const login = await srv().request('POST', '/_matrix/client/v3/login', {
+      body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: aliceUser.user_id }, password: aliceUser.password },
+    });
+    const third = await startSession(srv(), { ...login.body, password: aliceUser.password });
+    sessions.push(third);
+    await until('the backup needs the key here', async () => (await third.encryption.refreshBackupStatus()) === 'needs-recovery-key');
+    const asked: string[] = [];
+    const prompt = async (stage: string, error?: string) => {
+      asked.push(error ? `${stage} again` : stage);
+      return asked.length === 1 ? 'wrong password' : aliceUser.password;
+    };
+    const fresh = await third.encryption.setUpSecureBackup(prompt);
+    assert.deepEqual(asked, ['m.login.password', 'm.login.password again'], 'a wrong password is asked again');
+    assert.ok(fresh !== recoveryKey && fresh !== oldRecoveryKey);
+    assert.equal(third.encryption.backup, 'on');
+    const crypto = third.chat.client.getCrypto()!;
+    assert.ok(await crypto.isCrossSigningReady());
+    assert.notEqual(await crypto.getCrossSigningKeyId(), identity, 'a new identity replaced the old');
   });
 });

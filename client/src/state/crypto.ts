@@ -102,17 +102,18 @@ export class EncryptionState {
   }
 
   /**
-   * "Set up secure backup": cross-signing keys (uploading them needs the password, asked
-   * through `prompt`), secret storage holding them, and a new server-side key backup, all
-   * unlocked by one new recovery key — returned once for the user to write down.
+   * "Set up secure backup" (or reset it, when the recovery key is lost or to make a new one):
+   * a new recovery key locking a new secret storage and a new server-side key backup, and the
+   * cross-signing keys kept in it. Returns the recovery key, for the user to write down once.
+   *
+   * Secret storage comes first so the cross-signing keys can be saved into it with the key just
+   * made. A session holding the cross-signing private keys keeps that identity; one without
+   * them (a new device whose user lost the recovery key) makes a new one, which the server
+   * lets replace the old only after the password, asked through `prompt`.
    */
   async setUpSecureBackup(prompt: UiaPrompt): Promise<string> {
     const client = this.requireClient();
     const crypto = client.getCrypto()!;
-    await crypto.bootstrapCrossSigning({
-      setupNewCrossSigning: true,
-      authUploadDeviceSigningKeys: (makeRequest) => withUia(client.getUserId()!, (auth) => makeRequest(auth as never), prompt).then(() => {}),
-    });
     let encoded: string | undefined;
     await crypto.bootstrapSecretStorage({
       createSecretStorageKey: async () => {
@@ -123,6 +124,11 @@ export class EncryptionState {
       },
       setupNewSecretStorage: true,
       setupNewKeyBackup: true,
+    });
+    const local = (await crypto.getCrossSigningStatus()).privateKeysCachedLocally;
+    await crypto.bootstrapCrossSigning({
+      setupNewCrossSigning: !(local.masterKey && local.selfSigningKey && local.userSigningKey),
+      authUploadDeviceSigningKeys: (makeRequest) => withUia(client.getUserId()!, (auth) => makeRequest(auth as never), prompt).then(() => {}),
     });
     await this.refreshBackupStatus();
     if (!encoded) throw new Error('No recovery key was made');
