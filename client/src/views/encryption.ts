@@ -75,11 +75,14 @@ export function SecureBackupCard(): m.Component<Attrs> {
           ]),
         ];
       } else if (enc.backup === 'needs-recovery-key') {
-        content = m('form.inline', { onsubmit: (e: Event) => { e.preventDefault(); void act(async () => { await enc.restoreFromRecoveryKey(typed); typed = ''; }, 'Keys restored: your earlier messages can be read here'); } }, [
+        content = [
           m('p.hint', 'Your messages are backed up. Enter your recovery key to read earlier encrypted messages on this device.'),
-          m('.field', [m('label[for=recovery-key-input]', 'Recovery key'), m('input#recovery-key-input', { value: typed, autocomplete: 'off', spellcheck: false, required: true, oninput: (e: any) => { typed = e.target.value; } })]),
-          m('button.primary[type=submit]', { disabled: busy }, 'Restore'),
-        ]);
+          m('form.inline', { onsubmit: (e: Event) => { e.preventDefault(); void act(async () => { await enc.restoreFromRecoveryKey(typed); typed = ''; }, 'Keys restored: your earlier messages can be read here'); } }, [
+            m('.field', [m('label[for=recovery-key-input]', 'Recovery key'), m('input#recovery-key-input', { value: typed, autocomplete: 'off', spellcheck: false, required: true, oninput: (e: any) => { typed = e.target.value; } })]),
+            m('button.primary[type=submit]', { disabled: busy }, 'Restore'),
+          ]),
+          m('button.link.reset-backup[type=button]', { disabled: busy, onclick: () => confirm('Reset secure backup? Messages only in the old backup can no longer be read on new devices.') && setUp() }, 'Lost your recovery key? Reset secure backup'),
+        ];
       } else if (enc.backup === 'on') {
         content = m('.row-actions', [
           m('p.hint', 'Secure backup is on: the keys to your encrypted messages are stored on the server, locked with your recovery key.'),
