@@ -8,7 +8,7 @@ import {
   ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
   RelationType, RoomEvent, RoomMemberEvent, RoomStateEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
-import { encryptionStateEvent, searchDecrypted, whenDecrypted } from './crypto.ts';
+import { encryptionStateEvent, searchDecrypted, WAITING_FOR_KEY, whenDecrypted } from './crypto.ts';
 import { FriendsState } from './friends.ts';
 import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
@@ -181,7 +181,7 @@ export class ChatState {
     const actions = this.client.getPushActionsForEvent(ev);
     const mention = !!actions?.tweaks?.highlight;
     if (!mention && this.kindOf(room) !== 'dm') return;
-    const notice: MessageNotice = { roomId: room.roomId, roomName: room.name, sender: this.displayName(ev.getSender()!, room), body: ev.getContent().body ?? '', mention };
+    const notice: MessageNotice = { roomId: room.roomId, roomName: room.name, sender: this.displayName(ev.getSender()!, room), body: ChatState.bodyOf(ev), mention };
     for (const fn of this.noticeListeners) fn(notice);
   }
 
@@ -319,6 +319,8 @@ export class ChatState {
 
   /** Message text after edits, without the reply fallback quote. */
   static bodyOf(ev: MatrixEvent): string {
+    // The sdk fills an undecryptable message with its error text; say what the user can expect instead.
+    if (ev.isDecryptionFailure()) return WAITING_FOR_KEY;
     const body: string = ev.getContent().body ?? '';
     if (!ev.replyEventId) return body;
     const lines = body.split('\n');

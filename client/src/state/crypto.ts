@@ -11,6 +11,9 @@ import { withUia, type UiaPrompt } from './uia.ts';
 
 export const MEGOLM = 'm.megolm.v1.aes-sha2';
 
+/** What stands for a message this session cannot decrypt (yet). */
+export const WAITING_FOR_KEY = 'Waiting for the key to this message…';
+
 /** The createRoom initial_state entry that makes a room encrypted from its first event (as Element does for DMs). */
 export function encryptionStateEvent(): ICreateRoomStateEvent {
   return { type: 'm.room.encryption', state_key: '', content: { algorithm: MEGOLM } };

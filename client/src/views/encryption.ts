@@ -4,8 +4,9 @@
  * Settings card for secure backup (set it up, see the recovery key once, restore with it).
  */
 import m from 'mithril';
-import type { Room } from 'matrix-js-sdk';
+import type { MatrixEvent, Room } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
+import { WAITING_FOR_KEY } from '../state/crypto.ts';
 import { UiaCancelled } from '../state/uia.ts';
 
 /** A padlock, in the style of icons.ts (24-unit box, drawn with the text colour). */
@@ -21,8 +22,8 @@ export function encryptionBadge(app: AppModel, room: Room): m.Children {
 }
 
 /** The body of a message this session cannot read yet; redrawn into the text when its key arrives. */
-export function waitingForKey(): m.Children {
-  return m('p.body.undecrypted', [lockIcon(14), ' Waiting for the key to this message…']);
+export function waitingForKey(ev: MatrixEvent): m.Children {
+  return m('p.body.undecrypted', [lockIcon(14), ' ', ev.isDecryptionFailure() ? WAITING_FOR_KEY : 'Decrypting…']);
 }
 
 /** The group dialog's "encrypted" switch; absent where encryption is not running. */

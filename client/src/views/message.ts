@@ -15,7 +15,7 @@ export const timeOf = (ts: number) => new Date(ts).toLocaleTimeString(undefined,
 
 function body(app: AppModel, ev: MatrixEvent): m.Children {
   if (ev.isRedacted()) return m('p.body.redacted', 'Message deleted');
-  if (EncryptionState.isWaitingForKey(ev)) return waitingForKey();
+  if (EncryptionState.isWaitingForKey(ev)) return waitingForKey(ev);
   const content = ev.getContent();
   const media = app.media!;
   switch (content.msgtype) {
