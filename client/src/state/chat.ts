@@ -117,7 +117,7 @@ export class ChatState {
     for (const ev of [ClientEvent.Room, ClientEvent.DeleteRoom, ClientEvent.AccountData] as const) client.on(ev, changed);
     client.on(RoomEvent.Timeline, (ev, room, toStart, removed, data) => {
       changed();
-      if (!toStart && data?.liveEvent && room) void whenDecrypted(ev).then(() => this.maybeNotify(ev, room));
+      if (!toStart && data?.liveEvent && room) this.maybeNotify(ev, room);
     });
     for (const ev of [RoomEvent.TimelineReset, RoomEvent.Redaction, RoomEvent.Receipt,
       RoomEvent.LocalEchoUpdated, RoomEvent.MyMembership, RoomEvent.Name] as const) client.on(ev, changed);
@@ -176,6 +176,11 @@ export class ChatState {
   }
 
   private maybeNotify(ev: MatrixEvent, room: Room): void {
+    // Live encrypted messages reach the timeline before they are decrypted: decide once readable.
+    if (ev.getType() === EventType.RoomMessageEncrypted) {
+      void whenDecrypted(ev).then(() => { if (ev.getType() !== EventType.RoomMessageEncrypted) this.maybeNotify(ev, room); });
+      return;
+    }
     if (ev.getSender() === this.userId || ev.getType() !== EventType.RoomMessage || ev.isRelation(RelationType.Replace)) return;
     if (!this.client.isInitialSyncComplete()) return;
     const actions = this.client.getPushActionsForEvent(ev);

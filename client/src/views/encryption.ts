@@ -6,7 +6,7 @@
 import m from 'mithril';
 import type { MatrixEvent, Room } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
-import { WAITING_FOR_KEY } from '../state/crypto.ts';
+import { EncryptionState, WAITING_FOR_KEY } from '../state/crypto.ts';
 import { UiaCancelled } from '../state/uia.ts';
 
 /** A padlock, in the style of icons.ts (24-unit box, drawn with the text colour). */
@@ -21,8 +21,9 @@ export function encryptionBadge(app: AppModel, room: Room): m.Children {
   return m('span.encrypted-badge[role=img]', { 'aria-label': 'End-to-end encrypted', title: 'Messages here are end-to-end encrypted' }, lockIcon());
 }
 
-/** The body of a message this session cannot read yet; redrawn into the text when its key arrives. */
-export function waitingForKey(ev: MatrixEvent): m.Children {
+/** The body of a message this session cannot read yet (undefined once it can); redrawn into the text when its key arrives. */
+export function lockedBody(ev: MatrixEvent): m.Children | undefined {
+  if (!EncryptionState.isWaitingForKey(ev)) return undefined;
   return m('p.body.undecrypted', [lockIcon(14), ' ', ev.isDecryptionFailure() ? WAITING_FOR_KEY : 'Decrypting…']);
 }
 

@@ -3,9 +3,8 @@ import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
 import { ChatState } from '../state/chat.ts';
-import { EncryptionState } from '../state/crypto.ts';
 import { avatar } from './avatar.ts';
-import { waitingForKey } from './encryption.ts';
+import { lockedBody } from './encryption.ts';
 import { trustedHtml } from './html.ts';
 import { icon } from './icons.ts';
 
@@ -15,7 +14,8 @@ export const timeOf = (ts: number) => new Date(ts).toLocaleTimeString(undefined,
 
 function body(app: AppModel, ev: MatrixEvent): m.Children {
   if (ev.isRedacted()) return m('p.body.redacted', 'Message deleted');
-  if (EncryptionState.isWaitingForKey(ev)) return waitingForKey(ev);
+  const locked = lockedBody(ev);
+  if (locked) return locked;
   const content = ev.getContent();
   const media = app.media!;
   switch (content.msgtype) {
