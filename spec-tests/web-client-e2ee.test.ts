@@ -134,6 +134,9 @@ describe('web client in Chromium: end-to-end encryption', function () {
     await message(alice2, 'see you at eight').waitFor();
     assert.equal(await alice2.locator('.body.undecrypted').count(), 0);
     await screenshot(alice2, '43-history-restored');
+    // The restored keys are in this session's IndexedDB crypto store: a reload still reads the history.
+    await alice2.reload();
+    await message(alice2, 'the spare key is under the blue pot').waitFor({ timeout: 20_000 });
 
     // A third session whose user lost the key resets the backup: that replaces her identity,
     // so the server asks her password, through the UIA prompt.
