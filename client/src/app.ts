@@ -5,6 +5,7 @@
 import m from 'mithril';
 import { createClient, HttpApiEvent, IndexedDBStore } from 'matrix-js-sdk';
 import { ChatState } from './state/chat.ts';
+import { EncryptionState } from './state/crypto.ts';
 import { MediaCache } from './state/media.ts';
 import { SessionStore, type SavedSession } from './state/session.ts';
 import type { MatrixEvent } from 'matrix-js-sdk';
@@ -53,6 +54,7 @@ export class AppModel {
   chat?: ChatState;
   media?: MediaCache;
   voice?: VoiceState;
+  encryption?: EncryptionState;
   dialog: Dialog;
   startError?: string;
   authRequest?: AuthRequest;
@@ -79,7 +81,11 @@ export class AppModel {
   async open(session: SavedSession): Promise<void> {
     this.session = session;
     const store = await openSyncCache(session.userId);
-    const client = createClient({ baseUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, store });
+    const encryption = new EncryptionState(() => m.redraw());
+    this.encryption = encryption;
+    const client = createClient({
+      baseUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, store, cryptoCallbacks: encryption.callbacks,
+    });
     this.syncCache = store;
     const chat = new ChatState(client);
     this.chat = chat;
@@ -106,6 +112,8 @@ export class AppModel {
     });
     client.on(HttpApiEvent.SessionLoggedOut, () => void this.signOut(false));
     try {
+      // Crypto first: the sync must hand it the keys other devices send from the very first batch.
+      await encryption.start(client);
       await chat.start();
       this.startError = undefined;
     } catch (err) {
@@ -129,7 +137,10 @@ export class AppModel {
     this.unsubscribe?.();
     this.authRequest?.reject(new UiaCancelled());
     this.authRequest = undefined;
+    const client = this.chat?.client;
+    const encryption = this.encryption;
     this.chat?.stop();
+    this.encryption = undefined;
     this.media?.dispose();
     void this.voice?.close();
     this.chat = undefined;
@@ -140,6 +151,8 @@ export class AppModel {
     if (session && tellServer) await this.sessions.logout(session);
     else this.sessions.forget();
     await cache?.deleteAllData().catch(() => {});
+    // This session's keys go with it: a later sign-in is a new device with its own.
+    if (client) void encryption?.forget(client);
     document.title = 'Whisper';
     m.route.set('/login');
   }

@@ -9,6 +9,7 @@ import {
   ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
   RelationType, RoomEvent, RoomMemberEvent, RoomStateEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
+import { encryptionStateEvent, searchDecrypted, WAITING_FOR_KEY, whenDecrypted } from './crypto.ts';
 import { FriendsState } from './friends.ts';
 import { RoomWindows } from './roomWindow.ts';
 import { textContent } from './markdown.ts';
@@ -191,12 +192,17 @@ export class ChatState {
   }
 
   private maybeNotify(ev: MatrixEvent, room: Room): void {
+    // Live encrypted messages reach the timeline before they are decrypted: decide once readable.
+    if (ev.getType() === EventType.RoomMessageEncrypted) {
+      void whenDecrypted(ev).then(() => { if (ev.getType() !== EventType.RoomMessageEncrypted) this.maybeNotify(ev, room); });
+      return;
+    }
     if (ev.getSender() === this.userId || ev.getType() !== EventType.RoomMessage || ev.isRelation(RelationType.Replace)) return;
     if (!this.client.isInitialSyncComplete()) return;
     const actions = this.client.getPushActionsForEvent(ev);
     const mention = !!actions?.tweaks?.highlight;
     if (!mention && this.kindOf(room) !== 'dm') return;
-    const notice: MessageNotice = { roomId: room.roomId, roomName: room.name, sender: this.displayName(ev.getSender()!, room), body: ev.getContent().body ?? '', mention };
+    const notice: MessageNotice = { roomId: room.roomId, roomName: room.name, sender: this.displayName(ev.getSender()!, room), body: ChatState.bodyOf(ev), mention };
     for (const fn of this.noticeListeners) fn(notice);
   }
 
@@ -356,6 +362,8 @@ export class ChatState {
 
   /** Message text after edits, without the reply fallback quote. */
   static bodyOf(ev: MatrixEvent): string {
+    // The sdk fills an undecryptable message with its error text; say what the user can expect instead.
+    if (ev.isDecryptionFailure()) return WAITING_FOR_KEY;
     const body: string = ev.getContent().body ?? '';
     if (!shownReplyId(ev)) return body;
     const lines = body.split('\n');
@@ -468,16 +476,21 @@ export class ChatState {
   }
 
   async search(term: string, roomId?: string): Promise<SearchHit[]> {
+    // Encrypted chats are searched here, in what this session decrypted; the server sees only ciphertext.
+    const local = searchDecrypted(roomId ? [this.room(roomId)].filter((r) => !!r) : this.client.getRooms(), term);
+    if (roomId && this.room(roomId)?.hasEncryptionStateEvent()) return local;
     const res = await this.client.search({
       body: { search_categories: { room_events: { search_term: term, order_by: 'recent' as any, filter: roomId ? { rooms: [roomId] } : undefined } } },
     });
-    return (res.search_categories.room_events?.results ?? []).map((r) => ({
+    return [...local, ...(res.search_categories.room_events?.results ?? []).map((r) => ({
       eventId: r.result.event_id, roomId: r.result.room_id, sender: r.result.sender, body: (r.result.content as any)?.body ?? '', ts: r.result.origin_server_ts,
-    }));
+    }))];
   }
 
-  async createGroup(name: string, invite: string[]): Promise<string> {
-    const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite });
+  /** `encrypted` (the creation dialog's toggle) needs encryption running on this session. */
+  async createGroup(name: string, invite: string[], encrypted = false): Promise<string> {
+    const initial_state = encrypted && this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
+    const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite, initial_state });
     return room_id;
   }
 
@@ -494,7 +507,9 @@ export class ChatState {
       return m === 'join' || m === 'invite';
     });
     if (existing) return existing;
-    const { room_id } = await this.client.createRoom({ is_direct: true, invite: [userId], preset: Preset.TrustedPrivateChat });
+    // Encrypted by default, as in Element, whenever this session runs encryption.
+    const initial_state = this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
+    const { room_id } = await this.client.createRoom({ is_direct: true, invite: [userId], preset: Preset.TrustedPrivateChat, initial_state });
     await this.addDirect(userId, room_id);
     return room_id;
   }

@@ -5,6 +5,7 @@
  * follows requests, acceptances and blocks made anywhere.
  */
 import { ClientEvent, UserEvent, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
+import { encryptionStateEvent } from './crypto.ts';
 import { Method, whisperRequest } from './whisperApi.ts';
 
 export type PresenceDot = 'online' | 'idle' | 'offline';
@@ -145,7 +146,12 @@ export class FriendsState {
   async request(who: string): Promise<'pending' | 'accepted'> {
     const v = who.trim();
     const body = v.startsWith('@') ? { user_id: v } : { username: v };
-    const res = await whisperRequest<{ state: 'pending' | 'accepted' }>(this.client, Method.Post, '/friends/requests', body);
+    const res = await whisperRequest<{ state: 'pending' | 'accepted'; room_id?: string }>(this.client, Method.Post, '/friends/requests', body);
+    // The server makes the request's DM; encrypt it before anyone writes there, as for any new DM.
+    if (res.state === 'pending' && res.room_id && this.client.getCrypto()) {
+      const { type, content, state_key } = encryptionStateEvent();
+      await this.client.sendStateEvent(res.room_id, type as never, content as never, state_key).catch(() => {});
+    }
     await this.refresh();
     return res.state;
   }

@@ -1,6 +1,7 @@
 /** Small modal forms: start a DM, create a group or a voice channel, invite someone. */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
+import { encryptToggle } from './encryption.ts';
 import { roomHref } from './sidebar.ts';
 
 interface Attrs { app: AppModel }
@@ -16,12 +17,13 @@ export function DialogView(): m.Component<Attrs> {
   let name = '';
   let error = '';
   let busy = false;
+  let encrypted = false;
   return {
     view: ({ attrs: { app } }) => {
       const dialog = app.dialog;
       if (!dialog || dialog.kind === 'go-live') return null;
       const chat = app.chat!;
-      const close = () => { app.dialog = undefined; value = ''; name = ''; error = ''; };
+      const close = () => { app.dialog = undefined; value = ''; name = ''; error = ''; encrypted = false; };
       const run = async (e: Event, act: () => Promise<string | void>) => {
         e.preventDefault();
         busy = true;
@@ -43,7 +45,7 @@ export function DialogView(): m.Component<Attrs> {
         : dialog.kind === 'voice' ? 'Create a voice channel' : 'Invite to this chat';
       const submit = (e: Event) => run(e, async () => {
         if (dialog.kind === 'dm') return chat.startDm(userIdFrom(value, chat.userId));
-        if (dialog.kind === 'group') return chat.createGroup(name.trim() || 'New group', people());
+        if (dialog.kind === 'group') return chat.createGroup(name.trim() || 'New group', people(), encrypted);
         if (dialog.kind === 'voice') return chat.createVoiceChannel(name.trim() || 'Voice', people());
         for (const u of people()) await chat.invite(dialog.roomId, u);
       });
@@ -57,6 +59,7 @@ export function DialogView(): m.Component<Attrs> {
             m('input#dialog-users', { value, placeholder: '@friend:server', oninput: (e: any) => { value = e.target.value; }, required: !named,
               oncreate: (v) => !named && (v.dom as HTMLElement).focus() }),
           ]),
+          dialog.kind === 'group' && encryptToggle(app, encrypted, (on) => { encrypted = on; }),
           error && m('p.error[role=alert]', error),
           m('.actions', [
             m('button[type=button]', { onclick: close }, 'Cancel'),

@@ -5,6 +5,7 @@ import type { AppModel } from '../app.ts';
 import { ChatState } from '../state/chat.ts';
 import { shownReplyId } from '../state/timeline.ts';
 import { avatar } from './avatar.ts';
+import { lockedBody } from './encryption.ts';
 import { trustedHtml } from './html.ts';
 import { icon } from './icons.ts';
 
@@ -14,6 +15,8 @@ export const timeOf = (ts: number) => new Date(ts).toLocaleTimeString(undefined,
 
 function body(app: AppModel, ev: MatrixEvent): m.Children {
   if (ev.isRedacted()) return m('p.body.redacted', 'Message deleted');
+  const locked = lockedBody(ev);
+  if (locked) return locked;
   const content = ev.getContent();
   const media = app.media!;
   switch (content.msgtype) {

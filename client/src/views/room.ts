@@ -15,6 +15,7 @@ import { MessageView, timeOf } from './message.ts';
 import { ThreadPanel } from './thread.ts';
 import { ThreadListPanel } from './threadList.ts';
 import { VoicePanel } from './voicePanel.ts';
+import { encryptionBadge } from './encryption.ts';
 
 interface Attrs { app: AppModel; roomId: string }
 
@@ -206,6 +207,7 @@ export function RoomView(): m.Component<Attrs> {
         m('header.room-head', [
           voice && icon('speaker', 20),
           m('h1', room.name),
+          encryptionBadge(app, room),
           m('span.members-count', `${members.length} member${members.length === 1 ? '' : 's'}`),
           m('.spacer'),
           m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, icon('invite')),

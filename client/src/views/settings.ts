@@ -3,6 +3,7 @@ import m from 'mithril';
 import type { AppModel } from '../app.ts';
 import type { DeviceInfo } from '../state/chat.ts';
 import { avatar } from './avatar.ts';
+import { SecureBackupCard } from './encryption.ts';
 import { icon } from './icons.ts';
 import { SecuritySettings } from './security.ts';
 import { VoiceSettingsForm } from './voiceSettings.ts';
@@ -82,6 +83,7 @@ export function SettingsView(): m.Component<Attrs> {
           status && m('p.ok[role=status]', status),
           error && m('p.error[role=alert]', error),
           m(SecuritySettings, { app }),
+          m(SecureBackupCard, { app }),
           m('button.danger.signout[type=button]', { onclick: () => app.signOut() }, 'Sign out'),
         ]),
       ]);
