@@ -77,7 +77,12 @@ async function main() {
     // The fake microphone beeps: each side sees the other's speaking ring.
     await pb.locator(`.participants li.participant.speaking[data-user-id="${alice.user_id}"]`).waitFor({ timeout: 20_000 });
     await pa.locator(`.participants li.participant.speaking[data-user-id="${bob.user_id}"]`).waitFor({ timeout: 20_000 });
-    out.ringColour = await pb.locator(`.participants li.participant.speaking[data-user-id="${alice.user_id}"] .ring`).evaluate((el) => getComputedStyle(el).boxShadow);
+    // The ring fades in (a CSS transition) and out with the beeps: wait for it drawn in full.
+    out.ringColour = await pb.waitForFunction((uid) => {
+      const ring = document.querySelector(`.participants li.participant.speaking[data-user-id="${uid}"] .ring`);
+      const shadow = ring ? getComputedStyle(ring).boxShadow : '';
+      return shadow.includes('rgb(35, 165, 90)') ? shadow : false;
+    }, alice.user_id, { timeout: 20_000, polling: 50 }).then((h) => h.jsonValue(), () => 'never drawn green');
     out.speakingSeen = true;
     await screenshot(pb, 'voice-panel-speaking');
 

@@ -70,7 +70,10 @@ export class ThreadsState {
     const thread = room.getThread(rootId);
     // Before the sdk made the thread, the server's bundled aggregation says it.
     const bundled = root.getServerAggregatedRelation<{ count: number; latest_event?: unknown }>('m.thread');
-    const count = thread ? thread.length : bundled?.count ?? 0;
+    // The sdk's reply count can lag behind the replies it holds (a reply arriving while it loads
+    // the thread's first page is counted once, or not at all): never say fewer than are loaded.
+    const loaded = thread ? thread.liveTimeline.getEvents().filter((e) => e.getId() !== rootId && e.isRelation('m.thread')).length : 0;
+    const count = thread ? Math.max(thread.length, loaded) : bundled?.count ?? 0;
     if (!count) return undefined;
     const last = thread?.replyToEvent ?? undefined;
     return {
