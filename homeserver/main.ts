@@ -92,8 +92,9 @@ export async function buildServices(config: Config, database: Database, logger: 
   const mailer = new Mailer(config);
   const emails = new EmailService({ db, config, mailer, rateLimits, audit });
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds, twoFactor, emails });
-  const notifier = new Notifier(db, await committedPositions(db));
-  const ownRooms = new OwnRooms(db, notifier, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor));
+  const started = await committedPositions(db);
+  const notifier = new Notifier(db, started);
+  const ownRooms = new OwnRooms(db, notifier, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor), started.events ?? 0);
   await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
       const notice = notifier.decode(payload);

@@ -175,7 +175,7 @@ export class SyncService {
     };
     const userId = requester.userId;
     // Read once: the device lists and the room sections both start from it.
-    const ownRooms = await this.ownRooms.of(userId);
+    const ownRooms = await this.ownRooms.of(userId, upTo);
     // Membership events of the window in every room where the user's own membership may have
     // changed in it (current state is then newer than the token) or that they are in: their
     // own changes shape the room sections, everyone's the device lists.
