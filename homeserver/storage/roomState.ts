@@ -83,21 +83,18 @@ export async function lockRoom(q: Queryable, roomId: string): Promise<void> {
   await q.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [roomId]);
 }
 
-/** The current state events themselves for the given (type, state_key) pairs, in one query. */
-export async function currentStateEvents(q: Queryable, roomId: string, keys: Array<[string, string]>): Promise<Pdu[]> {
-  if (keys.length === 0) return [];
-  const rows = await q('current_state as cs')
-    .join('events as e', 'e.event_id', 'cs.event_id')
-    .where('cs.room_id', roomId)
-    .where((w) => {
+/**
+ * The current state events themselves, in one query: those named by (type, state_key) pairs,
+ * or every one of the room's (what the room-state cache holds) when no pairs are given.
+ */
+export async function currentStateEvents(q: Queryable, roomId: string, keys?: Array<[string, string]>): Promise<Pdu[]> {
+  if (keys?.length === 0) return [];
+  const query = q('current_state as cs').join('events as e', 'e.event_id', 'cs.event_id').where('cs.room_id', roomId);
+  if (keys) {
+    query.where((w) => {
       for (const [type, stateKey] of keys) w.orWhere({ 'cs.type': type, 'cs.state_key': stateKey });
-    })
-    .select('e.json');
-  return rows.map((r: { json: Pdu | string }) => (typeof r.json === 'string' ? (JSON.parse(r.json) as Pdu) : r.json));
-}
-
-/** Every current state event of a room, in one query (what the room-state cache holds). */
-export async function allCurrentStateEvents(q: Queryable, roomId: string): Promise<Pdu[]> {
-  const rows = await q('current_state as cs').join('events as e', 'e.event_id', 'cs.event_id').where('cs.room_id', roomId).select('e.json');
+    });
+  }
+  const rows = await query.select('e.json');
   return rows.map((r: { json: Pdu | string }) => (typeof r.json === 'string' ? (JSON.parse(r.json) as Pdu) : r.json));
 }

@@ -35,10 +35,6 @@ export class PushService {
     this.bus = caches.bus;
   }
 
-  async stored(userId: string): Promise<UserPushRules> {
-    return ((await push.getUserRules(this.db, [userId])).get(userId) as UserPushRules | undefined) ?? {};
-  }
-
   async rules(userId: string): Promise<PushRulesJson> {
     return (await this.rulesOf(this.db, [userId])).get(userId)!;
   }

@@ -38,7 +38,7 @@ export class RoomStateCache {
   async current(q: Queryable, roomId: string, position: number): Promise<RoomStateSnapshot> {
     const cached = this.rooms?.get(roomId);
     if (cached && cached.position === position) return cached;
-    const events = await roomState.allCurrentStateEvents(q, roomId);
+    const events = await roomState.currentStateEvents(q, roomId);
     const snapshot: RoomStateSnapshot = { position, events: new Map(events.map((e) => [stateKey(e.type, e.state_key ?? ''), e])) };
     this.rooms?.set(roomId, snapshot);
     return snapshot;
