@@ -6,45 +6,20 @@
  * asks for the second factor of an account that has one.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
 import { createClient, type MatrixClient } from 'matrix-js-sdk';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import { generate } from 'otplib';
-import { SMTPServer } from 'smtp-server';
 import { describeServer, type TestServer, type TestUser } from './harness.ts';
+import { startSmtpInbox, type ReceivedMail } from './smtpInbox.ts';
 
 (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
 
-interface Received {
-  to: string;
-  subject: string;
-  text: string;
-  html: string;
-}
-
 /** A real SMTP server on loopback that keeps what it is sent. */
-const inbox: Received[] = [];
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS', 'AUTH'],
-  onData(stream, session, callback) {
-    simpleParser(stream).then((mail) => {
-      inbox.push({
-        to: session.envelope.rcptTo.map((r) => r.address).join(','),
-        subject: mail.subject ?? '',
-        text: mail.text ?? '',
-        html: typeof mail.html === 'string' ? mail.html : '',
-      });
-      callback();
-    }, callback);
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-const smtpPort = (smtp.server.address() as AddressInfo).port;
-after(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+const smtp = await startSmtpInbox();
+const inbox = smtp.mails;
+after(() => smtp.close());
 
-async function nextMail(to: string): Promise<Received> {
+async function nextMail(to: string): Promise<ReceivedMail> {
   for (let i = 0; i < 100; i++) {
     const at = inbox.findIndex((m) => m.to === to);
     if (at >= 0) return inbox.splice(at, 1)[0];
@@ -53,7 +28,7 @@ async function nextMail(to: string): Promise<Received> {
   throw new Error(`no mail for ${to}`);
 }
 
-function linkIn(mail: Received): string {
+function linkIn(mail: ReceivedMail): string {
   const m = /(http:\/\/\S+\/_whisper\/email\/validate\?\S+)/.exec(mail.text);
   assert.ok(m, mail.text);
   return m[1];
@@ -66,7 +41,7 @@ function sdkFor(srv: TestServer, user: TestUser): MatrixClient {
 const passwordAuth = (user: TestUser, name: string, session?: string) =>
   ({ type: 'm.login.password', identifier: { type: 'm.id.user', user: name }, password: user.password, session });
 
-describeServer('email addresses and password reset', { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, mailFrom: 'Whisper <whisper@whisper.test>' }, (srv) => {
+describeServer('email addresses and password reset', smtp.config, (srv) => {
   let alice: TestUser;
   let recoveryCode: string;
 

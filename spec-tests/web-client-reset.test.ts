@@ -6,13 +6,11 @@
  * of each step go to spec-tests/artifacts.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
 import type { Browser } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
 import { buildClient, isStale } from '../client/build.ts';
 import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
 import { backends, startTestServer, type TestServer, type TestUser } from './harness.ts';
+import { startSmtpInbox, type SmtpInbox } from './smtpInbox.ts';
 import { until } from './sdkHelpers.ts';
 
 const NEW_PASSWORD = 'a new password for alice';
@@ -21,8 +19,7 @@ describe('web client in Chromium: forgot password', function () {
   this.timeout(60_000);
   let srv: TestServer;
   let browser: Browser;
-  let smtp: SMTPServer;
-  const inbox: { to: string; text: string }[] = [];
+  let smtp: SmtpInbox | undefined;
   const opened = new BrowserPages('failed-reset-');
 
   before(async function () {
@@ -32,21 +29,10 @@ describe('web client in Chromium: forgot password', function () {
       this.skip();
     }
     if (await isStale()) await buildClient();
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      onData(stream, session, callback) {
-        simpleParser(stream).then((mail) => {
-          inbox.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), text: mail.text ?? '' });
-          callback();
-        }, callback);
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    smtp = await startSmtpInbox();
     // Three mails to one address an hour: the address's confirmation, the reset, one resend.
     srv = await startTestServer(backends()[0], {
-      smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
-      mailFrom: 'Whisper <whisper@whisper.test>',
+      ...smtp.config,
       rateLimits: { mailPerAddress: { points: 3, durationSec: 3600 } },
     });
     browser = await launchChromium();
@@ -61,11 +47,12 @@ describe('web client in Chromium: forgot password', function () {
     await opened.close();
     await browser?.close();
     await srv?.close();
-    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+    await smtp?.close();
   });
 
   /** Takes the next mail to `to` out of the inbox and returns its link. */
   async function linkMailedTo(to: string): Promise<string> {
+    const inbox = smtp!.mails;
     const mail = await until(`a mail to ${to}`, () => inbox.find((m) => m.to === to));
     inbox.splice(inbox.indexOf(mail), 1);
     const link = /(http:\/\/\S+\/_whisper\/email\/validate\?\S+)/.exec(mail.text)?.[1];

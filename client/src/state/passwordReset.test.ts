@@ -5,29 +5,17 @@
  * and the rate limit's wait.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
 import { generate } from 'otplib';
-import { SMTPServer } from 'smtp-server';
 import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
+import { startSmtpInbox } from '../../../spec-tests/smtpInbox.ts';
 import { until } from '../../../spec-tests/sdkHelpers.ts';
 import { RESET_LINK_NOT_OPENED, RESET_NEEDS_TOTP, waitText } from './passwordReset.ts';
 import { AuthError, SessionStore, type KeyValueStore } from './session.ts';
 
-const inbox: { to: string; text: string }[] = [];
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS', 'AUTH'],
-  onData(stream, session, callback) {
-    simpleParser(stream).then((mail) => {
-      inbox.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), text: mail.text ?? '' });
-      callback();
-    }, callback);
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-after(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
-const mailConfig = { smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, mailFrom: 'Whisper <whisper@whisper.test>' };
+const smtp = await startSmtpInbox();
+const inbox = smtp.mails;
+after(() => smtp.close());
+const mailConfig = smtp.config;
 
 function memoryStore(): KeyValueStore {
   const data = new Map<string, string>();

@@ -6,12 +6,10 @@
  */
 import './sdkLogLevel.ts';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { createClient } from 'matrix-js-sdk';
 import { generate } from 'otplib';
 import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
+import { startSmtpInbox } from '../../../spec-tests/smtpInbox.ts';
 import { until } from '../../../spec-tests/sdkHelpers.ts';
 import { ChatState } from './chat.ts';
 import { AuthError, SessionStore, TOTP_REQUIRED, type KeyValueStore } from './session.ts';
@@ -193,21 +191,11 @@ describeServer('ChatState: two-factor sign-in, UIA with the code, audit paging',
 });
 
 /** A real SMTP server on loopback keeping what it is sent, for the email flow. */
-const inbox: { to: string; text: string }[] = [];
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS', 'AUTH'],
-  onData(stream, session, callback) {
-    simpleParser(stream).then((mail) => {
-      inbox.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), text: mail.text ?? '' });
-      callback();
-    }, callback);
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-after(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+const smtp = await startSmtpInbox();
+const inbox = smtp.mails;
+after(() => smtp.close());
 
-describeServer('ChatState: email addresses', { smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, mailFrom: 'Whisper <whisper@whisper.test>' }, (srv) => {
+describeServer('ChatState: email addresses', smtp.config, (srv) => {
   it('adds an address once its mailed link is opened (UIA password), lists and removes it', async () => {
     const user = await srv().register();
     const chat = await startChat(srv(), user);
