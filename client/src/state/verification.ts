@@ -58,6 +58,8 @@ export class VerificationState {
   private readonly onChange: () => void;
   /** Asked for the password when making a first cross-signing identity needs it. */
   prompt?: UiaPrompt;
+  /** What went wrong with the last action the user took (a request that could not be sent), for the views to show. */
+  problem?: string;
   private request?: VerificationRequest;
   private verifier?: Verifier;
   private sas?: ShowSasCallbacks;
