@@ -4,7 +4,8 @@
  * both say they match, and each then shows the other with a verified shield. Then Alice signs
  * in on a second session: it is flagged unverified (toast, Settings → Sessions) until her first
  * session verifies it the same way; after that it trusts Bob through her identity without
- * verifying him itself. Screenshots go to spec-tests/artifacts.
+ * verifying him itself. A third session is verified by the recovery key instead. Screenshots go
+ * to spec-tests/artifacts.
  */
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -128,6 +129,25 @@ describe('web client in Chromium: verifying people and sessions with emojis', fu
     // The laptop now holds alice's signing keys (sent by the first session): it trusts bob as she does.
     await laptop.locator('nav a.room', { hasText: 'bob' }).click();
     await laptop.getByRole('img', { name: 'bob is verified' }).waitFor({ timeout: 20_000 });
+
+  });
+
+  it('a session given the recovery key is verified without another session', async () => {
+    await alice.getByRole('button', { name: 'Set up secure backup' }).click();
+    const recoveryKey = (await alice.getByLabel('Recovery key').textContent({ timeout: 30_000 }))!;
+    await alice.getByRole('button', { name: 'I have saved it' }).click();
+
+    const phone = await signIn('alice-phone', aliceUser);
+    const toast = phone.getByRole('region', { name: 'Verify this session' });
+    await toast.getByRole('button', { name: 'Use recovery key' }).click({ timeout: 20_000 });
+    await phone.getByLabel('Recovery key').fill(recoveryKey);
+    await phone.getByRole('button', { name: 'Restore' }).click();
+    await phone.getByRole('status').filter({ hasText: 'Keys restored' }).waitFor({ timeout: 30_000 });
+    const thisDevice = phone.locator('li.device', { hasText: 'this device' });
+    await thisDevice.getByText('Verified', { exact: true }).waitFor({ timeout: 20_000 });
+    assert.equal(await toast.count(), 0);
+    await thisDevice.scrollIntoViewIfNeeded();
+    await screenshot(phone, '56-verified-by-recovery-key');
 
     const seen = opened.pages.flatMap(([, p]) => opened.problems(p));
     assert.deepEqual(seen, [], 'no console errors, exceptions or CSP violations');
