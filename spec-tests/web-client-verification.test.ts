@@ -8,55 +8,24 @@
  * to spec-tests/artifacts.
  */
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { buildClient, isStale } from '../client/build.ts';
-import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
-import { backends, startTestServer, type TestServer, type TestUser } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { screenshot, webClientSuite } from './browser.ts';
+import type { TestUser } from './harness.ts';
 
 describe('web client in Chromium: verifying people and sessions with emojis', function () {
   this.timeout(120_000);
-  let srv: TestServer;
-  let browser: Browser;
-  const opened = new BrowserPages('failed-verification-');
+  const { srv, opened, signIn } = webClientSuite('failed-verification-');
   let aliceUser: TestUser;
   let bobUser: TestUser;
   let alice: Page;
   let bob: Page;
 
-  before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    if (await isStale()) await buildClient();
-    srv = await startTestServer(backends()[0]);
-    browser = await launchChromium();
-    aliceUser = await srv.register('alice');
-    bobUser = await srv.register('bob');
+  before(async () => {
+    aliceUser = await srv().register('alice');
+    bobUser = await srv().register('bob');
     // Whisper lets only friends start DMs by default; this test is about verification, not friends.
-    await srv.request('PUT', '/_whisper/client/v1/privacy', { token: bobUser.access_token, body: { dm_from: 'everyone' } });
+    await srv().request('PUT', '/_whisper/client/v1/privacy', { token: bobUser.access_token, body: { dm_from: 'everyone' } });
   });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await opened.recordFailure();
-  });
-
-  after(async () => {
-    await opened.close();
-    await browser?.close();
-    await srv?.close();
-  });
-
-  async function signIn(label: string, user: TestUser): Promise<Page> {
-    const page = await opened.open(browser, srv.url, label);
-    await page.getByLabel('Username').fill(user.user_id.slice(1, user.user_id.indexOf(':')));
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Chats' }).waitFor();
-    return page;
-  }
 
   const emojis = (page: Page) => page.getByRole('list', { name: 'Emojis to compare' }).locator('li').allInnerTexts();
 
