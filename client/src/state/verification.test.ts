@@ -134,5 +134,13 @@ describeServer('VerificationState: emoji verification of sessions and people ove
     await carol.verification.cancel();
     await until('alice sees the refusal', () => stepOf(alice) === 'cancelled', 20_000);
     assert.match(alice.verification.current!.reason!, /other side cancelled/);
+    assert.equal(carol.verification.current, undefined, 'a declined request leaves nothing on screen');
+
+    // A request withdrawn before it is answered disappears from the other side.
+    await alice.verification.cancel();
+    await alice.verification.verifyUser(carolUser.user_id, room.room_id);
+    await until('carol is asked once more', () => stepOf(carol) === 'incoming', 20_000);
+    await alice.verification.cancel();
+    await until('the request is gone at carol', () => carol.verification.current === undefined, 20_000);
   });
 });

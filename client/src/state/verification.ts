@@ -64,6 +64,8 @@ export class VerificationState {
   private verifier?: Verifier;
   private sas?: ShowSasCallbacks;
   private confirmed = false;
+  /** We accepted their request (a cancellation after that is worth showing). */
+  private answered = false;
   private starting = false;
   private error?: string;
   /** Answers the views read synchronously, filled in the background; cleared when keys change. */
@@ -131,6 +133,7 @@ export class VerificationState {
     const req = this.request;
     if (!req || req.initiatedByMe) return;
     if (!req.isSelfVerification) await this.ensureCanSign();
+    this.answered = true;
     await req.accept();
     this.onChange();
   }
@@ -262,6 +265,7 @@ export class VerificationState {
     this.verifier = undefined;
     this.sas = undefined;
     this.confirmed = false;
+    this.answered = false;
     this.starting = false;
     this.error = undefined;
     request?.on(VerificationRequestEvent.Change, this.onRequestChange);
@@ -272,6 +276,11 @@ export class VerificationState {
   private readonly onRequestChange = (): void => {
     const req = this.request;
     if (!req) return;
+    // A request we never answered that ends (declined here, withdrawn, or taken by another of our sessions) just goes away.
+    if (req.phase === VerificationPhase.Cancelled && !req.initiatedByMe && !this.answered) {
+      this.track(undefined);
+      return;
+    }
     // The side that asked starts the emoji comparison once the other accepts (only SAS is offered).
     if (req.phase === VerificationPhase.Ready && req.initiatedByMe && !this.starting) {
       this.starting = true;
