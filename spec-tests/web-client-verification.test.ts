@@ -27,6 +27,18 @@ describe('web client in Chromium: verifying people and sessions with emojis', fu
     await srv().request('PUT', '/_whisper/client/v1/privacy', { token: bobUser.access_token, body: { dm_from: 'everyone' } });
   });
 
+  /** How busy the page's scripts are while nothing happens (CDP's ScriptDuration over one second). */
+  async function scriptSecondsPerSecond(page: Page): Promise<number> {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const scriptTime = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'ScriptDuration')!.value;
+    const before = await scriptTime();
+    await new Promise((r) => setTimeout(r, 1000));
+    const spent = (await scriptTime()) - before;
+    await cdp.detach();
+    return spent;
+  }
+
   const emojis = (page: Page) => page.getByRole('list', { name: 'Emojis to compare' }).locator('li').allInnerTexts();
 
   /** Both pages compare the emojis (the same seven), both say they match, both show it verified. */
@@ -94,6 +106,10 @@ describe('web client in Chromium: verifying people and sessions with emojis', fu
     const laptopId = await laptop.evaluate(() => JSON.parse(localStorage.getItem('whisper.session')!).deviceId as string);
     await alice.locator('li.device', { hasText: laptopId }).getByText('Verified', { exact: true }).waitFor({ timeout: 20_000 });
     await screenshot(alice, '55-sessions-verified');
+    // The trust tags are looked up in the background: once known the page is idle (no redraw loop),
+    // also for the session the test registered, which has no keys.
+    const busy = await scriptSecondsPerSecond(alice);
+    assert.ok(busy < 0.1, `the settings page settles: ${busy.toFixed(2)} s of script per second`);
 
     // The laptop now holds alice's signing keys (sent by the first session): it trusts bob as she does.
     await laptop.locator('nav a.room', { hasText: 'bob' }).click();

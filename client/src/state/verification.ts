@@ -70,7 +70,8 @@ export class VerificationState {
   private error?: string;
   /** Answers the views read synchronously, filled in the background; cleared when keys change. */
   private readonly userTrust = new Map<string, boolean>();
-  private readonly deviceTrust = new Map<string, boolean>();
+  /** null: a session without keys (it never ran encryption), which has no trust to show. */
+  private readonly deviceTrust = new Map<string, boolean | null>();
   private ownTrust?: SessionTrust;
   private readonly pending = new Set<string>();
   private readonly listeners: Array<[string, (...args: any[]) => void]>;
@@ -180,10 +181,10 @@ export class VerificationState {
     if (!this.deviceTrust.has(deviceId)) {
       this.look(`device:${deviceId}`, async (crypto) => {
         const status = await crypto.getDeviceVerificationStatus(this.client.getUserId()!, deviceId);
-        if (status) this.deviceTrust.set(deviceId, status.crossSigningVerified);
+        this.deviceTrust.set(deviceId, status ? status.crossSigningVerified : null);
       });
     }
-    return this.deviceTrust.get(deviceId);
+    return this.deviceTrust.get(deviceId) ?? undefined;
   }
 
   /** This session's standing, for the "verify this session" banner; undefined until known. */
