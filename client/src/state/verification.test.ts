@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
 import { startSdk, until } from '../../../spec-tests/sdkHelpers.ts';
+import { ChatState } from './chat.ts';
 import { encryptionStateEvent } from './crypto.ts';
 import { VerificationState, type VerificationStep } from './verification.ts';
 
@@ -93,6 +94,9 @@ describeServer('VerificationState: emoji verification of sessions and people ove
     await until('bob is asked', () => stepOf(bob) === 'incoming', 20_000);
     assert.equal(bob.verification.current!.otherUserId, aliceUser.user_id);
     assert.equal(bob.verification.current!.self, false);
+    // A desktop notification of the request says what it is, not the fallback for clients that cannot verify.
+    const request = bob.client.getRoom(dm)!.getLiveTimeline().getEvents().find((e) => e.getContent().msgtype === 'm.key.verification.request')!;
+    assert.equal(ChatState.bodyOf(request), 'Wants to verify you');
     await bob.verification.accept();
     await compareAndMatch(alice, bob);
 
