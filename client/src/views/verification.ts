@@ -112,7 +112,8 @@ export function VerificationPanel(): m.Component<Attrs> {
       if (view.step === 'incoming') return [problem, incomingToast(app, view)];
       const title = view.self ? (view.step === 'done' ? 'Session verified' : 'Verify session') : `Verify ${who(app, view)}`;
       return [problem, m('.overlay', { onkeydown: (e: KeyboardEvent) => { if (e.key === 'Escape') act(app, () => v.cancel()); } },
-        m('section.dialog.verification[role=dialog][aria-modal=true]', { 'aria-labelledby': 'verify-title' }, [
+        // Focus moves into the dialog, so Escape and the keyboard reach it at once.
+        m('section.dialog.verification[role=dialog][aria-modal=true][tabindex=-1]', { 'aria-labelledby': 'verify-title', oncreate: (n) => (n.dom as HTMLElement).focus() }, [
           m('h2#verify-title', title),
           dialogBody(app, view),
         ]))];
