@@ -118,9 +118,9 @@ export class AppModel {
     try {
       // Crypto first: the sync must hand it the keys other devices send from the very first batch.
       await encryption.start(client);
+      await chat.start();
       // A first session gives the account its verification identity (cross-signing), as Element does.
       if (encryption.client) void this.verification.setUpIdentityIfNone().catch(() => {});
-      await chat.start();
       this.startError = undefined;
     } catch (err) {
       this.startError = (err as Error).message;
