@@ -5,7 +5,7 @@ import { describeServer, type TestServer, type TestUser } from '../../../spec-te
 import { startSdk, until } from '../../../spec-tests/sdkHelpers.ts';
 import { ChatState } from './chat.ts';
 import { encryptionStateEvent } from './crypto.ts';
-import { VerificationState, type VerificationStep } from './verification.ts';
+import { VerificationError, VerificationState, type VerificationStep } from './verification.ts';
 
 interface Side { client: MatrixClient; verification: VerificationState }
 
@@ -59,6 +59,7 @@ describeServer('VerificationState: emoji verification of sessions and people ove
   after(() => sides.forEach((s) => { s.verification.stop(); s.client.stopClient(); }));
 
   it('a new session of alice is unverified until her first session verifies it with emojis', async () => {
+    await assert.rejects(alice.verification.verifyThisSession(), VerificationError, 'with no other session, only the recovery key can');
     laptop = await open(srv(), await signInAgain(srv(), aliceUser));
     sides.push(laptop);
     await until('the first session is verified (it made the identity)', () => alice.verification.thisSession() === 'verified');

@@ -113,6 +113,7 @@ export class VerificationState {
 
   /** "Verify this session": asks the user's other sessions, one of which accepts. */
   async verifyThisSession(): Promise<void> {
+    if (!(await this.hasOtherSessions())) throw new VerificationError('You have no other session to verify this one from: use your recovery key instead.');
     this.track(await this.crypto().requestOwnUserVerification());
   }
 
@@ -133,6 +134,10 @@ export class VerificationState {
   async accept(): Promise<void> {
     const req = this.request;
     if (!req || req.initiatedByMe) return;
+    // Vouching for a session or a person signs it with the account's keys: this session must hold them.
+    if (req.isSelfVerification && !(await this.crypto().isCrossSigningReady())) {
+      throw new VerificationError('This session is not verified itself, so it cannot vouch for another: answer from a verified session, or use your recovery key.');
+    }
     if (!req.isSelfVerification) await this.ensureCanSign();
     this.answered = true;
     await req.accept();
