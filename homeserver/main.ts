@@ -32,6 +32,7 @@ import { CHANGES_CHANNEL, Notifier } from './services/sync/notifier.ts';
 import { SyncService } from './services/sync/syncService.ts';
 import { OwnRooms } from './services/sync/ownRooms.ts';
 import { HeardEvents } from './services/sync/heardEvents.ts';
+import { RecentEventRows } from './services/sync/recentRows.ts';
 import { PushService } from './services/push/pushService.ts';
 import type { PushRulesJson } from './services/push/ruleset.ts';
 import { AccountDataService } from './services/streams/accountData.ts';
@@ -73,6 +74,8 @@ const OWN_ROOMS_CACHE_USERS = 10_000;
 const BLOCK_LIST_CACHE_USERS = 10_000;
 /** Notices of the newest events kept for sync (about a minute and a half at 200 messages/s). */
 const HEARD_EVENTS_KEPT = 20_000;
+/** Rows of the newest events kept for sync answers. */
+const RECENT_ROWS_KEPT = 5_000;
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -100,6 +103,7 @@ export async function buildServices(config: Config, database: Database, logger: 
   const started = await committedPositions(db);
   const notifier = new Notifier(db, started);
   const heard = new HeardEvents(db, notifier, started.events ?? 0, Math.round(HEARD_EVENTS_KEPT * config.cacheFactor));
+  const recentRows = new RecentEventRows(db, notifier, Math.round(RECENT_ROWS_KEPT * config.cacheFactor));
   const ownRooms = new OwnRooms(db, notifier, heard, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor));
   await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
@@ -109,6 +113,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     // Changes may have been missed while not listening: every long-poll re-checks.
     onGap: (listening) => {
       heard.listening(listening);
+      recentRows.listening(listening);
       ownRooms.listening(listening);
       if (listening) void committedPositions(db).then((p) => notifier.resync(p));
     },
@@ -178,7 +183,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     media,
     urlPreviews: new UrlPreviewService(config, media),
     history: new HistoryService({ db, rooms, notifier }),
-    sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence, ownRooms, heard, blocks: blockLists }),
+    sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence, ownRooms, heard, recent: recentRows, blocks: blockLists }),
     filters: new FilterService(db),
     config,
     userIds,

@@ -40,7 +40,8 @@ function exited(child: ChildProcess): Promise<void> {
 export async function forkServer<R extends ReadyLine>(script: string, opts: { kind: string }): Promise<{ child: ChildProcess; ready: R }> {
   const child = fork(script, [JSON.stringify(opts)], {
     execPath: process.execPath,
-    execArgv: ['--expose-gc'],
+    // BENCH_SERVER_NODE_ARGS: extra flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    execArgv: ['--expose-gc', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   live.add(child);

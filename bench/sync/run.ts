@@ -57,7 +57,7 @@ const settings = {
   registerConcurrency: envNumber('BENCH_REGISTER_CONCURRENCY', 8, true),
   setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16, true),
   sendConnections: envNumber('BENCH_SEND_CONNECTIONS', 100, true),
-  cacheBaseline: envNumber('BENCH_CACHE_BASELINE', 1) > 0,
+  cacheBaseline: envNumber('BENCH_CACHE_BASELINE', 1, true) > 0,
   /** BENCH_BACKENDS: a comma-separated subset of pglite,postgres (default: every one available). */
   backends: process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim()),
 };

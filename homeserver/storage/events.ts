@@ -67,6 +67,12 @@ export async function getEvents(q: Queryable, eventIds: string[]): Promise<Event
   return (await q('events').whereIn('event_id', eventIds)).map(toRow);
 }
 
+/** The events at these stream positions (those that exist), in no particular order. */
+export async function eventsAtPositions(q: Queryable, positions: number[]): Promise<EventRow[]> {
+  if (positions.length === 0) return [];
+  return (await q('events').whereIn('stream_ordering', positions)).map(toRow);
+}
+
 /** The newest event of a room: the next event's prev_events and depth come from it. */
 export async function latestEvent(q: Queryable, roomId: string): Promise<{ event_id: string; depth: number; stream_ordering: number } | undefined> {
   const r = await q('events').where({ room_id: roomId }).orderBy('stream_ordering', 'desc').first('event_id', 'depth', 'stream_ordering');

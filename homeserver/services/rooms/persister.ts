@@ -211,7 +211,7 @@ export class EventPersister {
   /** Stores a prepared event at its position, with its state, transaction id and hook writes. */
   private async write(trx: Queryable, p: PreparedEvent, position: number, room: RoomCursor): Promise<Notice> {
     const { draft, pdu, membership } = p;
-    await events.insertEvent(trx, {
+    const row: events.EventRow = {
       stream_ordering: position,
       event_id: pdu.event_id,
       room_id: draft.roomId,
@@ -226,7 +226,9 @@ export class EventPersister {
       membership,
       replaces_state: p.replaces,
       ...relationOf(draft.content),
-    });
+      redacted_by: null,
+    };
+    await events.insertEvent(trx, row);
     if (draft.stateKey !== undefined) {
       await roomState.setCurrentState(trx, {
         room_id: draft.roomId, type: draft.type, state_key: draft.stateKey, event_id: pdu.event_id, stream_ordering: position, membership,
@@ -240,9 +242,10 @@ export class EventPersister {
     }
     if (draft.txn) await eventTxns.insertTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId, pdu.event_id);
     for (const w of p.writes) await w(trx, position);
-    const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined };
+    const touches = (draft.type === 'm.room.redaction' ? draft.redacts : undefined) ?? row.relates_to ?? undefined;
+    const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined, touches };
     await notify(trx, CHANGES_CHANNEL, this.notifier.encode(notice));
-    return notice;
+    return { ...notice, row };
   }
 
   /** The redacted event keeps only what the redaction algorithm keeps, for every reader. */

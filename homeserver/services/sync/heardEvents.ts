@@ -63,6 +63,14 @@ export class HeardEvents {
     return out;
   }
 
+  /** The positions of the room's events in (after, upTo], oldest first, or undefined when not every position in it is known here. */
+  positionsIn(roomId: string, after: number, upTo: number): number[] | undefined {
+    if (this.frontierAt === undefined || upTo > this.frontierAt || after < this.low) return undefined;
+    const out: number[] = [];
+    for (const n of this.log.slice(Math.max(0, after - this.low), Math.max(0, upTo - this.low))) if (n.roomId === roomId) out.push(n.position);
+    return out;
+  }
+
   /** Notifications stopped (false) or are back (true). */
   listening(on: boolean): void {
     this.ahead.clear();
@@ -93,7 +101,9 @@ export class HeardEvents {
     for (let next = this.ahead.get(this.frontierAt + 1); next; next = this.ahead.get(this.frontierAt + 1)) {
       this.ahead.delete(next.position);
       this.frontierAt = next.position;
-      this.log.push(next);
+      // The log outlives the rows a local commit carries: those are for RecentEventRows.
+      const { row: _row, ...bare } = next;
+      this.log.push(bare);
     }
     // Trimmed in batches, not one shift per notice.
     if (this.log.length > this.keep + Math.max(1, this.keep >> 2)) {

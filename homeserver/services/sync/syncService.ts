@@ -18,6 +18,7 @@ import type { TypingService } from '../streams/typing.ts';
 import type { DeviceListService, MemberEvent, OwnRoom } from '../e2ee/deviceLists.ts';
 import type { OwnRooms } from './ownRooms.ts';
 import type { HeardEvents } from './heardEvents.ts';
+import type { RecentEventRows } from './recentRows.ts';
 import type { BlockLists } from '../friends/blockLists.ts';
 import type { KeyService } from '../e2ee/keys.ts';
 import type { ToDeviceService } from '../e2ee/toDevice.ts';
@@ -25,7 +26,7 @@ import type { PresenceService, PresenceState } from '../presence.ts';
 import { toClientEvents, strippedState, type ClientEvent } from '../rooms/clientEvents.ts';
 import { VisibilityFilter } from '../rooms/visibility.ts';
 import type { Requester } from '../sessions.ts';
-import { eventSelected, roomSelected, timelineLimit, type Filter } from './filter.ts';
+import { eventSelected, roomSelected, timelineLimit, type Filter, type RoomEventFilter } from './filter.ts';
 import type { Notifier } from './notifier.ts';
 import { encodePaginationToken, encodeSyncToken, maxToken, zeroToken, type SyncToken } from './tokens.ts';
 
@@ -74,6 +75,8 @@ export interface SyncResponse {
 /** State shown with an invite so a client can render it (spec: stripped state). */
 const INVITE_STATE_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.room.topic', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.encryption'];
 const HERO_COUNT = 5;
+/** The longest window of one room's events that a sync filters in memory rather than by a query. */
+const MEMORY_WINDOW_MAX = 200;
 
 const ZERO: SyncToken = zeroToken();
 
@@ -91,12 +94,14 @@ export class SyncService {
   private readonly ownRooms: OwnRooms;
   private readonly blocks: BlockLists;
   private readonly heard: HeardEvents;
+  private readonly recent: RecentEventRows;
 
   constructor(deps: {
     db: Db; notifier: Notifier; accountData: AccountDataService; receipts: ReceiptService; typing: TypingService; push: PushService;
     keys: KeyService; deviceLists: DeviceListService; toDevice: ToDeviceService; presence: PresenceService; ownRooms: OwnRooms;
-    blocks: BlockLists; heard: HeardEvents;
+    blocks: BlockLists; heard: HeardEvents; recent: RecentEventRows;
   }) {
+    this.recent = deps.recent;
     this.blocks = deps.blocks;
     this.heard = deps.heard;
     this.db = deps.db;
@@ -325,11 +330,12 @@ export class SyncService {
   private async timeline(requester: Requester, roomId: string, after: number, upTo: number, filter: Filter, joinedThroughout = false) {
     const limit = timelineLimit(filter);
     const f = filter.room?.timeline;
-    const rows = await events.roomEvents(this.db, roomId, {
+    const blocked = await this.blocks.blockedBy(requester.userId);
+    const rows = await this.recentTimeline(roomId, after, upTo, limit + 1, f, blocked) ?? await events.roomEvents(this.db, roomId, {
       after, upTo, dir: 'b', limit: limit + 1, types: f?.types, notTypes: f?.not_types, senders: f?.senders, notSenders: f?.not_senders,
       // Messages of users this user blocked never reach their timelines.
       hiddenFor: requester.userId,
-      blocked: [...(await this.blocks.blockedBy(requester.userId))],
+      blocked: [...blocked],
     });
     const limited = rows.length > limit;
     const timeline = rows.slice(0, limit).reverse();
@@ -341,6 +347,25 @@ export class SyncService {
       prev_batch: encodePaginationToken(timelineStart),
     });
     return { timeline, limited, timelineStart, section };
+  }
+
+  /**
+   * What `events.roomEvents` would answer for a short window this process heard in full, from
+   * the rows of recent events: the members of a room who wake for the same event share its row.
+   * Undefined when the window is not known here, or too long to filter in memory.
+   */
+  private async recentTimeline(roomId: string, after: number, upTo: number, limit: number, f: RoomEventFilter | undefined, blocked: ReadonlySet<string>) {
+    // The query matches types exactly and takes an empty list as no filter: only filters that
+    // mean the same to eventSelected are applied here.
+    const lists = [f?.types, f?.not_types, f?.senders, f?.not_senders];
+    if (lists.some((l) => l && l.length === 0) || [...(f?.types ?? []), ...(f?.not_types ?? [])].some((t) => t.endsWith('*'))) return undefined;
+    const positions = this.heard.positionsIn(roomId, after, upTo);
+    if (!positions || positions.length > MEMORY_WINDOW_MAX) return undefined;
+    const rows = await this.recent.at(positions);
+    return rows
+      .filter((r) => eventSelected(f, r) && (r.state_key !== null || !blocked.has(r.sender)))
+      .reverse()
+      .slice(0, limit);
   }
 
   private async inviteState(roomId: string, userId: string, invitePosition: number): Promise<unknown[]> {
