@@ -2,18 +2,23 @@
  * `npm run bench:media`: the media repository against the disk it sits on.
  *
  * A 100 MB file is uploaded to a real Whisper (in a child process; at once, and to an id
- * created first) and downloaded back, and copied on disk by this process in the same run;
- * throughput is reported as MB/s and as ratios to the copy (uploads against a copy that
- * fsyncs, as the server does before it answers; download, saved to a file, against one that
- * does not). Each run also uploads the file to a bare node:http server that only pipes it
- * into a file (pipeServer.ts): the upload's floor on this machine, so `uploadOverBarePipe` is
- * Whisper's own overhead. The server's RSS is sampled while the bytes flow, against its idle
- * baseline: streaming means it stays flat. Then
- * thumbnails per second of a 4000×3000 JPEG: made anew (every size different), from the cache
- * (one size), and sharp doing the same resizes in this process as the baseline.
+ * created first) and downloaded back with curl (transfers.ts), and copied on disk by this
+ * process, in every round. Each transfer is compared with the copy that does the same work on
+ * one machine (`baselines` in the JSON): an upload with a copy that fsyncs at the end, as the
+ * server does before it answers; a download, saved to a file by the client, with a copy that
+ * does not. A ratio is taken within each round, against that round's copy, and the report
+ * gives the median over rounds: the copies' own speed swings with the machine's load (2 shared
+ * cores here), and a copy and a transfer a second apart see the same load.
+ *
+ * Each round also moves the file to and from a bare node:http server (pipeServer.ts: a body
+ * piped into a file; fs.createReadStream piped out): the floor on this machine, so
+ * `uploadOverBarePipe` and `downloadOverBareServe` are Whisper's own overhead. The server's RSS
+ * is sampled while the bytes flow, against its idle baseline: streaming means it stays flat.
+ * Then thumbnails per second of a 4000×3000 JPEG: made anew (every size different), from the
+ * cache (one size), and sharp doing the same resizes in this process as the baseline.
  *
  * Progress goes to stderr; one JSON document goes to stdout at the end.
- * Environment: BENCH_MEDIA_MB (100), BENCH_MEDIA_RUNS (3), BENCH_THUMBNAILS (60),
+ * Environment: BENCH_MEDIA_MB (100), BENCH_MEDIA_RUNS (5), BENCH_THUMBNAILS (60),
  * BENCH_THUMBNAIL_CONCURRENCY (2), BENCH_IDLE_MS (2000).
  */
 import { randomBytes } from 'node:crypto';
@@ -32,11 +37,11 @@ import { forkServer, stopChild, type ReadyLine } from '../shared/serverChild.ts'
 import { sampleRss } from './rss.ts';
 import type { ServeOptions } from './serve.ts';
 import { sharpRate, thumbnailRate, writeLargeJpeg, type Rate } from './thumbnails.ts';
-import { downloadFile, kernelCopy, streamCopy, uploadFile, uploadFileAsync } from './transfers.ts';
+import { curlVersion, downloadFile, downloadUrl, kernelCopy, streamCopy, uploadFile, uploadFileAsync } from './transfers.ts';
 
 const settings = {
   fileMb: envNumber('BENCH_MEDIA_MB', 100),
-  runs: envNumber('BENCH_MEDIA_RUNS', 3),
+  runs: envNumber('BENCH_MEDIA_RUNS', 5),
   thumbnails: envNumber('BENCH_THUMBNAILS', 60),
   thumbnailConcurrency: envNumber('BENCH_THUMBNAIL_CONCURRENCY', 2),
   idleMs: envNumber('BENCH_IDLE_MS', 2000),
@@ -74,8 +79,7 @@ interface Server {
   idleRss(): Promise<number>;
 }
 
-async function startServer(kind: ServeOptions['kind'], dataDir: string): Promise<Server> {
-  const opts: ServeOptions = { kind, dataDir };
+async function startServer(opts: ServeOptions): Promise<Server> {
   const { child, ready } = await forkServer<ReadyLine>(SERVE, opts);
   cleanups.push(() => stopChild(child, ready.pid));
   const idleRss = async () => {
@@ -89,51 +93,78 @@ async function startServer(kind: ServeOptions['kind'], dataDir: string): Promise
 
 const mbPerSec = (bytes: number, seconds: number) => round(bytes / MB / seconds, 1);
 
+/** Seconds each way of moving the file took in one round. */
+interface Round {
+  copyFile: number;
+  streamCopy: number;
+  streamCopyFsync: number;
+  download: number;
+  bareDownload: number;
+  upload: number;
+  asyncUpload: number;
+  bareUpload: number;
+}
+
+/** Rate of `of` over rate of `over`, both timed in the same round. */
+type Ratio = [of: keyof Round, over: keyof Round];
+const RATIOS = {
+  uploadOverStreamCopyFsync: ['upload', 'streamCopyFsync'],
+  asyncUploadOverStreamCopyFsync: ['asyncUpload', 'streamCopyFsync'],
+  uploadOverBarePipe: ['upload', 'bareUpload'],
+  barePipeUploadOverStreamCopyFsync: ['bareUpload', 'streamCopyFsync'],
+  downloadOverStreamCopy: ['download', 'streamCopy'],
+  downloadOverBareServe: ['download', 'bareDownload'],
+  bareServeDownloadOverStreamCopy: ['bareDownload', 'streamCopy'],
+  uploadOverCopyFile: ['upload', 'copyFile'],
+  downloadOverCopyFile: ['download', 'copyFile'],
+} satisfies Record<string, Ratio>;
+
 async function main(): Promise<void> {
-  log(`settings ${JSON.stringify(settings)}; ${os.cpus().length} CPUs, node ${process.version}`);
+  const client = await curlVersion();
+  log(`settings ${JSON.stringify(settings)}; ${os.cpus().length} CPUs, node ${process.version}, ${client}`);
   const work = await mkdtemp(path.join(os.tmpdir(), 'whisper-bench-media-'));
   cleanups.push(() => rm(work, { recursive: true, force: true }));
   const bytes = Math.round(settings.fileMb * MB);
   const source = path.join(work, 'source.bin');
   await writeRandomFile(source, bytes);
 
-  const server = await startServer('whisper', path.join(work, 'whisper'));
+  const server = await startServer({ kind: 'whisper', dataDir: path.join(work, 'whisper') });
   log(`whisper child pid ${server.pid} on ${server.url}`);
-  const pipe = await startServer('pipe', path.join(work, 'pipe'));
-  log(`bare pipe child pid ${pipe.pid} on ${pipe.url}`);
+  const bare = await startServer({ kind: 'pipe', dataDir: path.join(work, 'pipe'), serveFile: source });
+  log(`bare server child pid ${bare.pid} on ${bare.url}`);
   const idleBefore = await server.idleRss();
   const user = await register(server.url);
+  // Untimed: the file the rounds download, and every path of the server run once.
+  const { contentUri } = await uploadFile(server.url, user.accessToken, source);
 
-  const copies = { kernel: [] as number[], stream: [] as number[], streamFsync: [] as number[] };
-  const up: number[] = [];
-  const pipeUp: number[] = [];
-  const asyncUp: number[] = [];
-  const down: number[] = [];
+  const rounds: Round[] = [];
   let upRss = 0;
   let downRss = 0;
+  const copy = path.join(work, 'copy.bin');
+  const saved = path.join(work, 'downloaded.bin');
+  const timed = async (move: () => Promise<{ seconds: number }>, leaves?: string) => {
+    const { seconds } = await move();
+    if (leaves) await rm(leaves);
+    return seconds;
+  };
   for (let run = 1; run <= settings.runs; run++) {
-    const copy = path.join(work, 'copy.bin');
-    copies.kernel.push((await kernelCopy(source, copy)).seconds);
-    await rm(copy);
-    copies.stream.push((await streamCopy(source, copy, false)).seconds);
-    await rm(copy);
-    copies.streamFsync.push((await streamCopy(source, copy, true)).seconds);
-    await rm(copy);
-    pipeUp.push((await uploadFile(pipe.url, 'none', source)).seconds);
-
+    const copyFile = await timed(() => kernelCopy(source, copy), copy);
+    const plainCopy = await timed(() => streamCopy(source, copy, false), copy);
     let sampler = sampleRss(server.pid);
-    const uploaded = await uploadFile(server.url, user.accessToken, source);
-    up.push(uploaded.seconds);
-    asyncUp.push((await uploadFileAsync(server.url, user.accessToken, source)).seconds);
-    upRss = Math.max(upRss, sampler.stop() ?? 0);
-
-    sampler = sampleRss(server.pid);
-    const saved = path.join(work, 'downloaded.bin');
-    down.push((await downloadFile(server.url, user.accessToken, uploaded.contentUri, saved, bytes)).seconds);
+    const download = await timed(() => downloadFile(downloadUrl(server.url, contentUri), user.accessToken, saved, bytes), saved);
     downRss = Math.max(downRss, sampler.stop() ?? 0);
-    await rm(saved);
-    log(`run ${run}: upload ${mbPerSec(bytes, uploaded.seconds)} MB/s (async ${mbPerSec(bytes, asyncUp.at(-1)!)}, bare pipe ${mbPerSec(bytes, pipeUp.at(-1)!)}), download ${mbPerSec(bytes, down.at(-1)!)} MB/s, ` +
-      `stream copy ${mbPerSec(bytes, copies.stream.at(-1)!)} MB/s (fsync ${mbPerSec(bytes, copies.streamFsync.at(-1)!)}), copyFile ${mbPerSec(bytes, copies.kernel.at(-1)!)} MB/s`);
+    const bareDownload = await timed(() => downloadFile(bare.url, 'none', saved, bytes), saved);
+    const fsyncCopy = await timed(() => streamCopy(source, copy, true), copy);
+    const bareUpload = await timed(() => uploadFile(bare.url, 'none', source));
+    sampler = sampleRss(server.pid);
+    const upload = await timed(() => uploadFile(server.url, user.accessToken, source));
+    const asyncUpload = await timed(() => uploadFileAsync(server.url, user.accessToken, source));
+    upRss = Math.max(upRss, sampler.stop() ?? 0);
+    const r: Round = { copyFile, streamCopy: plainCopy, streamCopyFsync: fsyncCopy, download, bareDownload, upload, asyncUpload, bareUpload };
+    rounds.push(r);
+    const rate = (k: keyof Round) => mbPerSec(bytes, r[k]);
+    log(`run ${run}: download ${rate('download')} MB/s (bare ${rate('bareDownload')}) vs stream copy ${rate('streamCopy')}: ${round(r.streamCopy / r.download, 2)}x; ` +
+      `upload ${rate('upload')} MB/s (async ${rate('asyncUpload')}, bare ${rate('bareUpload')}) vs fsync copy ${rate('streamCopyFsync')}: ${round(r.streamCopyFsync / r.upload, 2)}x; copyFile ${rate('copyFile')} MB/s`);
   }
   const idleAfter = await server.idleRss();
 
@@ -150,23 +181,21 @@ async function main(): Promise<void> {
   const rates = (r: Rate) => ({ count: r.count, seconds: round(r.seconds, 2), perSecond: round(r.perSecond, 1) });
   log(`thumbnails of 4000x3000: made ${round(made.perSecond, 1)}/s, cached ${round(cached.perSecond, 1)}/s, sharp in-process ${round(direct.perSecond, 1)}/s`);
 
-  const rate = {
-    uploadMBps: mbPerSec(bytes, median(up)),
-    asyncUploadMBps: mbPerSec(bytes, median(asyncUp)),
-    barePipeUploadMBps: mbPerSec(bytes, median(pipeUp)),
-    downloadMBps: mbPerSec(bytes, median(down)),
-    streamCopyMBps: mbPerSec(bytes, median(copies.stream)),
-    streamCopyFsyncMBps: mbPerSec(bytes, median(copies.streamFsync)),
-    copyFileMBps: mbPerSec(bytes, median(copies.kernel)),
+  const medianRate = (k: keyof Round) => mbPerSec(bytes, median(rounds.map((r) => r[k])));
+  const throughput = {
+    uploadMBps: medianRate('upload'),
+    asyncUploadMBps: medianRate('asyncUpload'),
+    barePipeUploadMBps: medianRate('bareUpload'),
+    downloadMBps: medianRate('download'),
+    bareServeDownloadMBps: medianRate('bareDownload'),
+    streamCopyMBps: medianRate('streamCopy'),
+    streamCopyFsyncMBps: medianRate('streamCopyFsync'),
+    copyFileMBps: medianRate('copyFile'),
   };
+  const perRound = (of: keyof Round, over: keyof Round) => rounds.map((r) => round(r[over] / r[of], 3));
+  const ratioRounds = Object.fromEntries(Object.entries(RATIOS).map(([name, [of, over]]) => [name, perRound(of, over)])) as Record<keyof typeof RATIOS, number[]>;
   const ratios = {
-    uploadOverStreamCopyFsync: round(rate.uploadMBps / rate.streamCopyFsyncMBps, 3),
-    asyncUploadOverStreamCopyFsync: round(rate.asyncUploadMBps / rate.streamCopyFsyncMBps, 3),
-    uploadOverBarePipe: round(rate.uploadMBps / rate.barePipeUploadMBps, 3),
-    barePipeUploadOverStreamCopyFsync: round(rate.barePipeUploadMBps / rate.streamCopyFsyncMBps, 3),
-    downloadOverStreamCopy: round(rate.downloadMBps / rate.streamCopyMBps, 3),
-    uploadOverCopyFile: round(rate.uploadMBps / rate.copyFileMBps, 3),
-    downloadOverCopyFile: round(rate.downloadMBps / rate.copyFileMBps, 3),
+    ...Object.fromEntries(Object.entries(ratioRounds).map(([name, xs]) => [name, median(xs)])) as Record<keyof typeof RATIOS, number>,
     thumbnailsMadeOverSharp: round(made.perSecond / direct.perSecond, 3),
   };
   const memory = {
@@ -184,13 +213,20 @@ async function main(): Promise<void> {
     rssGrowthWhileStreamingMb: { value: round(growthMb, 1), max: GOALS.rssGrowthMbMax, met: growthMb <= GOALS.rssGrowthMbMax },
   };
   const report = {
-    file: { megabytes: settings.fileMb, runs: settings.runs, statistic: 'median' },
-    throughput: rate,
+    file: { megabytes: settings.fileMb, runs: settings.runs, statistic: 'median over rounds; each ratio is taken within its round' },
+    client: client,
+    baselines: {
+      upload: 'streamCopyFsync: this process reads the file and writes a copy in 1 MiB pieces, fsync at the end (the server fsyncs an upload before it answers)',
+      download: 'streamCopy: the same without the fsync (the client saving a download does not sync it)',
+      info: 'copyFile (the kernel copies, no bytes through a process) is given for reference, not as a goal',
+    },
+    throughput,
     ratios,
+    ratioRounds: { uploadOverStreamCopyFsync: ratioRounds.uploadOverStreamCopyFsync, asyncUploadOverStreamCopyFsync: ratioRounds.asyncUploadOverStreamCopyFsync, downloadOverStreamCopy: ratioRounds.downloadOverStreamCopy },
     memory,
     thumbnails: { source: '4000x3000 JPEG', concurrency: settings.thumbnailConcurrency, made: rates(made), cached: rates(cached), sharpInProcess: rates(direct) },
     goals: { ...goals, allMet: Object.values(goals).every((g) => g.met) },
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, totalMemMb: round(os.totalmem() / MiB, 0), node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, totalMemMb: round(os.totalmem() / MiB, 0), loadAverage1m: round(os.loadavg()[0], 1), node: process.version, platform: `${process.platform}-${process.arch}` },
     settings,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
