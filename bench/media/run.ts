@@ -77,47 +77,54 @@ interface Server {
   pid: number;
   /** RSS after a GC in the child. */
   idleRss(): Promise<number>;
+  /** CPU time the child has used so far (user + system, all threads), in ms. */
+  cpuMs(): Promise<number>;
 }
 
 async function startServer(opts: ServeOptions): Promise<Server> {
   const { child, ready } = await forkServer<ReadyLine>(SERVE, opts);
   cleanups.push(() => stopChild(child, ready.pid));
+  const ask = async <T>(type: string): Promise<T> => {
+    const reply = once(child, 'message') as Promise<[T]>;
+    child.send({ type });
+    return (await reply)[0];
+  };
   const idleRss = async () => {
     await sleep(settings.idleMs);
-    const reply = once(child, 'message') as Promise<[{ type: string; rss: number }]>;
-    child.send({ type: 'rss' });
-    return (await reply)[0].rss;
+    return (await ask<{ rss: number }>('rss')).rss;
   };
-  return { url: ready.url, pid: ready.pid, idleRss };
+  const cpuMs = async () => (await ask<{ micros: number }>('cpu')).micros / 1000;
+  return { url: ready.url, pid: ready.pid, idleRss, cpuMs };
 }
 
 const mbPerSec = (bytes: number, seconds: number) => round(bytes / MB / seconds, 1);
 
-/** Seconds each way of moving the file took in one round. */
+/** The transfers of a round; each is timed right after a copy of the same file, its baseline. */
+const TRANSFERS = ['download', 'bareDownload', 'upload', 'asyncUpload', 'bareUpload'] as const;
+type Transfer = (typeof TRANSFERS)[number];
+
 interface Round {
+  /**
+   * Seconds, and the seconds of the copy just before it (with an fsync for uploads); the CPU
+   * time the server used for the transfer and this process for the copy, in ms.
+   */
+  transfers: Record<Transfer, { seconds: number; copySeconds: number; serverCpuMs: number; copyCpuMs: number }>;
   copyFile: number;
-  streamCopy: number;
-  streamCopyFsync: number;
-  download: number;
-  bareDownload: number;
-  upload: number;
-  asyncUpload: number;
-  bareUpload: number;
 }
 
-/** Rate of `of` over rate of `over`, both timed in the same round. */
-type Ratio = [of: keyof Round, over: keyof Round];
+/** Rate of a transfer over the rate of its baseline copy, or of another transfer of the round. */
 const RATIOS = {
-  uploadOverStreamCopyFsync: ['upload', 'streamCopyFsync'],
-  asyncUploadOverStreamCopyFsync: ['asyncUpload', 'streamCopyFsync'],
-  uploadOverBarePipe: ['upload', 'bareUpload'],
-  barePipeUploadOverStreamCopyFsync: ['bareUpload', 'streamCopyFsync'],
-  downloadOverStreamCopy: ['download', 'streamCopy'],
-  downloadOverBareServe: ['download', 'bareDownload'],
-  bareServeDownloadOverStreamCopy: ['bareDownload', 'streamCopy'],
-  uploadOverCopyFile: ['upload', 'copyFile'],
-  downloadOverCopyFile: ['download', 'copyFile'],
-} satisfies Record<string, Ratio>;
+  uploadOverStreamCopyFsync: (r) => r.transfers.upload.copySeconds / r.transfers.upload.seconds,
+  asyncUploadOverStreamCopyFsync: (r) => r.transfers.asyncUpload.copySeconds / r.transfers.asyncUpload.seconds,
+  barePipeUploadOverStreamCopyFsync: (r) => r.transfers.bareUpload.copySeconds / r.transfers.bareUpload.seconds,
+  uploadOverBarePipe: (r) => r.transfers.bareUpload.seconds / r.transfers.upload.seconds,
+  downloadOverStreamCopy: (r) => r.transfers.download.copySeconds / r.transfers.download.seconds,
+  bareServeDownloadOverStreamCopy: (r) => r.transfers.bareDownload.copySeconds / r.transfers.bareDownload.seconds,
+  downloadOverBareServe: (r) => r.transfers.bareDownload.seconds / r.transfers.download.seconds,
+  uploadOverCopyFile: (r) => r.copyFile / r.transfers.upload.seconds,
+  downloadOverCopyFile: (r) => r.copyFile / r.transfers.download.seconds,
+} satisfies Record<string, (r: Round) => number>;
+type RatioName = keyof typeof RATIOS;
 
 async function main(): Promise<void> {
   const client = await curlVersion();
@@ -142,29 +149,37 @@ async function main(): Promise<void> {
   let downRss = 0;
   const copy = path.join(work, 'copy.bin');
   const saved = path.join(work, 'downloaded.bin');
-  const timed = async (move: () => Promise<{ seconds: number }>, leaves?: string) => {
-    const { seconds } = await move();
-    if (leaves) await rm(leaves);
-    return seconds;
+  const whisperFile = downloadUrl(server.url, contentUri);
+  const moves: Record<Transfer, { upload: boolean; to: Server; move: () => Promise<{ seconds: number }> }> = {
+    download: { upload: false, to: server, move: () => downloadFile(whisperFile, user.accessToken, saved, bytes) },
+    bareDownload: { upload: false, to: bare, move: () => downloadFile(bare.url, 'none', saved, bytes) },
+    upload: { upload: true, to: server, move: () => uploadFile(server.url, user.accessToken, source) },
+    asyncUpload: { upload: true, to: server, move: () => uploadFileAsync(server.url, user.accessToken, source) },
+    bareUpload: { upload: true, to: bare, move: () => uploadFile(bare.url, 'none', source) },
   };
   for (let run = 1; run <= settings.runs; run++) {
-    const copyFile = await timed(() => kernelCopy(source, copy), copy);
-    const plainCopy = await timed(() => streamCopy(source, copy, false), copy);
-    let sampler = sampleRss(server.pid);
-    const download = await timed(() => downloadFile(downloadUrl(server.url, contentUri), user.accessToken, saved, bytes), saved);
-    downRss = Math.max(downRss, sampler.stop() ?? 0);
-    const bareDownload = await timed(() => downloadFile(bare.url, 'none', saved, bytes), saved);
-    const fsyncCopy = await timed(() => streamCopy(source, copy, true), copy);
-    const bareUpload = await timed(() => uploadFile(bare.url, 'none', source));
-    sampler = sampleRss(server.pid);
-    const upload = await timed(() => uploadFile(server.url, user.accessToken, source));
-    const asyncUpload = await timed(() => uploadFileAsync(server.url, user.accessToken, source));
-    upRss = Math.max(upRss, sampler.stop() ?? 0);
-    const r: Round = { copyFile, streamCopy: plainCopy, streamCopyFsync: fsyncCopy, download, bareDownload, upload, asyncUpload, bareUpload };
-    rounds.push(r);
-    const rate = (k: keyof Round) => mbPerSec(bytes, r[k]);
-    log(`run ${run}: download ${rate('download')} MB/s (bare ${rate('bareDownload')}) vs stream copy ${rate('streamCopy')}: ${round(r.streamCopy / r.download, 2)}x; ` +
-      `upload ${rate('upload')} MB/s (async ${rate('asyncUpload')}, bare ${rate('bareUpload')}) vs fsync copy ${rate('streamCopyFsync')}: ${round(r.streamCopyFsync / r.upload, 2)}x; copyFile ${rate('copyFile')} MB/s`);
+    const copyFile = (await kernelCopy(source, copy)).seconds;
+    await rm(copy);
+    const transfers = {} as Round['transfers'];
+    for (const name of TRANSFERS) {
+      const { upload, to, move } = moves[name];
+      const copyCpu = process.cpuUsage();
+      const copySeconds = (await streamCopy(source, copy, upload)).seconds;
+      const { user: copyUser, system: copySystem } = process.cpuUsage(copyCpu);
+      await rm(copy);
+      const cpuBefore = await to.cpuMs();
+      const sampler = sampleRss(server.pid);
+      const { seconds } = await move();
+      const rss = sampler.stop() ?? 0;
+      const serverCpuMs = (await to.cpuMs()) - cpuBefore;
+      if (name === 'download') downRss = Math.max(downRss, rss);
+      if (name === 'upload' || name === 'asyncUpload') upRss = Math.max(upRss, rss);
+      if (!upload) await rm(saved);
+      transfers[name] = { seconds, copySeconds, serverCpuMs, copyCpuMs: (copyUser + copySystem) / 1000 };
+    }
+    rounds.push({ transfers, copyFile });
+    const t = (name: Transfer) => `${mbPerSec(bytes, transfers[name].seconds)} MB/s (copy ${mbPerSec(bytes, transfers[name].copySeconds)})`;
+    log(`run ${run}: download ${t('download')}, bare ${t('bareDownload')}; upload ${t('upload')}, async ${t('asyncUpload')}, bare ${t('bareUpload')}; copyFile ${mbPerSec(bytes, copyFile)} MB/s`);
   }
   const idleAfter = await server.idleRss();
 
@@ -181,22 +196,34 @@ async function main(): Promise<void> {
   const rates = (r: Rate) => ({ count: r.count, seconds: round(r.seconds, 2), perSecond: round(r.perSecond, 1) });
   log(`thumbnails of 4000x3000: made ${round(made.perSecond, 1)}/s, cached ${round(cached.perSecond, 1)}/s, sharp in-process ${round(direct.perSecond, 1)}/s`);
 
-  const medianRate = (k: keyof Round) => mbPerSec(bytes, median(rounds.map((r) => r[k])));
+  const medianRate = (seconds: number[]) => mbPerSec(bytes, median(seconds));
+  const transferRate = (name: Transfer) => medianRate(rounds.map((r) => r.transfers[name].seconds));
+  const copyRate = (upload: boolean) => medianRate(rounds.flatMap((r) => TRANSFERS.filter((n) => moves[n].upload === upload).map((n) => r.transfers[n].copySeconds)));
   const throughput = {
-    uploadMBps: medianRate('upload'),
-    asyncUploadMBps: medianRate('asyncUpload'),
-    barePipeUploadMBps: medianRate('bareUpload'),
-    downloadMBps: medianRate('download'),
-    bareServeDownloadMBps: medianRate('bareDownload'),
-    streamCopyMBps: medianRate('streamCopy'),
-    streamCopyFsyncMBps: medianRate('streamCopyFsync'),
-    copyFileMBps: medianRate('copyFile'),
+    uploadMBps: transferRate('upload'),
+    asyncUploadMBps: transferRate('asyncUpload'),
+    barePipeUploadMBps: transferRate('bareUpload'),
+    downloadMBps: transferRate('download'),
+    bareServeDownloadMBps: transferRate('bareDownload'),
+    streamCopyMBps: copyRate(false),
+    streamCopyFsyncMBps: copyRate(true),
+    copyFileMBps: medianRate(rounds.map((r) => r.copyFile)),
   };
-  const perRound = (of: keyof Round, over: keyof Round) => rounds.map((r) => round(r[over] / r[of], 3));
-  const ratioRounds = Object.fromEntries(Object.entries(RATIOS).map(([name, [of, over]]) => [name, perRound(of, over)])) as Record<keyof typeof RATIOS, number[]>;
+  const ratioRounds = Object.fromEntries(Object.entries(RATIOS).map(([name, ratio]) => [name, rounds.map((r) => round(ratio(r), 3))])) as Record<RatioName, number[]>;
   const ratios = {
-    ...Object.fromEntries(Object.entries(ratioRounds).map(([name, xs]) => [name, median(xs)])) as Record<keyof typeof RATIOS, number>,
+    ...(Object.fromEntries(Object.entries(ratioRounds).map(([name, xs]) => [name, median(xs)])) as Record<RatioName, number>),
     thumbnailsMadeOverSharp: round(made.perSecond / direct.perSecond, 3),
+  };
+  // CPU time depends far less on the machine's load than the rates do.
+  const cpuMs = (pick: (t: Round['transfers'][Transfer]) => number, names: readonly Transfer[]) => round(median(rounds.flatMap((r) => names.map((n) => pick(r.transfers[n])))), 0);
+  const cpu = {
+    whisperDownloadMs: cpuMs((t) => t.serverCpuMs, ['download']),
+    bareServeDownloadMs: cpuMs((t) => t.serverCpuMs, ['bareDownload']),
+    streamCopyMs: cpuMs((t) => t.copyCpuMs, ['download', 'bareDownload']),
+    whisperUploadMs: cpuMs((t) => t.serverCpuMs, ['upload']),
+    whisperAsyncUploadMs: cpuMs((t) => t.serverCpuMs, ['asyncUpload']),
+    barePipeUploadMs: cpuMs((t) => t.serverCpuMs, ['bareUpload']),
+    streamCopyFsyncMs: cpuMs((t) => t.copyCpuMs, ['upload', 'asyncUpload', 'bareUpload']),
   };
   const memory = {
     idleRssMb: mib(idleBefore),
@@ -216,13 +243,14 @@ async function main(): Promise<void> {
     file: { megabytes: settings.fileMb, runs: settings.runs, statistic: 'median over rounds; each ratio is taken within its round' },
     client: client,
     baselines: {
-      upload: 'streamCopyFsync: this process reads the file and writes a copy in 1 MiB pieces, fsync at the end (the server fsyncs an upload before it answers)',
-      download: 'streamCopy: the same without the fsync (the client saving a download does not sync it)',
+      upload: 'streamCopyFsync: this process reads the file and writes a copy in 1 MiB pieces, fsync at the end (the server fsyncs an upload before it answers); one right before each upload',
+      download: 'streamCopy: the same without the fsync (the client saving a download does not sync it); one right before each download',
       info: 'copyFile (the kernel copies, no bytes through a process) is given for reference, not as a goal',
     },
     throughput,
     ratios,
-    ratioRounds: { uploadOverStreamCopyFsync: ratioRounds.uploadOverStreamCopyFsync, asyncUploadOverStreamCopyFsync: ratioRounds.asyncUploadOverStreamCopyFsync, downloadOverStreamCopy: ratioRounds.downloadOverStreamCopy },
+    ratioRounds,
+    cpuMsPerTransfer: { ...cpu, note: 'median CPU time (user + system, all threads) of the server for one transfer of the file, and of this process for one copy; the client (curl) is not counted' },
     memory,
     thumbnails: { source: '4000x3000 JPEG', concurrency: settings.thumbnailConcurrency, made: rates(made), cached: rates(cached), sharpInProcess: rates(direct) },
     goals: { ...goals, allMet: Object.values(goals).every((g) => g.met) },

@@ -8,7 +8,8 @@
  *   node --expose-gc bench/media/serve.ts '{"kind":"pipe","dataDir":"/tmp/y","serveFile":"/tmp/z.bin"}'
  *
  * Prints {"ready":true,"url","pid"} once listening; answers {type:'rss'} with its RSS after a
- * GC ({type:'rss', rss}); {type:'stop'} (or the parent going away) closes it.
+ * GC ({type:'rss', rss}), {type:'cpu'} with the CPU time it has used, all its threads
+ * ({type:'cpu', micros}); {type:'stop'} (or the parent going away) closes it.
  */
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { startPipeServer } from './pipeServer.ts';
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
       gc?.();
       gc?.();
       process.send?.({ type: 'rss', rss: process.memoryUsage().rss });
+    } else if (msg?.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send?.({ type: 'cpu', micros: user + system });
     } else if (msg?.type === 'stop') {
       void stop();
     }
