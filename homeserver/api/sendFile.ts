@@ -74,7 +74,9 @@ export async function sendFileRange(res: Destination, file: FileHandle, start: n
       pos += bytesRead;
       const slot = buf;
       res.write(bytesRead === slot.length ? slot : slot.subarray(0, bytesRead), (err) => {
-        if (!err) free.push(slot);
+        // A failed write means the response is done for, whether or not it says so yet.
+        if (err) closed = true;
+        else free.push(slot);
         poke();
       });
     }
