@@ -18,7 +18,7 @@
  * cache (one size), and sharp doing the same resizes in this process as the baseline.
  *
  * Progress goes to stderr; one JSON document goes to stdout at the end.
- * Environment: BENCH_MEDIA_MB (100), BENCH_MEDIA_RUNS (5), BENCH_THUMBNAILS (60),
+ * Environment: BENCH_MEDIA_MB (100), BENCH_MEDIA_RUNS (7), BENCH_THUMBNAILS (60),
  * BENCH_THUMBNAIL_CONCURRENCY (2), BENCH_IDLE_MS (2000).
  */
 import { randomBytes } from 'node:crypto';
@@ -41,7 +41,7 @@ import { curlVersion, downloadFile, downloadUrl, kernelCopy, streamCopy, uploadF
 
 const settings = {
   fileMb: envNumber('BENCH_MEDIA_MB', 100),
-  runs: envNumber('BENCH_MEDIA_RUNS', 5),
+  runs: envNumber('BENCH_MEDIA_RUNS', 7),
   thumbnails: envNumber('BENCH_THUMBNAILS', 60),
   thumbnailConcurrency: envNumber('BENCH_THUMBNAIL_CONCURRENCY', 2),
   idleMs: envNumber('BENCH_IDLE_MS', 2000),
