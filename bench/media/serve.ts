@@ -1,14 +1,15 @@
 /**
  * Child-process side of the media benchmark: ONE real Whisper (PGlite in the given data dir,
- * media under it), or the bare upload pipe it is compared with (pipeServer.ts, files under the
- * data dir), so the parent's file reading, hashing and image decoding never share its event
- * loop or its memory. Started by run.ts through bench/shared/serverChild.ts:
+ * media under it), or the bare server it is compared with (pipeServer.ts: uploads piped to
+ * files under the data dir, downloads of `serveFile`), so the parent's file reading, hashing
+ * and image decoding never share its event loop or its memory. Started by run.ts through bench/shared/serverChild.ts:
  *
  *   node --expose-gc bench/media/serve.ts '{"kind":"whisper","dataDir":"/tmp/x"}'
- *   node --expose-gc bench/media/serve.ts '{"kind":"pipe","dataDir":"/tmp/y"}'
+ *   node --expose-gc bench/media/serve.ts '{"kind":"pipe","dataDir":"/tmp/y","serveFile":"/tmp/z.bin"}'
  *
  * Prints {"ready":true,"url","pid"} once listening; answers {type:'rss'} with its RSS after a
- * GC ({type:'rss', rss}); {type:'stop'} (or the parent going away) closes it.
+ * GC ({type:'rss', rss}), {type:'cpu'} with the CPU time it has used, all its threads
+ * ({type:'cpu', micros}); {type:'stop'} (or the parent going away) closes it.
  */
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { startPipeServer } from './pipeServer.ts';
@@ -16,11 +17,13 @@ import { startPipeServer } from './pipeServer.ts';
 export interface ServeOptions {
   kind: 'whisper' | 'pipe';
   dataDir: string;
+  /** The file the bare server answers GETs with. */
+  serveFile?: string;
 }
 
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
-  const started = opts.kind === 'pipe' ? await startPipeServer(opts.dataDir) : await startBenchWhisper({ dataDir: opts.dataDir });
+  const started = opts.kind === 'pipe' ? await startPipeServer(opts.dataDir, opts.serveFile) : await startBenchWhisper({ dataDir: opts.dataDir });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= started
@@ -35,6 +38,9 @@ async function main(): Promise<void> {
       gc?.();
       gc?.();
       process.send?.({ type: 'rss', rss: process.memoryUsage().rss });
+    } else if (msg?.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send?.({ type: 'cpu', micros: user + system });
     } else if (msg?.type === 'stop') {
       void stop();
     }

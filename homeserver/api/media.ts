@@ -14,6 +14,7 @@ import { errors } from '../errors.ts';
 import type { Ctx } from '../http/types.ts';
 import type { Services } from '../services/index.ts';
 import { DEFAULT_WAIT_MS, type StoredMedia } from '../services/media/mediaService.ts';
+import { sendFileRange } from './sendFile.ts';
 import { parseQuery, queryBoolean } from './validate.ts';
 
 /** Spec "serving inline content": types a browser may show in place; anything else downloads. */
@@ -39,8 +40,6 @@ const MEDIA_HEADERS = {
 
 /** Largest thumbnail side: bigger asks are scaled down to it (keeping their shape). */
 const MAX_THUMBNAIL_SIDE = 1600;
-/** Read-ahead per download stream: fewer, larger reads than the 64 KiB default. */
-const READ_CHUNK_BYTES = 256 * 1024;
 
 const count = (max: number) => z.string().regex(/^\d{1,15}$/, 'must be a non-negative integer').transform(Number).pipe(z.number().int().min(0).max(max));
 const timeoutMs = count(Number.MAX_SAFE_INTEGER).optional();
@@ -151,33 +150,39 @@ async function sendMedia(ctx: Ctx, s: Services, m: StoredMedia, fileName: string
   const etag = `"${m.sha256}"`;
   const range = byteRange(ctx, m.size, etag);
   const notModified = ctx.get('If-None-Match').split(',').some((t) => t.trim() === etag);
-  // Opened before any header is set, so a missing file is a clean 404.
-  const file = notModified || m.size === 0 ? undefined : await s.media.openContent(m);
   const baseType = m.contentType.split(';')[0].trim().toLowerCase();
-  ctx.set(MEDIA_HEADERS);
-  ctx.set({
+  const headers = {
+    ...MEDIA_HEADERS,
     'Content-Type': m.contentType,
     'Content-Disposition': contentDisposition(fileName ?? undefined, { type: INLINE_TYPES.has(baseType) ? 'inline' : 'attachment' }),
     'Accept-Ranges': 'bytes',
     ETag: etag,
     'Last-Modified': new Date(m.uploadedTs).toUTCString(),
-  });
-  if (notModified) {
-    ctx.status = 304;
+  };
+  if (notModified || m.size === 0) {
+    ctx.set(headers);
+    if (notModified) ctx.status = 304;
+    else ctx.body = Buffer.alloc(0);
     return;
   }
-  if (!file) {
-    ctx.body = Buffer.alloc(0);
-    return;
-  }
+  // Opened before any header is set, so a missing file is a clean 404. From here on nothing
+  // throws before sendFileRange, which closes it.
+  const file = await s.media.openContent(m);
   const start = range?.start ?? 0;
   const end = range?.end ?? m.size - 1;
-  if (range) {
-    ctx.status = 206;
-    ctx.set('Content-Range', `bytes ${start}-${end}/${m.size}`);
-  }
-  ctx.body = file.createReadStream({ start, end, highWaterMark: READ_CHUNK_BYTES });
+  ctx.set(headers);
+  ctx.status = range ? 206 : 200;
+  if (range) ctx.set('Content-Range', `bytes ${start}-${end}/${m.size}`);
   ctx.length = end - start + 1;
+  // The body is written here through a few reused buffers (sendFile.ts), not by Koa piping an
+  // fs.ReadStream: the status and headers set above are on the response already.
+  ctx.respond = false;
+  if (ctx.method === 'HEAD') {
+    await file.close();
+    ctx.res.end();
+    return;
+  }
+  await sendFileRange(ctx.res, file, start, end);
 }
 
 /**
