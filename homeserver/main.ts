@@ -124,6 +124,7 @@ export async function buildServices(config: Config, database: Database, logger: 
   const blockLists = new BlockLists(db, caches, Math.round(BLOCK_LIST_CACHE_USERS * config.cacheFactor));
   const push = new PushService(db, accountData, blockLists, { bus: caches, rules: caches.register(new InvalidatedCache<PushRulesJson>('push_rules', Math.round(PUSH_RULES_CACHE_USERS * config.cacheFactor))) });
   const persister = new EventPersister(db, notifier, new RoomStateCache(Math.round(ROOM_STATE_CACHE_ROOMS * config.cacheFactor)));
+  persister.onWrite((row) => recentRows.writing(row));
   const rooms = new RoomService({ db, persister, userIds });
   const relations = new RelationService(db, rooms);
   const directory = new DirectoryService({ db, rooms, userIds });

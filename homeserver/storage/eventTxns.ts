@@ -6,6 +6,3 @@ export async function findTxn(q: Queryable, userId: string, deviceId: string, tx
   return r?.event_id;
 }
 
-export async function insertTxn(q: Queryable, userId: string, deviceId: string, txnId: string, eventId: string): Promise<void> {
-  await q('event_txns').insert({ user_id: userId, device_id: deviceId, txn_id: txnId, event_id: eventId, created_ts: Date.now() });
-}

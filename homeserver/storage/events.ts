@@ -52,9 +52,34 @@ function toRow(r: Record<string, unknown>): EventRow {
   };
 }
 
-export async function insertEvent(q: Queryable, row: Omit<EventRow, 'redacted_by'>): Promise<void> {
-  await q('events').insert({ ...row, json: JSON.stringify(row.json) });
+/**
+ * Takes the next events position and stores the event there, with its transaction id when it
+ * has one, in one statement: the events stream, which every room shares, is locked from this
+ * statement to the commit, so the fewer round trips after it the better. Returns the position.
+ */
+export async function insertNextEvent(
+  q: Queryable,
+  row: Omit<EventRow, 'redacted_by' | 'stream_ordering'>,
+  txn?: { userId: string; deviceId: string; txnId: string },
+): Promise<number> {
+  const values: Record<string, unknown> = { ...row, json: JSON.stringify(row.json) };
+  const columns = Object.keys(values);
+  const bindings: unknown[] = columns.map((c) => values[c] as unknown);
+  let txnInsert = '';
+  if (txn) {
+    txnInsert = ', t AS (INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?))';
+    bindings.push(txn.userId, txn.deviceId, txn.txnId, row.event_id, Date.now());
+  }
+  // VALUES, not SELECT: the parameters take the columns' types.
+  const result = await q.raw(
+    `WITH p AS (UPDATE stream_positions SET position = position + 1 WHERE stream = 'events' RETURNING position),
+       e AS (INSERT INTO events (stream_ordering, ${columns.map((c) => `"${c}"`).join(', ')})
+             VALUES ((SELECT position FROM p), ${columns.map(() => '?').join(', ')}) RETURNING stream_ordering)${txnInsert}
+     SELECT stream_ordering FROM e`,
+    bindings as Knex.RawBinding[],
+  );
   if (row.relates_to) await q('events').where({ event_id: row.relates_to, has_relations: false }).update({ has_relations: true });
+  return Number((result.rows as Array<{ stream_ordering: string }>)[0].stream_ordering);
 }
 
 export async function getEvent(q: Queryable, eventId: string): Promise<EventRow | undefined> {
@@ -73,10 +98,27 @@ export async function eventsAtPositions(q: Queryable, positions: number[]): Prom
   return (await q('events').whereIn('stream_ordering', positions)).map(toRow);
 }
 
-/** The newest event of a room: the next event's prev_events and depth come from it. */
-export async function latestEvent(q: Queryable, roomId: string): Promise<{ event_id: string; depth: number; stream_ordering: number } | undefined> {
-  const r = await q('events').where({ room_id: roomId }).orderBy('stream_ordering', 'desc').first('event_id', 'depth', 'stream_ordering');
-  return r && { event_id: r.event_id, depth: Number(r.depth), stream_ordering: Number(r.stream_ordering) };
+/**
+ * The newest event of a room (the next event's prev_events and depth come from it) and, when
+ * a transaction id is given, the event already sent under it: one round trip for both.
+ */
+export async function roomHead(q: Queryable, roomId: string, txn?: { userId: string; deviceId: string; txnId: string }): Promise<{
+  latest?: { event_id: string; depth: number; stream_ordering: number };
+  txnEventId?: string;
+}> {
+  const latest = q('events').where({ room_id: roomId }).orderBy('stream_ordering', 'desc').limit(1).select('event_id', 'depth', 'stream_ordering');
+  const sent = txn
+    ? q('event_txns').where({ user_id: txn.userId, device_id: txn.deviceId, txn_id: txn.txnId }).select('event_id')
+    : q.raw('SELECT NULL::text AS event_id WHERE false');
+  const result = await q.raw(
+    'SELECT l.event_id, l.depth, l.stream_ordering, (?) AS txn_event_id FROM (SELECT 1) AS one LEFT JOIN LATERAL (?) AS l ON true',
+    [sent, latest],
+  );
+  const r = (result.rows as Array<{ event_id: string | null; depth: string; stream_ordering: string; txn_event_id: string | null }>)[0];
+  return {
+    latest: r.event_id ? { event_id: r.event_id, depth: Number(r.depth), stream_ordering: Number(r.stream_ordering) } : undefined,
+    txnEventId: r.txn_event_id ?? undefined,
+  };
 }
 
 /**

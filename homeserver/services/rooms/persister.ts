@@ -12,7 +12,6 @@ import * as events from '../../storage/events.ts';
 import * as eventTxns from '../../storage/eventTxns.ts';
 import { notify } from '../../storage/notifications.ts';
 import * as roomState from '../../storage/roomState.ts';
-import { allocatePosition } from '../../storage/streams.ts';
 import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
 import { authStateKeysFor, checkEventAuth, stateKey as authKey, toAuthState, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
 import { checkEventSize, eventIdFor, redactEvent, withHashes, type PduBody } from './eventFormat.ts';
@@ -92,6 +91,7 @@ export class EventPersister {
   private readonly hooks: StoredEventHook[] = [];
   private readonly checks: DraftCheck[] = [];
   private readonly precursors: DraftPrecursors[] = [];
+  private readonly writeWatchers: Array<(row: events.EventRow) => void> = [];
   /** A room's version never changes: read once per room. */
   private readonly versions = new Map<string, RoomVersion>();
 
@@ -109,6 +109,14 @@ export class EventPersister {
   /** Registers a check for each draft, run under the lock before it is stored. */
   check(check: DraftCheck): void {
     this.checks.push(check);
+  }
+
+  /**
+   * Registers a watcher of each row as it is written, before its transaction commits (which
+   * it may not): what it keeps must wait for the commit's notice, which names the event.
+   */
+  onWrite(watcher: (row: events.EventRow) => void): void {
+    this.writeWatchers.push(watcher);
   }
 
   /** Registers events to store before certain drafts (wired in main.ts). */
@@ -131,14 +139,17 @@ export class EventPersister {
       if (drafts.some((d) => d.roomId !== roomId)) throw new Error('persist: drafts of several rooms');
       await roomState.lockRoom(trx, roomId);
       if (newRoom) await roomState.insertRoom(trx, newRoom);
-      const latest = newRoom ? undefined : await events.latestEvent(trx, roomId);
+      // The first draft's transaction id is looked up with the room's newest event.
+      const firstTxn = drafts[0].txn && { userId: drafts[0].sender, ...drafts[0].txn };
+      const head = newRoom ? {} : await events.roomHead(trx, roomId, firstTxn);
+      const latest = head.latest;
       const room: RoomCursor = {
         latest,
         state: newRoom ? { position: 0, events: new Map() } : await this.states.current(trx, roomId, latest?.stream_ordering ?? 0),
       };
-      for (const draft of drafts) {
+      for (const [i, draft] of drafts.entries()) {
         if (draft.txn) {
-          const existing = await eventTxns.findTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId);
+          const existing = i === 0 && !newRoom ? head.txnEventId : await eventTxns.findTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId);
           if (existing) {
             out.push({ eventId: existing, position: 0, duplicate: true });
             continue;
@@ -149,13 +160,13 @@ export class EventPersister {
           for (const before of await make(trx, draft)) {
             if (before.roomId !== draft.roomId) throw new Error('persist: a precursor of another room');
             const p = await this.prepare(trx, before, version, room);
-            notices.push(await this.write(trx, p, await allocatePosition(trx, 'events'), room));
+            notices.push(await this.write(trx, p, room));
           }
         }
         const prepared = await this.prepare(trx, draft, version, room);
-        const position = await allocatePosition(trx, 'events');
-        notices.push(await this.write(trx, prepared, position, room));
-        out.push({ eventId: prepared.pdu.event_id, position, duplicate: false });
+        const notice = await this.write(trx, prepared, room);
+        notices.push(notice);
+        out.push({ eventId: prepared.pdu.event_id, position: notice.position, duplicate: false });
       }
       stateAfter = room.state;
       return out;
@@ -208,11 +219,10 @@ export class EventPersister {
     return { draft, pdu, version, membership, replaces: replaces ?? null, writes };
   }
 
-  /** Stores a prepared event at its position, with its state, transaction id and hook writes. */
-  private async write(trx: Queryable, p: PreparedEvent, position: number, room: RoomCursor): Promise<Notice> {
+  /** Stores a prepared event at the next position, with its state, transaction id and hook writes. */
+  private async write(trx: Queryable, p: PreparedEvent, room: RoomCursor): Promise<Notice & { position: number }> {
     const { draft, pdu, membership } = p;
-    const row: events.EventRow = {
-      stream_ordering: position,
+    const stored: Omit<events.EventRow, 'stream_ordering' | 'redacted_by'> = {
       event_id: pdu.event_id,
       room_id: draft.roomId,
       type: draft.type,
@@ -226,9 +236,10 @@ export class EventPersister {
       membership,
       replaces_state: p.replaces,
       ...relationOf(draft.content),
-      redacted_by: null,
     };
-    await events.insertEvent(trx, row);
+    const txn = draft.txn && { userId: draft.sender, ...draft.txn };
+    const position = await events.insertNextEvent(trx, stored, txn);
+    const row: events.EventRow = { ...stored, stream_ordering: position, redacted_by: null };
     if (draft.stateKey !== undefined) {
       await roomState.setCurrentState(trx, {
         room_id: draft.roomId, type: draft.type, state_key: draft.stateKey, event_id: pdu.event_id, stream_ordering: position, membership,
@@ -240,10 +251,10 @@ export class EventPersister {
       const target = await this.applyRedaction(trx, draft.redacts, pdu.event_id, p.version);
       if (target) room.state = redacted(room.state, target);
     }
-    if (draft.txn) await eventTxns.insertTxn(trx, draft.sender, draft.txn.deviceId, draft.txn.txnId, pdu.event_id);
     for (const w of p.writes) await w(trx, position);
     const touches = (draft.type === 'm.room.redaction' ? draft.redacts : undefined) ?? row.relates_to ?? undefined;
-    const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined, touches };
+    const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined, touches, eventId: pdu.event_id };
+    for (const watch of this.writeWatchers) watch(row);
     await notify(trx, CHANGES_CHANNEL, this.notifier.encode(notice));
     return { ...notice, row };
   }

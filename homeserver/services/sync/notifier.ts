@@ -25,6 +25,8 @@ export interface Notice {
   type?: string;
   stateKey?: string;
   membership?: string;
+  /** Events: the event's id. */
+  eventId?: string;
   /** Events: the earlier event this one changed (the target of a redaction or a relation). */
   touches?: string;
   /** Events written by this process: the stored row (never sent to other processes). */
@@ -82,15 +84,15 @@ export class Notifier {
   }
 
   encode(n: Notice): string {
-    return JSON.stringify([n.stream, n.position, n.roomId ?? null, n.userId ?? null, n.type ?? null, n.stateKey ?? null, n.membership ?? null, n.touches ?? null]);
+    return JSON.stringify([n.stream, n.position, n.roomId ?? null, n.userId ?? null, n.type ?? null, n.stateKey ?? null, n.membership ?? null, n.touches ?? null, n.eventId ?? null]);
   }
 
   decode(payload: string): Notice | undefined {
     try {
-      const [stream, position, roomId, userId, type, stateKey, membership, touches] = JSON.parse(payload) as Array<string | number | null>;
+      const [stream, position, roomId, userId, type, stateKey, membership, touches, eventId] = JSON.parse(payload) as Array<string | number | null>;
       if (!STREAMS.includes(stream as Stream) || typeof position !== 'number') return undefined;
       const orUndefined = (v: string | number | null) => (v == null ? undefined : String(v));
-      return { stream: stream as Stream, position, roomId: orUndefined(roomId), userId: orUndefined(userId), type: orUndefined(type), stateKey: orUndefined(stateKey), membership: orUndefined(membership), touches: orUndefined(touches ?? null) };
+      return { stream: stream as Stream, position, roomId: orUndefined(roomId), userId: orUndefined(userId), type: orUndefined(type), stateKey: orUndefined(stateKey), membership: orUndefined(membership), touches: orUndefined(touches ?? null), eventId: orUndefined(eventId ?? null) };
     } catch {
       return undefined;
     }

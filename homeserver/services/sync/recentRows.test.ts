@@ -37,7 +37,7 @@ describe('RecentEventRows: the rows of recent events', () => {
   it('serves rows written here without reading, and reads those written elsewhere once', async () => {
     const s = standIns();
     const recent = new RecentEventRows(s.db, s.notifier, 100);
-    s.hear({ position: 1, row: row(1) });
+    s.hear({ position: 1, eventId: '$e1', row: row(1) });
     s.stored.set(2, row(2));
     assert.deepEqual(bodies(await recent.at([1, 2])), ['m1', 'm2']);
     assert.deepEqual(s.reads, [[2]], 'only the remote row was read');
@@ -45,10 +45,30 @@ describe('RecentEventRows: the rows of recent events', () => {
     assert.equal(s.reads.length, 1, 'and then kept');
   });
 
+  it('keeps a row written here once its commit is heard, even through the database before the writer', async () => {
+    const s = standIns();
+    const recent = new RecentEventRows(s.db, s.notifier, 100);
+    recent.writing(row(1));
+    // The commit's NOTIFY (no row in it) arrives before the writer's own notice.
+    s.hear({ position: 1, eventId: '$e1' });
+    assert.deepEqual(bodies(await recent.at([1])), ['m1']);
+    assert.equal(s.reads.length, 0, 'served without a read');
+  });
+
+  it('never serves a written row whose transaction rolled back and whose position went to another event', async () => {
+    const s = standIns();
+    const recent = new RecentEventRows(s.db, s.notifier, 100);
+    recent.writing(row(1, 'rolled back'));
+    s.stored.set(1, { ...row(1, 'committed'), event_id: '$other' });
+    s.hear({ position: 1, eventId: '$other' });
+    assert.deepEqual(bodies(await recent.at([1])), ['committed']);
+    assert.equal(s.reads.length, 1);
+  });
+
   it('reads a row again once a later event touched it', async () => {
     const s = standIns();
     const recent = new RecentEventRows(s.db, s.notifier, 100);
-    s.hear({ position: 1, row: row(1) });
+    s.hear({ position: 1, eventId: '$e1', row: row(1) });
     s.stored.set(1, row(1, '(redacted)'));
     s.hear({ position: 2, type: 'm.room.redaction', touches: '$e1' });
     assert.deepEqual(bodies(await recent.at([1])), ['(redacted)']);

@@ -3,23 +3,35 @@
  * event read it once, not once each: a row this process wrote is kept as its commit is heard,
  * one another process wrote is read once by position and kept.
  *
+ * A row written here is held aside until the commit's notice for its position names its event
+ * (a rolled-back write never is, and its position may go to another event). That notice can
+ * come back through the database's notifications before the writer has gone on after its
+ * commit, and wake the room's members at once: so the row is held from the write, not the commit.
+ *
  * A stored row changes only when a later event redacts it or relates to it (its content, its
  * relations flag); that event's notice names it (`touches`) and drops it here, in every
  * process. A read that raced with a drop is not kept (the cache's mark).
  */
 import type { Db } from '../../storage/database.ts';
 import * as events from '../../storage/events.ts';
+import { LRUCache } from 'lru-cache';
 import { InvalidatedCache } from '../caches.ts';
 import type { Notice, Notifier } from './notifier.ts';
+
+/** Rows written and not yet heard committed, at most: more are in flight only in a burst. */
+const WRITTEN_MAX = 1_000;
 
 export class RecentEventRows {
   private readonly db: Db;
   /** Keyed by position, grouped by event id (what a touching event names). */
   private readonly rows: InvalidatedCache<events.EventRow>;
+  /** Written, not yet heard committed (bounded: a rolled-back write is never heard). */
+  private readonly written: LRUCache<number, events.EventRow> | undefined;
 
   constructor(db: Db, notifier: Notifier, max: number) {
     this.db = db;
     this.rows = new InvalidatedCache<events.EventRow>('recent_rows', max);
+    this.written = max < 1 ? undefined : new LRUCache({ max: WRITTEN_MAX });
     notifier.subscribe((n) => this.heard(n));
   }
 
@@ -42,6 +54,11 @@ export class RecentEventRows {
     return positions.map((p) => found.get(p)).filter((r): r is events.EventRow => r !== undefined);
   }
 
+  /** A row is being written by this process (its transaction has not committed yet). */
+  writing(row: events.EventRow): void {
+    this.written?.set(row.stream_ordering, row);
+  }
+
   /** Notifications stopped (false) or are back (true): a drop may have been missed meanwhile. */
   listening(on: boolean): void {
     if (on) this.rows.enable();
@@ -51,6 +68,8 @@ export class RecentEventRows {
   private heard(n: Notice): void {
     if (n.stream !== 'events') return;
     if (n.touches) this.rows.invalidateGroup(n.touches);
-    if (n.row) this.rows.set(String(n.position), n.row, this.rows.mark(), n.row.event_id);
+    const row = n.row ?? this.written?.get(n.position);
+    this.written?.delete(n.position);
+    if (row && row.event_id === n.eventId) this.rows.set(String(n.position), row, this.rows.mark(), row.event_id);
   }
 }
