@@ -33,6 +33,7 @@ import { SyncService } from './services/sync/syncService.ts';
 import { OwnRooms } from './services/sync/ownRooms.ts';
 import { HeardEvents } from './services/sync/heardEvents.ts';
 import { RecentEventRows } from './services/sync/recentRows.ts';
+import { UnreadCountCache } from './services/push/unreadCache.ts';
 import { PushService } from './services/push/pushService.ts';
 import type { PushRulesJson } from './services/push/ruleset.ts';
 import { AccountDataService } from './services/streams/accountData.ts';
@@ -76,6 +77,8 @@ const BLOCK_LIST_CACHE_USERS = 10_000;
 const HEARD_EVENTS_KEPT = 20_000;
 /** Rows of the newest events kept for sync answers. */
 const RECENT_ROWS_KEPT = 5_000;
+/** Unread counts (per user and room) kept up to date in memory. */
+const UNREAD_COUNT_ENTRIES = 50_000;
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -105,6 +108,11 @@ export async function buildServices(config: Config, database: Database, logger: 
   const heard = new HeardEvents(db, notifier, started.events ?? 0, Math.round(HEARD_EVENTS_KEPT * config.cacheFactor));
   const recentRows = new RecentEventRows(db, notifier, Math.round(RECENT_ROWS_KEPT * config.cacheFactor));
   const ownRooms = new OwnRooms(db, notifier, heard, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor));
+  const unread = new UnreadCountCache(Math.round(UNREAD_COUNT_ENTRIES * config.cacheFactor));
+  heard.onAdvance((n) => unread.advanced(n));
+  notifier.subscribe((n) => {
+    if (n.stream === 'receipts' && n.roomId && n.userId) unread.receipt(n.roomId, n.userId);
+  });
   await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
       const notice = notifier.decode(payload);
@@ -114,15 +122,23 @@ export async function buildServices(config: Config, database: Database, logger: 
     onGap: (listening) => {
       heard.listening(listening);
       recentRows.listening(listening);
+      unread.listening(listening);
       ownRooms.listening(listening);
       if (listening) void committedPositions(db).then((p) => notifier.resync(p));
     },
   });
+  // What another process committed between reading `started` and the LISTEN taking effect was
+  // not heard: trust only from what is committed now.
+  heard.listening(true);
+  notifier.resync(await committedPositions(db));
   const accountData = new AccountDataService(db, notifier);
   const receipts = new ReceiptService({ db, notifier, accountData });
   const typing = new TypingService(db, notifier);
   const blockLists = new BlockLists(db, caches, Math.round(BLOCK_LIST_CACHE_USERS * config.cacheFactor));
-  const push = new PushService(db, accountData, blockLists, { bus: caches, rules: caches.register(new InvalidatedCache<PushRulesJson>('push_rules', Math.round(PUSH_RULES_CACHE_USERS * config.cacheFactor))) });
+  const push = new PushService({
+    db, accountData, blocks: blockLists, heard,
+    caches: { bus: caches, rules: caches.register(new InvalidatedCache<PushRulesJson>('push_rules', Math.round(PUSH_RULES_CACHE_USERS * config.cacheFactor))), unread },
+  });
   const persister = new EventPersister(db, notifier, new RoomStateCache(Math.round(ROOM_STATE_CACHE_ROOMS * config.cacheFactor)));
   persister.onWrite((row) => recentRows.writing(row));
   const rooms = new RoomService({ db, persister, userIds });

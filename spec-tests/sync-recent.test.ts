@@ -76,6 +76,33 @@ describeServer('sync from recent events', {}, (srv) => {
     assert.equal(section.events[1].type, 'org.example.custom');
   });
 
+  it('keeps unread counts right through messages, mentions, thread replies, receipts and a block', async () => {
+    const carol = await srv().register('carol');
+    const room = (await srv().request('POST', `${C}/createRoom`, { token: alice.access_token, body: { preset: 'public_chat', name: 'counts' } })).body.room_id;
+    for (const u of [bob, carol]) await srv().request('POST', `${C}/join/${enc(room)}`, { token: u.access_token, body: {} });
+    const filter = enc(JSON.stringify({ room: { timeline: { limit: 1, unread_thread_notifications: true } } }));
+    const counts = async () => {
+      const section = (await srv().request('GET', `${C}/sync?filter=${filter}`, { token: bob.access_token })).body.rooms.join[room];
+      const threads = Object.fromEntries(Object.entries(section.unread_thread_notifications ?? {}).map(([id, c]: [string, any]) => [id, [c.notification_count, c.highlight_count]]));
+      return { main: [section.unread_notifications.notification_count, section.unread_notifications.highlight_count], threads };
+    };
+    const root = await send(srv(), alice, room, { msgtype: 'm.text', body: 'one' });
+    assert.deepEqual(await counts(), { main: [1, 0], threads: {} });
+    await send(srv(), carol, room, { msgtype: 'm.text', body: 'hey bob', 'm.mentions': { user_ids: [bob.user_id] } });
+    await send(srv(), bob, room, { msgtype: 'm.text', body: 'my own' });
+    assert.deepEqual(await counts(), { main: [2, 1], threads: {} }, 'a mention highlights; one\'s own message does not count');
+    await send(srv(), alice, room, { msgtype: 'm.text', body: 'in thread', 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
+    assert.deepEqual(await counts(), { main: [2, 1], threads: { [root]: [1, 0] } });
+    const last = await send(srv(), carol, room, { msgtype: 'm.text', body: 'three' });
+    await srv().request('POST', `${C}/rooms/${enc(room)}/receipt/m.read/${enc(last)}`, { token: bob.access_token, body: { thread_id: 'main' } });
+    assert.deepEqual(await counts(), { main: [0, 0], threads: { [root]: [1, 0] } }, 'the main receipt clears the main timeline only');
+    await srv().request('PUT', `/_whisper/client/v1/blocks/${enc(carol.user_id)}`, { token: bob.access_token, body: {} });
+    await send(srv(), carol, room, { msgtype: 'm.text', body: 'blocked' });
+    await send(srv(), alice, room, { msgtype: 'm.text', body: 'four' });
+    assert.deepEqual(await counts(), { main: [1, 0], threads: { [root]: [1, 0] } }, 'the blocked sender does not count');
+    await srv().request('DELETE', `/_whisper/client/v1/blocks/${enc(carol.user_id)}`, { token: bob.access_token });
+  });
+
   it('leaves out a blocked sender\'s messages, and brings them back after the unblock', async () => {
     const blockUrl = `/_whisper/client/v1/blocks/${enc(alice.user_id)}`;
     assert.equal((await srv().request('PUT', blockUrl, { token: bob.access_token, body: {} })).status, 200);

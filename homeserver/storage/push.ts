@@ -50,7 +50,7 @@ export async function insertPushActions(q: Queryable, rows: PushActionRow[]): Pr
  * later — what came before joining (such as their own invite) is not news in the room.
  * One query, as every synced room asks.
  */
-export async function unreadCounts(q: Queryable, userId: string, roomId: string, blocked?: readonly string[]): Promise<Array<{ thread_id: string; notifications: number; highlights: number }>> {
+export async function unreadCounts(q: Queryable, userId: string, roomId: string, blocked?: readonly string[], upTo?: number): Promise<Array<{ thread_id: string; notifications: number; highlights: number }>> {
   // Where the user read everywhere: an unthreaded receipt, or the join if later.
   const readEverywhere = q.raw(
     `GREATEST(
@@ -73,6 +73,7 @@ export async function unreadCounts(q: Queryable, userId: string, roomId: string,
     .groupBy('event_push_actions.thread_id')
     .select('event_push_actions.thread_id', q.raw('count(*) as notifications'), q.raw('count(*) filter (where event_push_actions.highlight) as highlights'));
   notFromBlocked(q, query, userId, blocked);
+  if (upTo !== undefined) query.where('event_push_actions.stream_ordering', '<=', upTo);
   const rows = await query;
   return rows.map((r: { thread_id: string; notifications: string; highlights: string }) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
 }

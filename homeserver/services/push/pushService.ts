@@ -15,11 +15,10 @@ import type { AccountDataService } from '../streams/accountData.ts';
 import type { BlockLists } from '../friends/blockLists.ts';
 import { evaluatePushRules } from './evaluate.ts';
 import { buildPushRules, type PushRulesJson, type UserPushRules } from './ruleset.ts';
+import type { UnreadCountCache, UnreadCounts } from './unreadCache.ts';
+import type { HeardEvents } from '../sync/heardEvents.ts';
 
-export interface UnreadCounts {
-  main: { notification_count: number; highlight_count: number };
-  threads: Record<string, { notification_count: number; highlight_count: number }>;
-}
+export type { UnreadCounts };
 
 export class PushService {
   private readonly db: Db;
@@ -28,13 +27,20 @@ export class PushService {
   private readonly cache: InvalidatedCache<PushRulesJson>;
   private readonly bus: CacheBus;
   private readonly blocks: BlockLists;
+  private readonly unread: UnreadCountCache;
+  private readonly heard: HeardEvents;
 
-  constructor(db: Db, accountData: AccountDataService, blocks: BlockLists, caches: { bus: CacheBus; rules: InvalidatedCache<PushRulesJson> }) {
-    this.db = db;
-    this.accountData = accountData;
-    this.blocks = blocks;
-    this.cache = caches.rules;
-    this.bus = caches.bus;
+  constructor(deps: {
+    db: Db; accountData: AccountDataService; blocks: BlockLists; heard: HeardEvents;
+    caches: { bus: CacheBus; rules: InvalidatedCache<PushRulesJson>; unread: UnreadCountCache };
+  }) {
+    this.db = deps.db;
+    this.accountData = deps.accountData;
+    this.blocks = deps.blocks;
+    this.heard = deps.heard;
+    this.unread = deps.caches.unread;
+    this.cache = deps.caches.rules;
+    this.bus = deps.caches.bus;
   }
 
   async rules(userId: string): Promise<PushRulesJson> {
@@ -74,10 +80,20 @@ export class PushService {
 
   /**
    * Called by the persister in the event's transaction, before its position is taken: who
-   * gets notified, and how loudly. Returns the insert to run once the position is known.
+   * gets notified, and how loudly. Returns the insert to run once the position is known, which
+   * also tells the unread counts kept in memory what this event adds (nothing, often).
    */
-  async evaluate(trx: Queryable, pdu: events.Pdu, roomState: RoomStateSnapshot): Promise<((trx: Queryable, position: number) => Promise<void>) | undefined> {
-    if (pdu.type === 'm.room.redaction') return undefined;
+  async evaluate(trx: Queryable, pdu: events.Pdu, roomState: RoomStateSnapshot): Promise<(trx: Queryable, position: number) => Promise<void>> {
+    const rows = pdu.type === 'm.room.redaction' ? [] : await this.actionsFor(trx, pdu, roomState);
+    return async (t, position) => {
+      this.unread.writing(position, {
+        eventId: pdu.event_id, sender: pdu.sender, thread: threadOf(pdu), users: rows.map((r) => ({ userId: r.user_id, highlight: r.highlight })),
+      });
+      await push.insertPushActions(t, rows.map((r) => ({ ...r, stream_ordering: position })));
+    };
+  }
+
+  private async actionsFor(trx: Queryable, pdu: events.Pdu, roomState: RoomStateSnapshot): Promise<Array<Omit<push.PushActionRow, 'stream_ordering'>>> {
     const members = membersOf(roomState, ['join', 'invite']);
     const joined = members.filter((m) => m.membership === 'join');
     // Recipients: everyone joined but the sender, and an invitee for their own invite.
@@ -88,7 +104,7 @@ export class PushService {
     // Whoever blocked the sender is not notified of them (nor counts them unread).
     const blockers = await this.blocks.blockersOf(pdu.sender, trx);
     if (blockers.size) recipients = recipients.filter((u) => !blockers.has(u));
-    if (recipients.length === 0) return undefined;
+    if (recipients.length === 0) return [];
     const state = roomState.events as unknown as AuthState;
     const rulesets = await this.rulesOf(trx, recipients);
     const powerLevels = state.get(authKey('m.room.power_levels', ''))?.content as { notifications?: Record<string, number> } | undefined;
@@ -114,21 +130,23 @@ export class PushService {
         notify: true, highlight: result.highlight, actions, ts: pdu.origin_server_ts,
       });
     }
-    if (rows.length === 0) return undefined;
-    return (t, position) => push.insertPushActions(t, rows.map((r) => ({ ...r, stream_ordering: position })));
+    return rows;
   }
 
   /** Unread counts after the user's read receipt (and their join: what came before, such as
    * their own invite, is not news in the room), for the main timeline and each thread. */
   async unreadCounts(userId: string, roomId: string): Promise<UnreadCounts> {
-    const rows = await push.unreadCounts(this.db, userId, roomId, [...(await this.blocks.blockedBy(userId))]);
-    const counts: UnreadCounts = { main: { notification_count: 0, highlight_count: 0 }, threads: {} };
-    for (const r of rows) {
-      const c = { notification_count: r.notifications, highlight_count: r.highlights };
-      if (r.thread_id === 'main') counts.main = c;
-      else counts.threads[r.thread_id] = c;
-    }
-    return counts;
+    const blocked = await this.blocks.blockedBy(userId);
+    return this.unread.read(userId, roomId, blocked, this.heard.frontier, async (upTo) => {
+      const rows = await push.unreadCounts(this.db, userId, roomId, [...blocked], upTo);
+      const counts: UnreadCounts = { main: { notification_count: 0, highlight_count: 0 }, threads: {} };
+      for (const r of rows) {
+        const c = { notification_count: r.notifications, highlight_count: r.highlights };
+        if (r.thread_id === 'main') counts.main = c;
+        else counts.threads[r.thread_id] = c;
+      }
+      return counts;
+    });
   }
 
   /** GET /notifications: newest first, each marked read or unread by the user's receipt. */

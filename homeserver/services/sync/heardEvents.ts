@@ -33,6 +33,7 @@ export class HeardEvents {
   private low: number;
   /** Counts the changes of listening, so a late answer from before the last one is ignored. */
   private epoch = 0;
+  private readonly advanceListeners: Array<(n: Notice) => void> = [];
 
   /** `start`: the committed events position when this process started listening. */
   constructor(db: Db, notifier: Notifier, start: number, keep: number) {
@@ -41,6 +42,11 @@ export class HeardEvents {
     this.frontierAt = start;
     this.low = start;
     notifier.subscribe((n) => this.heard(n));
+  }
+
+  /** Hears each event as the frontier passes it: in position order, once, none skipped. */
+  onAdvance(listener: (n: Notice) => void): void {
+    this.advanceListeners.push(listener);
   }
 
   /** Every events position up to this one has been heard (undefined: not known now). */
@@ -104,6 +110,7 @@ export class HeardEvents {
       // The log outlives the rows a local commit carries: those are for RecentEventRows.
       const { row: _row, ...bare } = next;
       this.log.push(bare);
+      for (const listener of this.advanceListeners) listener(next);
     }
     // Trimmed in batches, not one shift per notice.
     if (this.log.length > this.keep + Math.max(1, this.keep >> 2)) {
