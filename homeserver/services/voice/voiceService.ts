@@ -30,6 +30,7 @@ import { entryKey, type CallEntry } from '../../storage/voiceLeases.ts';
 import type { EventDraft, EventPersister } from '../rooms/persister.ts';
 import type { Notice } from '../sync/notifier.ts';
 import { CallLeases } from './callLeases.ts';
+import { applyMuteChange, type MuteState } from './muteRule.ts';
 import { SharedJanusRooms } from './sharedJanusRooms.ts';
 import {
   endedContent, isLiveContent, STREAM_EVENT, streamOwner, streamStateKey, VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE,
@@ -88,8 +89,8 @@ interface Call {
   /** Who published each feed of the room, as Janus's events said (its display names the user). */
   feeds: Map<number, string>;
   nextSub: number;
-  muted: boolean;
-  deafened: boolean;
+  /** Mute and deafen (muteRule.ts: deafened is muted too). */
+  mute: MuteState;
   ended: boolean;
 }
 
@@ -231,7 +232,7 @@ export class VoiceService {
     const janusRoom = await this.janusRoom(session, roomId, generation);
     const call: Call = {
       peer, roomId, janusRoom, generation, publishers: new Map(), streams: new Map(), subscriptions: new Map(),
-      feeds: new Map(), nextSub: 1, muted: opts.muted ?? false, deafened: opts.deafened ?? false, ended: false,
+      feeds: new Map(), nextSub: 1, mute: applyMuteChange({ muted: false, deafened: false, mutedBeforeDeafen: false }, opts), ended: false,
     };
     const voice = await this.attachPublisher(session, call, 'voice');
     for (const f of voice.existing) call.feeds.set(f.feed, f.userId);
@@ -258,7 +259,7 @@ export class VoiceService {
     const quality = opts.quality ?? '1080p60';
     const bitrate = kind === 'voice' ? VOICE_BITRATE : STREAM_BITRATES[quality] ?? STREAM_BITRATES['1080p60'];
     const jsep = await this.janusStep(() => publisher.publish(offer, { bitrate }));
-    if (kind === 'voice' && call.muted) await publisher.setMuted(true);
+    if (kind === 'voice' && call.mute.muted) await publisher.setMuted(true);
     if (kind === 'stream') {
       const d = opts.description ?? {};
       call.streams.set(streamId, {
@@ -342,14 +343,15 @@ export class VoiceService {
     await subscriber.leave();
   }
 
-  /** Mute (Janus stops relaying the voice too) and deafen (shown to others; the client stops playback). */
+  /**
+   * Mute (Janus stops relaying the voice too) and deafen (shown to others; the client stops
+   * playback), which mutes as well (muteRule.ts).
+   */
   async setState(peer: VoicePeer, change: { muted?: boolean; deafened?: boolean }): Promise<VoiceMemberContent> {
     const call = await this.requireCall(peer);
-    if (change.muted !== undefined && change.muted !== call.muted) {
-      call.muted = change.muted;
-      await call.publishers.get('voice')?.setMuted(call.muted);
-    }
-    if (change.deafened !== undefined) call.deafened = change.deafened;
+    const wasMuted = call.mute.muted;
+    call.mute = applyMuteChange(call.mute, change);
+    if (call.mute.muted !== wasMuted) await call.publishers.get('voice')?.setMuted(call.mute.muted);
     return this.writeState(call);
   }
 
@@ -554,7 +556,7 @@ export class VoiceService {
       ...(voice && !call.ended ? [{ feed: voice.feed, kind: 'voice' as const }] : []),
       ...[...call.streams].map(([streamId, c]) => ({ feed: c.feed, kind: 'stream' as const, stream_id: streamId, quality: c.preset })),
     ];
-    const content: VoiceMemberContent = { joined: !call.ended, muted: call.muted, deafened: call.deafened, streams: call.ended ? [] : streams };
+    const content: VoiceMemberContent = { joined: !call.ended, muted: call.mute.muted, deafened: call.mute.deafened, streams: call.ended ? [] : streams };
     const [current] = await roomState.currentStateEvents(this.db, call.roomId, [[VOICE_MEMBER_EVENT, call.peer.userId]]);
     if (current && JSON.stringify(current.content) === JSON.stringify(content)) return content;
     await this.persister.persist([this.ownDraft({ roomId: call.roomId, sender: call.peer.userId, type: VOICE_MEMBER_EVENT, stateKey: call.peer.userId, content })]);
