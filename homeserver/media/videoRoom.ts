@@ -82,6 +82,13 @@ export async function createRoom(control: JanusHandle, adminKey: string | undefi
   return room;
 }
 
+/** The room's publishers Janus hears talking now (its audio-level averaging), for a call that joins late. */
+export async function talkingFeeds(control: JanusHandle, room: JanusRoom): Promise<number[]> {
+  const reply = await control.request({ request: 'listparticipants', room: room.room, secret: room.secret });
+  const list = Array.isArray(reply.participants) ? (reply.participants as Array<{ id?: unknown; talking?: unknown }>) : [];
+  return list.filter((p) => p.talking === true && typeof p.id === 'number').map((p) => p.id as number);
+}
+
 export async function destroyRoom(control: JanusHandle, room: JanusRoom): Promise<void> {
   await control.request({ request: 'destroy', room: room.room, secret: room.secret, permanent: false });
 }

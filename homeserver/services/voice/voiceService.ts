@@ -22,7 +22,7 @@ import { errors, MatrixError } from '../../errors.ts';
 import type { Logger } from '../../logging.ts';
 import { JanusError, type JanusHandle, type JanusSession, type Jsep } from '../../media/janusConnection.ts';
 import { JanusUnavailableError, type JanusSupervisor } from '../../media/janusSupervisor.ts';
-import { NO_SUCH_ROOM, Publisher, Subscriber, VIDEOROOM_PLUGIN, type Feed, type JanusRoom } from '../../media/videoRoom.ts';
+import { NO_SUCH_ROOM, Publisher, Subscriber, talkingFeeds, VIDEOROOM_PLUGIN, type Feed, type JanusRoom } from '../../media/videoRoom.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as voiceCalls from '../../storage/voiceCalls.ts';
@@ -88,6 +88,8 @@ interface Call {
   subscriptions: Map<string, Subscriber>;
   /** Who published each feed of the room, as Janus's events said (its display names the user). */
   feeds: Map<number, string>;
+  /** Feeds Janus last said are talking (its view: a user who just muted may still be in it). */
+  talking: Set<number>;
   nextSub: number;
   /** Mute and deafen (muteRule.ts: deafened is muted too). */
   mute: MuteState;
@@ -232,11 +234,12 @@ export class VoiceService {
     const janusRoom = await this.janusRoom(session, roomId, generation);
     const call: Call = {
       peer, roomId, janusRoom, generation, publishers: new Map(), streams: new Map(), subscriptions: new Map(),
-      feeds: new Map(), nextSub: 1, mute: applyMuteChange({ muted: false, deafened: false, mutedBeforeDeafen: false }, opts), ended: false,
+      feeds: new Map(), talking: new Set(), nextSub: 1, mute: applyMuteChange({ muted: false, deafened: false, mutedBeforeDeafen: false }, opts), ended: false,
     };
     const voice = await this.attachPublisher(session, call, 'voice');
     for (const f of voice.existing) call.feeds.set(f.feed, f.userId);
     this.calls.set(peer, call);
+    await this.tellWhoIsTalking(session, call);
     // Owned before it says "joined", so no other process's sweep ends it in between.
     await this.leases.own(memberEntry(call));
     await this.writeState(call);
@@ -352,6 +355,7 @@ export class VoiceService {
     const wasMuted = call.mute.muted;
     call.mute = applyMuteChange(call.mute, change);
     if (call.mute.muted !== wasMuted) await call.publishers.get('voice')?.setMuted(call.mute.muted);
+    if (call.mute.muted !== wasMuted) this.mutedWhileTalking(call);
     return this.writeState(call);
   }
 
@@ -376,6 +380,39 @@ export class VoiceService {
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  /**
+   * A user muted or unmuted: the calls here that Janus told the user's voice is talking hear at
+   * once that it stopped, or is back. Janus would say it stopped only after averaging 25 more
+   * packets, which a muted microphone (Opus DTX: a packet per 400 ms of silence) takes some
+   * 10 s to send; after an unmute within that time it says nothing, its state never changed.
+   * Calls of other processes get Janus's own event, and the muted flag in room state at once.
+   */
+  private mutedWhileTalking(user: Call): void {
+    const feed = user.publishers.get('voice')?.feed;
+    if (feed === undefined) return;
+    for (const call of this.calls.values()) {
+      if (call.roomId !== user.roomId || !call.talking.has(feed)) continue;
+      call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: user.peer.userId, speaking: !user.mute.muted });
+    }
+  }
+
+  /** A call that joins hears who is talking already (Janus says so only when it changes). */
+  private async tellWhoIsTalking(session: JanusSession, call: Call): Promise<void> {
+    const feeds = await this.controlHandle(session).then((control) => talkingFeeds(control, call.janusRoom)).catch((err) => {
+      this.logger.debug({ err }, 'who is talking not listed');
+      return [];
+    });
+    const owners = feeds.map((feed) => [feed, call.feeds.get(feed)] as const).filter(([, owner]) => owner && owner !== call.peer.userId);
+    if (!owners.length) return;
+    // A user who muted a moment ago may still be talking to Janus: room state says who is muted.
+    const states = await roomState.currentStateEvents(this.db, call.roomId, owners.map(([, owner]) => [VOICE_MEMBER_EVENT, owner!]));
+    const muted = new Set(states.filter((e) => (e.content as Record<string, unknown>).muted === true).map((e) => e.state_key));
+    for (const [feed, owner] of owners) {
+      call.talking.add(feed);
+      if (!muted.has(owner!)) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: true });
+    }
+  }
 
   private async requireVoiceMember(userId: string, roomId: string): Promise<void> {
     // Membership first: whether a room exists is nobody's business but its members'.
@@ -422,13 +459,15 @@ export class VoiceService {
     }
   }
 
+  /** The handle this process manages Janus rooms with (made once per Janus session). */
+  private controlHandle(session: JanusSession): Promise<JanusHandle> {
+    this.control ??= session.attach(VIDEOROOM_PLUGIN);
+    this.control.catch(() => (this.control = undefined));
+    return this.control;
+  }
+
   private async janusRoom(session: JanusSession, roomId: string, generation: number): Promise<JanusRoom> {
-    const control = () => {
-      this.control ??= session.attach(VIDEOROOM_PLUGIN);
-      this.control.catch(() => (this.control = undefined));
-      return this.control;
-    };
-    return this.janusStep(() => this.rooms.get(control, roomId, generation));
+    return this.janusStep(() => this.rooms.get(() => this.controlHandle(session), roomId, generation));
   }
 
   private async attachPublisher(session: JanusSession, call: Call, kind: PublishKind, streamId = DEFAULT_STREAM_ID): Promise<Publisher> {
@@ -444,6 +483,7 @@ export class VoiceService {
       unpublished: (feed) => {
         if (kind !== 'voice' || call.ended) return;
         call.feeds.delete(feed);
+        call.talking.delete(feed);
         call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
       },
       // Speaking as Janus hears it (the audio level extension), for every member of the call,
@@ -451,7 +491,10 @@ export class VoiceService {
       talking: (feed, talking) => {
         if (kind !== 'voice' || call.ended) return;
         const owner = call.feeds.get(feed);
-        if (owner) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
+        if (!owner) return;
+        if (talking) call.talking.add(feed);
+        else call.talking.delete(feed);
+        call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
       },
       gone: (reason) => {
         if (call.ended || call.publishers.get(key) !== publisher) return;
@@ -485,6 +528,7 @@ export class VoiceService {
       await Promise.all([...call.publishers.values()].map((p) => p.leave()));
     }
     call.feeds.clear();
+    call.talking.clear();
     call.subscriptions.clear();
     call.publishers.clear();
     await this.release(call, writeState);
@@ -544,6 +588,7 @@ export class VoiceService {
         await Promise.all([...call.subscriptions.values(), ...call.publishers.values()].map((h) => h.leave()));
       }
       call.feeds.clear();
+      call.talking.clear();
       call.subscriptions.clear();
       call.publishers.clear();
     }
