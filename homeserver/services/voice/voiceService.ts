@@ -16,41 +16,31 @@
  * Feeds of other processes' clients reach this one through Janus itself: every participant
  * of a VideoRoom, whichever session attached it, hears of every publisher (with the `display`
  * that names its user), and each call's voice handle joins as a participant even when its user
- * only listens.
+ * only listens. What a call's client hears of its room that way is publisherEvents.ts; the
+ * call itself is call.ts; mute and deafen follow muteRule.ts.
  */
 import { errors, MatrixError } from '../../errors.ts';
 import type { Logger } from '../../logging.ts';
 import { JanusError, type JanusHandle, type JanusSession, type Jsep } from '../../media/janusConnection.ts';
 import { JanusUnavailableError, type JanusSupervisor } from '../../media/janusSupervisor.ts';
-import { NO_SUCH_ROOM, Publisher, Subscriber, talkingFeeds, VIDEOROOM_PLUGIN, type Feed, type JanusRoom } from '../../media/videoRoom.ts';
+import { NO_SUCH_ROOM, Publisher, Subscriber, VIDEOROOM_PLUGIN, type JanusRoom } from '../../media/videoRoom.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as voiceCalls from '../../storage/voiceCalls.ts';
 import { entryKey, type CallEntry } from '../../storage/voiceLeases.ts';
 import type { EventDraft, EventPersister } from '../rooms/persister.ts';
 import type { Notice } from '../sync/notifier.ts';
+import { DEFAULT_STREAM_ID, feedJson, streamKey, type Call, type FeedJson, type PublisherKey, type PublishKind, type VoicePeer } from './call.ts';
 import { CallLeases } from './callLeases.ts';
-import { applyMuteChange, type MuteState } from './muteRule.ts';
+import { applyMuteChange } from './muteRule.ts';
+import { mutedWhileTalking, publisherEvents, tellWhoIsTalking } from './publisherEvents.ts';
 import { SharedJanusRooms } from './sharedJanusRooms.ts';
 import {
   endedContent, isLiveContent, STREAM_EVENT, streamOwner, streamStateKey, VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE,
-  type StreamContent, type VoiceMemberContent, type VoiceStreamInfo,
+  type VoiceMemberContent, type VoiceStreamInfo,
 } from './voiceRooms.ts';
 
-/** One signaling connection (a WebSocket): who it is and how to reach it. */
-export interface VoicePeer {
-  userId: string;
-  deviceId: string;
-  send(event: Record<string, unknown>): void;
-}
-
-export type PublishKind = 'voice' | 'stream';
-
-/** A call's publishers by key: 'voice', or `stream:${streamId}` for each stream ("go live"). */
-type PublisherKey = 'voice' | `stream:${string}`;
-const streamKey = (streamId: string): PublisherKey => `stream:${streamId}`;
-/** The stream of a client that names none (one stream per user, as older clients do). */
-export const DEFAULT_STREAM_ID = 'main';
+export { DEFAULT_STREAM_ID, type FeedJson, type PublishKind, type VoicePeer } from './call.ts';
 
 /** What the publishing client says about its stream (shown to viewers as room state). */
 export interface StreamDescription {
@@ -77,24 +67,6 @@ const MAX_SUBSCRIPTIONS = 64;
 /** Streams one user may have live at once in a channel (a screen and a camera, say). */
 const MAX_STREAMS_PER_USER = 4;
 
-interface Call {
-  peer: VoicePeer;
-  roomId: string;
-  janusRoom: JanusRoom;
-  generation: number;
-  publishers: Map<PublisherKey, Publisher>;
-  /** Live streams by stream id: their org.whisper.stream content. */
-  streams: Map<string, StreamContent>;
-  subscriptions: Map<string, Subscriber>;
-  /** Who published each feed of the room, as Janus's events said (its display names the user). */
-  feeds: Map<number, string>;
-  /** Feeds Janus last said are talking (its view: a user who just muted may still be in it). */
-  talking: Set<number>;
-  nextSub: number;
-  /** Mute and deafen (muteRule.ts: deafened is muted too). */
-  mute: MuteState;
-  ended: boolean;
-}
 
 export class VoiceService {
   private readonly db: Db;
@@ -239,7 +211,7 @@ export class VoiceService {
     const voice = await this.attachPublisher(session, call, 'voice');
     for (const f of voice.existing) call.feeds.set(f.feed, f.userId);
     this.calls.set(peer, call);
-    await this.tellWhoIsTalking(session, call);
+    await tellWhoIsTalking(this.db, this.logger, () => this.controlHandle(session), call);
     // Owned before it says "joined", so no other process's sweep ends it in between.
     await this.leases.own(memberEntry(call));
     await this.writeState(call);
@@ -355,7 +327,7 @@ export class VoiceService {
     const wasMuted = call.mute.muted;
     call.mute = applyMuteChange(call.mute, change);
     if (call.mute.muted !== wasMuted) await call.publishers.get('voice')?.setMuted(call.mute.muted);
-    if (call.mute.muted !== wasMuted) this.mutedWhileTalking(call);
+    if (call.mute.muted !== wasMuted) mutedWhileTalking(this.calls.values(), call);
     return this.writeState(call);
   }
 
@@ -380,39 +352,6 @@ export class VoiceService {
   }
 
   // --- internals -------------------------------------------------------------------------
-
-  /**
-   * A user muted or unmuted: the calls here that Janus told the user's voice is talking hear at
-   * once that it stopped, or is back. Janus would say it stopped only after averaging 25 more
-   * packets, which a muted microphone (Opus DTX: a packet per 400 ms of silence) takes some
-   * 10 s to send; after an unmute within that time it says nothing, its state never changed.
-   * Calls of other processes get Janus's own event, and the muted flag in room state at once.
-   */
-  private mutedWhileTalking(user: Call): void {
-    const feed = user.publishers.get('voice')?.feed;
-    if (feed === undefined) return;
-    for (const call of this.calls.values()) {
-      if (call.roomId !== user.roomId || !call.talking.has(feed)) continue;
-      call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: user.peer.userId, speaking: !user.mute.muted });
-    }
-  }
-
-  /** A call that joins hears who is talking already (Janus says so only when it changes). */
-  private async tellWhoIsTalking(session: JanusSession, call: Call): Promise<void> {
-    const feeds = await this.controlHandle(session).then((control) => talkingFeeds(control, call.janusRoom)).catch((err) => {
-      this.logger.debug({ err }, 'who is talking not listed');
-      return [];
-    });
-    const owners = feeds.map((feed) => [feed, call.feeds.get(feed)] as const).filter(([, owner]) => owner && owner !== call.peer.userId);
-    if (!owners.length) return;
-    // A user who muted a moment ago may still be talking to Janus: room state says who is muted.
-    const states = await roomState.currentStateEvents(this.db, call.roomId, owners.map(([, owner]) => [VOICE_MEMBER_EVENT, owner!]));
-    const muted = new Set(states.filter((e) => (e.content as Record<string, unknown>).muted === true).map((e) => e.state_key));
-    for (const [feed, owner] of owners) {
-      call.talking.add(feed);
-      if (!muted.has(owner!)) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: true });
-    }
-  }
 
   private async requireVoiceMember(userId: string, roomId: string): Promise<void> {
     // Membership first: whether a room exists is nobody's business but its members'.
@@ -472,35 +411,8 @@ export class VoiceService {
 
   private async attachPublisher(session: JanusSession, call: Call, kind: PublishKind, streamId = DEFAULT_STREAM_ID): Promise<Publisher> {
     const key: PublisherKey = kind === 'voice' ? 'voice' : streamKey(streamId);
-    const join = () => Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, {
-      published: (feeds) => {
-        // The voice publisher hears of the room's feeds (every process's) for the whole call.
-        if (kind !== 'voice' || call.ended) return;
-        for (const f of feeds) call.feeds.set(f.feed, f.userId);
-        const added = feeds.filter((f) => ![...call.publishers.values()].some((p) => p.feed === f.feed));
-        if (added.length) call.peer.send({ type: 'feeds', room_id: call.roomId, added: added.map(feedJson), removed: [] });
-      },
-      unpublished: (feed) => {
-        if (kind !== 'voice' || call.ended) return;
-        call.feeds.delete(feed);
-        call.talking.delete(feed);
-        call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
-      },
-      // Speaking as Janus hears it (the audio level extension), for every member of the call,
-      // deafened ones included: the voice publisher's handle hears about the whole room.
-      talking: (feed, talking) => {
-        if (kind !== 'voice' || call.ended) return;
-        const owner = call.feeds.get(feed);
-        if (!owner) return;
-        if (talking) call.talking.add(feed);
-        else call.talking.delete(feed);
-        call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
-      },
-      gone: (reason) => {
-        if (call.ended || call.publishers.get(key) !== publisher) return;
-        call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
-      },
-    });
+    const events = publisherEvents(call, kind, key, streamId, () => publisher);
+    const join = () => Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, events);
     const publisher = await this.janusStep(async () => {
       try {
         return await join();
@@ -618,13 +530,6 @@ export class VoiceService {
   }
 }
 
-/** A feed as clients see it. */
-export interface FeedJson {
-  feed: number;
-  user_id: string;
-  kind: PublishKind;
-  stream_id?: string;
-}
 
 function memberEntry(call: Call): CallEntry {
   return { roomId: call.roomId, type: VOICE_MEMBER_EVENT, stateKey: call.peer.userId };
@@ -634,9 +539,6 @@ function streamEntry(call: Call, streamId: string): CallEntry {
   return { roomId: call.roomId, type: STREAM_EVENT, stateKey: streamStateKey(call.peer.userId, streamId) };
 }
 
-function feedJson(f: Feed): FeedJson {
-  return { feed: f.feed, user_id: f.userId, kind: f.kind, ...(f.streamId ? { stream_id: f.streamId } : {}) };
-}
 
 /** Janus is not installed or not reachable: voice cannot work until it is. */
 export function voiceUnavailable(reason: string): MatrixError {
