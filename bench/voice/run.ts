@@ -236,7 +236,9 @@ async function inside(): Promise<void> {
           const feed = await publisher.evaluate(async ({ url, room, codec }) => {
             const w = window as any;
             const janus = await w.bareJanus(url);
-            return janus.publish(room, w.stampedSource(1920, 1080, 60), { codec, maxBitrate: 12_000_000, fps: 60 });
+            // Started where Whisper's client starts a 1080p60 stream (PRESETS['1080p60'].startBitrate): from a few hundred
+            // kbit/s, a sender short of CPU stays at a reduced size, and the two would not send the same picture.
+            return janus.publish(room, w.stampedSource(1920, 1080, 60), { codec, maxBitrate: 12_000_000, fps: 60, startBitrate: 8_000_000 });
           }, { url: bare.url, room, codec });
           // Viewers join once the publisher's media flows (as in the Whisper runs, where the feed is announced then).
           await publisher.waitForFunction(() => (window as any).publisherPc?.connectionState === 'connected', undefined, { timeout: 20_000 });
@@ -258,13 +260,12 @@ async function inside(): Promise<void> {
         log(`${mode}, ${viewers} viewer(s): media flowing; warming up ${warmup} s`);
         await sleep(warmup * 1000);
         const sentStats = () => publisher.evaluate(async () => {
-          // Frames of the full-size layer (simulcast sends three); encode time of all layers (what the sender spends per frame).
+          // Frames of the full-size layer (simulcast sends three: rid h); encode time of all layers (what the sender spends per frame).
           let frames = 0;
-          let width = -1;
           let encodeS = 0;
           (await (window as any).publisherPc.getStats()).forEach((r: any) => {
             if (r.type === 'outbound-rtp' && r.kind === 'video') {
-              if ((r.frameWidth ?? 0) > width) [frames, width] = [r.framesEncoded ?? 0, r.frameWidth ?? 0];
+              if (!r.rid || r.rid === 'h') frames = r.framesEncoded ?? 0;
               encodeS += r.totalEncodeTime ?? 0;
             }
           });
@@ -314,7 +315,7 @@ async function inside(): Promise<void> {
           nodeCpuPct: ((n1 - n0) / 100 / secs) * 100,
           perViewer,
         };
-        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}% CPU`);
+        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps at ${perViewer.map((v) => `${v.width}x${v.height}`).join('/')}, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}% CPU`);
         runs.push(run);
       } finally {
         for (const p of contexts) await p.context().close().catch(() => {});
@@ -338,7 +339,7 @@ async function inside(): Promise<void> {
     const m = (k: string) => median(mine.map((r) => r[k]));
     return {
       mode, viewers, rounds: mine.length, sentFps: m('sentFps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'),
-      deliveredRatio: m('deliveredRatio'), encodeMs: m('encodeMs'), keyFramesPerViewer: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.keyFrames))), jitterBufferMs: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.jitterBufferMs))), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct'),
+      receivedHeight: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.height))), deliveredRatio: m('deliveredRatio'), encodeMs: m('encodeMs'), keyFramesPerViewer: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.keyFrames))), jitterBufferMs: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.jitterBufferMs))), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct'),
     };
   };
   const medians = viewerCounts.flatMap((v) => allModes.map((mode) => summary(mode, v))).filter(Boolean);

@@ -116,7 +116,8 @@ export async function bareJanus(url) {
     return pc;
   };
   return {
-    async publish(room, stream, { codec, maxBitrate, fps }) {
+    /** startBitrate: where the encoder starts (as x-google-start-bitrate in Janus's answer; Whisper's client does the same). */
+    async publish(room, stream, { codec, maxBitrate, fps, startBitrate }) {
       const h = await attach();
       await h.message({ request: 'create', room, publishers: 4, bitrate: maxBitrate, videocodec: codec.replace('video/', '').toLowerCase() }).catch(() => {});
       const joined = await h.message({ request: 'join', ptype: 'publisher', room, display: 'bare' });
@@ -132,7 +133,10 @@ export async function bareJanus(url) {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       const answer = await h.message({ request: 'configure', bitrate: maxBitrate }, { type: 'offer', sdp: offer.sdp });
-      await pc.setRemoteDescription(answer.jsep);
+      const sdp = startBitrate
+        ? answer.jsep.sdp.replace(/a=fmtp:(\d+) ([^\r\n]*packetization-mode[^\r\n]*)/g, `a=fmtp:$1 $2;x-google-start-bitrate=${Math.round(startBitrate / 1000)}`)
+        : answer.jsep.sdp;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
       window.publisherPc = pc;
       return joined.plugindata.data.id;
     },
