@@ -3,12 +3,21 @@
  * time they were drawn) relayed (1) through Whisper — its signaling WebSocket, its Janus
  * configuration and rooms, its client code (VoiceConnection.goLive / watch) — and (2) through
  * a bare Janus VideoRoom driven by a minimal client speaking the Janus API, in the same run,
- * for 1 and 2 viewers. Per run: sent and received fps, glass-to-glass latency p50/p95 (the
- * stamp read back from the received frames), freezes, loss, CPU of Janus and of the node
- * process (the Whisper server plus this driver; the bare runs have the driver alone). JSON on
- * stdout with Whisper/bare ratios; progress on stderr.
+ * for 1 and 2 viewers. Whisper's stream goes out as one layer there, like the bare client's;
+ * optional (--modes) are "whisper-simulcast", "go live"'s default of three simulcast layers
+ * (what the sender's extra encoding costs), and "whisper-video", Whisper with the call's voice
+ * left out on every page (what receiving everyone's microphone costs the browsers). Per run: sent and
+ * received fps, glass-to-glass latency p50/p95 (the stamp read back from the received
+ * frames), freezes, loss, CPU of Janus and of the node
+ * process (the Whisper server plus this driver; the bare runs have the driver alone), and where
+ * a frame's time goes (encode, key frames, the viewer's jitter buffer). JSON on stdout with
+ * Whisper/bare ratios: of the medians over rounds, and the median of each round's own
+ * difference (the relays run back to back in a round, so the box's load drifting between
+ * rounds touches that less), plus the share of sent frames each relay delivered (the sender's
+ * own pace, which other work on a 2-core box sets, factored out); progress on stderr.
  *
- *   sudo npm run bench:voice -- [--viewers 1,2] [--seconds 8] [--codec video/H264]
+ *   sudo npm run bench:voice -- [--viewers 1,2] [--seconds 8] [--codec video/H264] [--rounds 2]
+ *                               [--modes whisper,bare,whisper-simulcast,whisper-video]
  *
  * Needs root (a network namespace: Janus gathers no ICE candidates on loopback), janus and
  * chromium (Debian packages). It re-runs itself inside the namespace it makes.
@@ -35,6 +44,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5' },
     codec: { type: 'string', default: 'video/H264' },
     rounds: { type: 'string', default: '2' },
+    modes: { type: 'string', default: 'whisper,bare' },
   },
 });
 
@@ -55,6 +65,14 @@ if (!process.env.WHISPER_BENCH_NETNS) {
 } else {
   await inside();
 }
+
+/**
+ * whisper: a real call (every page also publishes its muted microphone and receives the
+ * others'), the stream sent as one layer like the bare client's; whisper-simulcast: the same
+ * with "go live"'s default of three simulcast layers (more encoding for the sender);
+ * whisper-video: whisper without receiving voice; bare: a bare Janus.
+ */
+type Mode = 'whisper' | 'whisper-simulcast' | 'whisper-video' | 'bare';
 
 function ticksOf(pid: number | undefined): number {
   if (!pid) return 0;
@@ -143,6 +161,7 @@ async function inside(): Promise<void> {
   const seconds = Number(args.seconds);
   const warmup = Number(args.warmup);
   const codec = args.codec!;
+  const allModes = args.modes!.split(',') as Mode[];
   const pages = await servePages();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -164,10 +183,10 @@ async function inside(): Promise<void> {
   try {
     // Rounds alternate the two relays (and which goes first), so a change in the box's load
     // from other work hits both; figures are medians over the rounds.
-    const order: Array<{ viewers: number; mode: 'whisper' | 'bare'; round: number }> = [];
+    const order: Array<{ viewers: number; mode: Mode; round: number }> = [];
     for (let round = 0; round < Number(args.rounds); round++) {
       for (const viewers of viewerCounts) {
-        const modes = round % 2 ? (['bare', 'whisper'] as const) : (['whisper', 'bare'] as const);
+        const modes = round % 2 ? [...allModes].reverse() : allModes;
         for (const mode of modes) order.push({ viewers, mode, round });
       }
     }
@@ -180,7 +199,7 @@ async function inside(): Promise<void> {
         const viewerPages: typeof contexts = [];
         for (let i = 0; i < viewers; i++) viewerPages.push(await newPage());
         contexts.push(...viewerPages);
-        if (mode === 'whisper') {
+        if (mode !== 'bare') {
           const owner = await srv.register();
           const users = [];
           for (let i = 0; i < viewers; i++) users.push(await srv.register());
@@ -189,18 +208,18 @@ async function inside(): Promise<void> {
           });
           const roomId = room.body.room_id as string;
           for (const u of users) await srv.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: u.access_token, body: {} });
-          const join = (p: typeof publisher, token: string) => p.evaluate(async ({ hs, token, roomId }) => {
+          const join = (p: typeof publisher, token: string) => p.evaluate(async ({ hs, token, roomId, autoSubscribe }) => {
             const w = window as any;
-            w.vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token, playAudio: false });
+            w.vc = new w.VoiceConnection({ homeserverUrl: hs, accessToken: token, playAudio: false, autoSubscribe });
             await w.vc.connect();
             await w.vc.join(roomId);
             await w.vc.setMuted(true);
-          }, { hs: srv.url, token, roomId });
+          }, { hs: srv.url, token, roomId, autoSubscribe: mode === 'whisper-video' ? [] : ['voice'] });
           await join(publisher, owner.access_token);
-          const feed = await publisher.evaluate(async (codec) => {
+          const feed = await publisher.evaluate(async ({ codec, simulcast }) => {
             const w = window as any;
-            return w.vc.goLive(w.stampedSource(1920, 1080, 60), { preset: '1080p60', content: 'motion', codecs: [codec], simulcast: false });
-          }, codec);
+            return w.vc.goLive(w.stampedSource(1920, 1080, 60), { preset: '1080p60', content: 'motion', codecs: [codec], simulcast });
+          }, { codec, simulcast: mode === 'whisper-simulcast' });
           for (let i = 0; i < viewers; i++) {
             await join(viewerPages[i], users[i].access_token);
             await viewerPages[i].waitForFunction((f) => (window as any).vc.feeds.has(f), feed, { timeout: 20_000 });
@@ -217,7 +236,9 @@ async function inside(): Promise<void> {
           const feed = await publisher.evaluate(async ({ url, room, codec }) => {
             const w = window as any;
             const janus = await w.bareJanus(url);
-            return janus.publish(room, w.stampedSource(1920, 1080, 60), { codec, maxBitrate: 12_000_000, fps: 60 });
+            // Started where Whisper's client starts a 1080p60 stream (PRESETS['1080p60'].startBitrate): from a few hundred
+            // kbit/s, a sender short of CPU stays at a reduced size, and the two would not send the same picture.
+            return janus.publish(room, w.stampedSource(1920, 1080, 60), { codec, maxBitrate: 12_000_000, fps: 60, startBitrate: 8_000_000 });
           }, { url: bare.url, room, codec });
           // Viewers join once the publisher's media flows (as in the Whisper runs, where the feed is announced then).
           await publisher.waitForFunction(() => (window as any).publisherPc?.connectionState === 'connected', undefined, { timeout: 20_000 });
@@ -239,22 +260,30 @@ async function inside(): Promise<void> {
         log(`${mode}, ${viewers} viewer(s): media flowing; warming up ${warmup} s`);
         await sleep(warmup * 1000);
         const sentStats = () => publisher.evaluate(async () => {
+          // Frames of the full-size layer (simulcast sends three: rid h); encode time of all layers (what the sender spends per frame).
           let frames = 0;
+          let encodeS = 0;
           (await (window as any).publisherPc.getStats()).forEach((r: any) => {
-            if (r.type === 'outbound-rtp' && r.kind === 'video') frames += r.framesEncoded ?? 0;
+            if (r.type === 'outbound-rtp' && r.kind === 'video') {
+              if (!r.rid || r.rid === 'h') frames = r.framesEncoded ?? 0;
+              encodeS += r.totalEncodeTime ?? 0;
+            }
           });
-          return { frames, drawn: (window as any).framesDrawn };
+          return { frames, encodeS, drawn: (window as any).framesDrawn };
         });
         const recvStats = (v: typeof publisher) => v.evaluate(async () => {
-          const out = { frames: 0, packets: 0, lost: 0, freezes: 0, width: 0, height: 0, latencies: (window as any).latencies.length };
+          const out = { frames: 0, packets: 0, lost: 0, freezes: 0, width: 0, height: 0, jitterS: 0, emitted: 0, decodeS: 0, keyFrames: 0, latencies: (window as any).latencies.length };
           (await (window as any).viewerPc.getStats()).forEach((r: any) => {
             if (r.type === 'inbound-rtp' && r.kind === 'video') {
-              Object.assign(out, { frames: r.framesDecoded ?? 0, packets: r.packetsReceived ?? 0, lost: r.packetsLost ?? 0, freezes: r.freezeCount ?? 0, width: r.frameWidth, height: r.frameHeight });
+              Object.assign(out, {
+                frames: r.framesDecoded ?? 0, packets: r.packetsReceived ?? 0, lost: r.packetsLost ?? 0, freezes: r.freezeCount ?? 0, width: r.frameWidth, height: r.frameHeight,
+                jitterS: r.jitterBufferDelay ?? 0, emitted: r.jitterBufferEmittedCount ?? 0, decodeS: r.totalDecodeTime ?? 0, keyFrames: r.keyFramesDecoded ?? 0,
+              });
             }
           });
           return out;
         });
-        const janusPid = mode === 'whisper' ? srv.hs.services.voice.mediaServerPid : bare.child.pid;
+        const janusPid = mode === 'bare' ? bare.child.pid : srv.hs.services.voice.mediaServerPid;
         const [s0, r0, j0, n0, t0] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
         await sleep(seconds * 1000);
         const [s1, r1, j1, n1, t1] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
@@ -266,20 +295,27 @@ async function inside(): Promise<void> {
             width: r1[i].width, height: r1[i].height,
             latencyP50Ms: percentile(lat, 50), latencyP95Ms: percentile(lat, 95), latencySamples: lat.length,
             freezes: r1[i].freezes - r0[i].freezes,
+            // Where a frame's time goes at the viewer: waiting in the jitter buffer, and decoding.
+            jitterBufferMs: ((r1[i].jitterS - r0[i].jitterS) / Math.max(1, r1[i].emitted - r0[i].emitted)) * 1000,
+            decodeMs: ((r1[i].decodeS - r0[i].decodeS) / Math.max(1, r1[i].frames - r0[i].frames)) * 1000,
+            keyFrames: r1[i].keyFrames - r0[i].keyFrames,
             loss: (r1[i].lost - r0[i].lost) / Math.max(1, r1[i].packets - r0[i].packets + r1[i].lost - r0[i].lost),
           };
         }));
         const run = {
           mode, viewers, round: round + 1,
           sentFps: (s1.frames - s0.frames) / secs, drawnFps: (s1.drawn - s0.drawn) / secs,
+          encodeMs: ((s1.encodeS - s0.encodeS) / Math.max(1, s1.frames - s0.frames)) * 1000,
           receivedFps: perViewer.reduce((a, v) => a + v.receivedFps, 0) / viewers,
+          // What the relay delivered of what the sender sent: the sender's own pace (CPU on a busy box) factored out.
+          deliveredRatio: perViewer.reduce((a, v) => a + v.receivedFps, 0) / viewers / Math.max(1e-9, (s1.frames - s0.frames) / secs),
           latencyP50Ms: Math.max(...perViewer.map((v) => v.latencyP50Ms ?? Infinity)),
           latencyP95Ms: Math.max(...perViewer.map((v) => v.latencyP95Ms ?? Infinity)),
           janusCpuPct: ((j1 - j0) / 100 / secs) * 100,
           nodeCpuPct: ((n1 - n0) / 100 / secs) * 100,
           perViewer,
         };
-        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, janus ${run.janusCpuPct.toFixed(0)}% CPU`);
+        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps at ${perViewer.map((v) => `${v.width}x${v.height}`).join('/')}, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}% CPU`);
         runs.push(run);
       } finally {
         for (const p of contexts) await p.context().close().catch(() => {});
@@ -301,21 +337,34 @@ async function inside(): Promise<void> {
     const mine = runs.filter((r) => r.mode === mode && r.viewers === viewers) as any[];
     if (!mine.length) return undefined;
     const m = (k: string) => median(mine.map((r) => r[k]));
-    return { mode, viewers, rounds: mine.length, sentFps: m('sentFps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct') };
+    return {
+      mode, viewers, rounds: mine.length, sentFps: m('sentFps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'),
+      receivedHeight: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.height))), deliveredRatio: m('deliveredRatio'), encodeMs: m('encodeMs'), keyFramesPerViewer: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.keyFrames))), jitterBufferMs: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.jitterBufferMs))), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct'),
+    };
   };
-  const medians = viewerCounts.flatMap((v) => [summary('whisper', v), summary('bare', v)]).filter(Boolean);
+  const medians = viewerCounts.flatMap((v) => allModes.map((mode) => summary(mode, v))).filter(Boolean);
   const ratios: Record<string, unknown> = {};
   for (const viewers of viewerCounts) {
-    const w = summary('whisper', viewers);
     const b = summary('bare', viewers);
-    if (!w || !b) continue;
-    ratios[`${viewers}_viewer${viewers > 1 ? 's' : ''}`] = {
-      receivedFpsRatio: b.receivedFps ? w.receivedFps / b.receivedFps : null,
-      sentFpsRatio: b.sentFps ? w.sentFps / b.sentFps : null,
-      latencyP50DeltaMs: w.latencyP50Ms - b.latencyP50Ms,
-      latencyP95DeltaMs: w.latencyP95Ms - b.latencyP95Ms,
-      goal: 'receivedFpsRatio >= 0.98 and latencyP50DeltaMs <= 10',
-    };
+    for (const mode of allModes.filter((m) => m !== 'bare')) {
+      const w = summary(mode, viewers);
+      if (!w || !b) continue;
+      // Each round runs the relays back to back: its own difference is less touched by the box's load changing between rounds.
+      const pairs = (runs as any[]).filter((r) => r.mode === mode && r.viewers === viewers).flatMap((r) => {
+        const base = (runs as any[]).find((x) => x.mode === 'bare' && x.viewers === viewers && x.round === r.round);
+        return base ? [{ p50: r.latencyP50Ms - base.latencyP50Ms, fps: r.receivedFps / base.receivedFps, delivered: r.deliveredRatio / base.deliveredRatio }] : [];
+      });
+      ratios[`${mode}_${viewers}_viewer${viewers > 1 ? 's' : ''}`] = {
+        pairedLatencyP50DeltaMs: median(pairs.map((x) => x.p50)),
+        pairedReceivedFpsRatio: median(pairs.map((x) => x.fps)),
+        deliveredRatioVsBare: median(pairs.map((x) => x.delivered)),
+        receivedFpsRatio: b.receivedFps ? w.receivedFps / b.receivedFps : null,
+        sentFpsRatio: b.sentFps ? w.sentFps / b.sentFps : null,
+        latencyP50DeltaMs: w.latencyP50Ms - b.latencyP50Ms,
+        latencyP95DeltaMs: w.latencyP95Ms - b.latencyP95Ms,
+        goal: 'receivedFpsRatio >= 0.98 and latencyP50DeltaMs <= 10',
+      };
+    }
   }
   const load = os.loadavg();
   process.stdout.write(JSON.stringify({

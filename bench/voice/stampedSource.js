@@ -4,8 +4,10 @@
 // same clock: they run in one browser).
 const BITS = 48;
 const BLOCK = 32;
+/** The width stampedSource draws at by default (what readStamps takes the stamp's size from). */
+const SOURCE_WIDTH = 1920;
 
-export function stampedSource(width = 1920, height = 1080, fps = 60) {
+export function stampedSource(width = SOURCE_WIDTH, height = 1080, fps = 60) {
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
@@ -57,8 +59,10 @@ export function readStamps(stream) {
   const onFrame = () => {
     const now = Date.now();
     window.framesPresented++;
-    if (video.videoWidth >= BITS * BLOCK) {
-      ctx.drawImage(video, 0, 0, BITS * BLOCK, BLOCK, 0, 0, BITS * BLOCK, BLOCK);
+    if (video.videoWidth > 0) {
+      // The sender may scale the picture down when its CPU runs short: read the stamp at that scale.
+      const scale = video.videoWidth / SOURCE_WIDTH;
+      ctx.drawImage(video, 0, 0, BITS * BLOCK * scale, BLOCK * scale, 0, 0, BITS * BLOCK, BLOCK);
       const px = ctx.getImageData(0, 0, BITS * BLOCK, BLOCK).data;
       let t = 0;
       for (let i = 0; i < BITS; i++) {
@@ -112,7 +116,8 @@ export async function bareJanus(url) {
     return pc;
   };
   return {
-    async publish(room, stream, { codec, maxBitrate, fps }) {
+    /** startBitrate: where the encoder starts (as x-google-start-bitrate in Janus's answer; Whisper's client does the same). */
+    async publish(room, stream, { codec, maxBitrate, fps, startBitrate }) {
       const h = await attach();
       await h.message({ request: 'create', room, publishers: 4, bitrate: maxBitrate, videocodec: codec.replace('video/', '').toLowerCase() }).catch(() => {});
       const joined = await h.message({ request: 'join', ptype: 'publisher', room, display: 'bare' });
@@ -128,7 +133,10 @@ export async function bareJanus(url) {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       const answer = await h.message({ request: 'configure', bitrate: maxBitrate }, { type: 'offer', sdp: offer.sdp });
-      await pc.setRemoteDescription(answer.jsep);
+      const sdp = startBitrate
+        ? answer.jsep.sdp.replace(/a=fmtp:(\d+) ([^\r\n]*packetization-mode[^\r\n]*)/g, `a=fmtp:$1 $2;x-google-start-bitrate=${Math.round(startBitrate / 1000)}`)
+        : answer.jsep.sdp;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
       window.publisherPc = pc;
       return joined.plugindata.data.id;
     },

@@ -63,7 +63,10 @@ export async function createRoom(control: JanusHandle, adminKey: string | undefi
     publishers: 64,
     bitrate: ROOM_BITRATE_CAP,
     bitrate_cap: false,
-    fir_freq: 10,
+    // No keyframes on a timer: Janus asks a publisher for one when a viewer starts, switches
+    // layers or reports loss (PLI), which is all a viewer needs. Every 10 s (Janus's demos'
+    // setting) a 1080p keyframe to everyone only delayed the frames behind it (bench/voice).
+    fir_freq: 0,
     audiocodec: 'opus',
     videocodec: 'av1,vp9,h264,vp8',
     // Opus in-band FEC and DTX: Janus puts them in its SDP when the clients offer them.
@@ -80,6 +83,13 @@ export async function createRoom(control: JanusHandle, adminKey: string | undefi
     notify_joining: false,
   });
   return room;
+}
+
+/** The room's publishers Janus hears talking now (its audio-level averaging), for a call that joins late. */
+export async function talkingFeeds(control: JanusHandle, room: JanusRoom): Promise<number[]> {
+  const reply = await control.request({ request: 'listparticipants', room: room.room, secret: room.secret });
+  const list = Array.isArray(reply.participants) ? (reply.participants as Array<{ id?: unknown; talking?: unknown }>) : [];
+  return list.filter((p) => p.talking === true && typeof p.id === 'number').map((p) => p.id as number);
 }
 
 export async function destroyRoom(control: JanusHandle, room: JanusRoom): Promise<void> {

@@ -14,11 +14,13 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { stripTypeScriptTypes } from 'node:module';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { cpuBetween, machineBusy, sampleCpu } from './cpu.ts';
+import { writeSpeechLikeWav } from './speechLikeWav.ts';
 import { backends, startTestServer, type TestServer, type TestUser } from '../harness.ts';
 
 const MEDIA_DIR = path.resolve(import.meta.dirname, '../../client/src/media');
@@ -66,12 +68,16 @@ async function main() {
   // TURN is configured (coturn's REST credentials); whether a relay answers is scenario (t)'s business.
   const srv: TestServer = await startTestServer(backends()[0], { logLevel: 'warn', turnUris: [TURN_URI], turnSecret: TURN_SECRET });
   const pages = await servePages();
+  // Every fake microphone talks without pause (Janus's talking events need speech, not beeps).
+  const audioDir = await mkdtemp(path.join(os.tmpdir(), 'voice-scenario-'));
+  writeSpeechLikeWav(path.join(audioDir, 'speech.wav'));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
       '--autoplay-policy=no-user-gesture-required', '--disable-features=WebRtcHideLocalIpsWithMdns',
+      `--use-file-for-fake-audio-capture=${path.join(audioDir, 'speech.wav')}`,
     ],
   });
   try {
@@ -154,9 +160,23 @@ async function main() {
       const speaking = (p: Page, who: string) => p.evaluate((who) => (window as any).speakingEvents.filter((e: any) => e.user_id === who), who);
       const bobSawAliceSpeak = await speaking(pb, alice.user_id);
       const aliceSawHerself = await speaking(pa, alice.user_id);
-      // Janus decides "talking" from levels averaged over its own window: give it time to hear a beep.
-      await pb.waitForFunction((who) => (window as any).talkingEvents.some((e: any) => e.user_id === who && e.speaking), alice.user_id, { timeout: 10_000, polling: 200 }).catch(() => {});
+      // Janus's own talking events (its VideoRoom averages the RTP audio levels over ½ s), as Bob's
+      // connection hears them: Alice talks; once she mutes, she stopped talking (the server says
+      // so at once: Janus itself would take some 10 s of a muted microphone's sparse packets).
+      const talkingIs = (p: Page, who: string, speaking: boolean) => p.waitForFunction(({ who, speaking }) => {
+        const mine = (window as any).talkingEvents.filter((e: any) => e.user_id === who);
+        return mine.length > 0 && mine.at(-1).speaking === speaking;
+      }, { who, speaking }, { timeout: 10_000, polling: 100 }).then(() => true, () => false);
+      const janusSawTalking = await talkingIs(pb, alice.user_id, true);
+      const talkingSetWhileTalking = await pb.evaluate((who) => (window as any).vc.talking.has(who), alice.user_id);
+      const mutedAt = Date.now();
+      await pa.evaluate(() => (window as any).vc.setMuted(true));
+      const janusSawStop = await talkingIs(pb, alice.user_id, false);
+      const stoppedAfterMs = Date.now() - mutedAt;
+      const talkingSetAfterMute = await pb.evaluate((who) => (window as any).vc.talking.has(who), alice.user_id);
       const bobHeardFromJanus = await pb.evaluate((who) => (window as any).talkingEvents.filter((e: any) => e.user_id === who), alice.user_id);
+      await pa.evaluate(() => (window as any).vc.setMuted(false));
+      const janusTalking = { sawTalking: janusSawTalking, setWhileTalking: talkingSetWhileTalking, sawStop: janusSawStop, stoppedAfterMs, setAfterMute: talkingSetAfterMute };
       // Push-to-talk: silent until the key is down.
       await pa.evaluate(() => (window as any).vc.setPushToTalk(true));
       await sleep(1000);
@@ -184,7 +204,7 @@ async function main() {
       // TURN: the PeerConnections carry the homeserver's coturn credentials.
       const iceServers = await pb.evaluate(() => (window as any).vc.publishers.get('voice').getConfiguration().iceServers);
       result.a = {
-        aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob: state.body, bobSawAliceSpeak, aliceSawHerself, bobHeardFromJanus, pttIdle, pttHeld,
+        aliceHears, bobHears, bobHearsMuted, aliceStateSeenByBob: state.body, bobSawAliceSpeak, aliceSawHerself, bobHeardFromJanus, janusTalking, pttIdle, pttHeld,
         transmittingWhileHeld, transmittingAfterRelease, bobPlayers, bobPlayersDeafened, bobStateDeafened, bobHearsDeafened, iceServers,
       };
       log('a', result.a);
@@ -379,6 +399,7 @@ async function main() {
     await browser.close().catch(() => {});
     pages.close();
     await srv.close();
+    await rm(audioDir, { recursive: true, force: true });
   }
   process.stdout.write(JSON.stringify(result) + '\n');
 }

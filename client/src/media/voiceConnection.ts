@@ -12,6 +12,7 @@
  * (as Janus hears it), reset, rejoined, left {reason}, error {errcode, error}.
  */
 import { codecOrderFor, DEFAULT_PRESET, PRESETS, preferredCodecs, SIMULCAST_CODECS, VIDEO_CODEC_PREFERENCE, type ContentKind, type QualityPreset } from './quality.ts';
+import { changeMic, UNMUTED, type MicState } from './micState.ts';
 import { withOpusFecDtx, withVideoStartBitrate } from './sdp.ts';
 import { SpeakingDetector, type SpeakingOptions } from './speaking.ts';
 
@@ -87,8 +88,8 @@ export class VoiceConnection extends EventTarget {
   roomId: string | undefined;
   /** This connection's user (known once connected). */
   userId: string | undefined;
-  muted = false;
-  deafened = false;
+  /** Mute and deafen (deafening mutes too: micState.ts). */
+  mic: MicState = UNMUTED;
   /** Push-to-talk on: the microphone sends only while the key is held (pttDown … pttUp). */
   pushToTalk = false;
   /** Users speaking now (this user included), by their audio levels. */
@@ -166,18 +167,31 @@ export class VoiceConnection extends EventTarget {
     for (const feed of joined.feeds as Feed[]) this.addFeed(feed);
   }
 
-  setMuted(muted: boolean): Promise<void> {
-    this.muted = muted;
-    this.applyMute();
-    return this.request({ type: 'state', muted }).then(() => undefined);
+  get muted(): boolean {
+    return this.mic.muted;
   }
 
-  /** Deafened: nothing is played (the received tracks are disabled), and others see it in the roster. */
+  get deafened(): boolean {
+    return this.mic.deafened;
+  }
+
+  /** Unmuting while deafened undeafens too. */
+  setMuted(muted: boolean): Promise<void> {
+    return this.setMic(changeMic(this.mic, { muted }));
+  }
+
+  /** Deafened: nothing is played (the received tracks are disabled) and the microphone is muted; undeafening restores the mute from before. */
   setDeafened(deafened: boolean): Promise<void> {
-    this.deafened = deafened;
-    for (const r of this.received.values()) for (const t of r.stream.getAudioTracks()) t.enabled = !deafened;
-    for (const el of this.players.values()) el.muted = deafened;
-    return this.request({ type: 'state', deafened }).then(() => undefined);
+    return this.setMic(changeMic(this.mic, { deafened }));
+  }
+
+  /** A whole mute/deafen state (as changeMic makes it): the microphone, playback and the roster others see follow it. */
+  setMic(mic: MicState): Promise<void> {
+    this.mic = mic;
+    this.applyMute();
+    for (const r of this.received.values()) for (const t of r.stream.getAudioTracks()) t.enabled = !mic.deafened;
+    for (const el of this.players.values()) el.muted = mic.deafened;
+    return this.request({ type: 'state', muted: mic.muted, deafened: mic.deafened }).then(() => undefined);
   }
 
   /** Push-to-talk on or off; while on, the microphone sends only between pttDown() and pttUp(). */

@@ -113,6 +113,27 @@ describe('the call\'s own sounds', () => {
     assert.deepEqual([loadVoiceSettings(store).pushToTalk, loadVoiceSettings(store).pttKey], [true, 'KeyV']);
     await voice.close();
   });
+
+  it('deafen mutes too and undeafen gives back the mute from before; unmuting while deafened undeafens (as Discord does)', async () => {
+    const voice = new VoiceState({ homeserverUrl: 'http://127.0.0.1:9', accessToken: '', userId: '@a:x', storage: memoryStore(), onChange: () => {}, room: () => null });
+    const flags = () => [voice.muted, voice.deafened];
+    await voice.toggleDeafen();
+    assert.deepEqual(flags(), [true, true], 'deafening an open microphone mutes it');
+    assert.equal(voice.transmitting, false);
+    await voice.toggleDeafen();
+    assert.deepEqual(flags(), [false, false], 'it was open before: undeafening opens it again');
+    await voice.setMuted(true);
+    await voice.toggleDeafen();
+    await voice.toggleDeafen();
+    assert.deepEqual(flags(), [true, false], 'muted before deafening stays muted after');
+    await voice.setMuted(false);
+    await voice.toggleDeafen();
+    await voice.toggleMute();
+    assert.deepEqual(flags(), [false, false], 'unmuting while deafened undeafens');
+    assert.equal(voice.transmitting, true);
+    assert.deepEqual(voice.cues.played, { join: 0, leave: 0, mute: 4, unmute: 4 });
+    await voice.close();
+  });
 });
 
 describeServer('voice channels in the state layer', {}, (srv) => {
@@ -200,5 +221,31 @@ describeServer('voice channels in the state layer', {}, (srv) => {
     await carol.request({ type: 'leave' });
     await until('carol left', () => callMembers(alice.room(roomId)!).length === 0);
     assert.deepEqual(voice.cues.played, { join: 2, leave: 1, mute: 0, unmute: 0 });
+  });
+
+  it('the server keeps deafened muted in what every member reads, whatever flags a client sends', async function () {
+    if (!installed('janus')) this.skip();
+    const { client: bob } = await SignalClient.connect(srv().url, bobUser.access_token);
+    signals.push(bob);
+    assert.equal((await bob.request({ type: 'join', room_id: roomId })).type, 'joined');
+    assert.equal((await bob.request({ type: 'publish', kind: 'voice', jsep: fakeAudioOffer() })).type, 'published');
+    const step = async (change: { muted?: boolean; deafened?: boolean }) => {
+      const reply = await bob.request({ type: 'state', ...change });
+      const expected = [reply.state.muted, reply.state.deafened];
+      // Alice reads it from room state through sync.
+      await until(`bob ${JSON.stringify(expected)} in alice's room state`, () => {
+        const m = callMembers(alice.room(roomId)!).find((p) => p.userId === bobUser.user_id);
+        return m && m.muted === expected[0] && m.deafened === expected[1];
+      });
+      return expected;
+    };
+    assert.deepEqual(await step({ deafened: true }), [true, true], 'deafening mutes');
+    assert.deepEqual(await step({ deafened: false }), [false, false], 'undeafening restores the open microphone');
+    assert.deepEqual(await step({ muted: true }), [true, false]);
+    assert.deepEqual(await step({ deafened: true }), [true, true]);
+    assert.deepEqual(await step({ deafened: false }), [true, false], 'muted before deafening stays muted');
+    assert.deepEqual(await step({ muted: false, deafened: true }), [true, true], 'a deafened microphone is never open');
+    assert.deepEqual(await step({ muted: false }), [false, false], 'unmuting while deafened undeafens');
+    await bob.request({ type: 'leave' });
   });
 });

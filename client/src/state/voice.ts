@@ -9,6 +9,7 @@ import type { Room } from 'matrix-js-sdk';
 // Types only: the media layer is loaded on the first join, keeping it out of the first page load.
 import type { Feed, Layer, VoiceConnection, VoiceConnectionOptions } from '../media/voiceConnection.ts';
 import type { ContentKind, QualityPreset } from '../media/quality.ts';
+import { changeMic, UNMUTED, type MicState } from '../media/micState.ts';
 import { CuePlayer, type Cue } from '../media/tones.ts';
 import type { CaptureSource, desktopBridge } from '../desktop.ts';
 import type { KeyValueStore } from './session.ts';
@@ -51,8 +52,8 @@ export class VoiceState {
   status: CallStatus = 'idle';
   /** The voice channel this client is in (or joining). */
   roomId: string | undefined;
-  muted = false;
-  deafened = false;
+  /** Mute and deafen (deafening mutes too: micState.ts). */
+  mic: MicState = UNMUTED;
   /** Push-to-talk key held now. */
   pttHeld = false;
   error: string | undefined;
@@ -85,6 +86,14 @@ export class VoiceState {
     this.applyGlobalPtt();
   }
 
+  get muted(): boolean {
+    return this.mic.muted;
+  }
+
+  get deafened(): boolean {
+    return this.mic.deafened;
+  }
+
   get inCall(): boolean {
     return this.roomId !== undefined;
   }
@@ -105,8 +114,7 @@ export class VoiceState {
     this.changed();
     try {
       const vc = await this.connect();
-      vc.muted = this.muted;
-      vc.deafened = this.deafened;
+      vc.mic = this.mic;
       vc.setPushToTalk(this.settings.pushToTalk);
       await vc.join(roomId);
       if (this.roomId !== roomId) return; // left while joining
@@ -172,20 +180,14 @@ export class VoiceState {
     await this.setMuted(!this.muted);
   }
 
+  /** Unmuting while deafened undeafens too. */
   async setMuted(muted: boolean): Promise<void> {
-    this.muted = muted;
-    this.cue(muted ? 'mute' : 'unmute');
-    this.changed();
-    if (this.inCall && this.vc) await this.vc.setMuted(muted).catch((err) => this.fail(err));
-    else if (this.vc) this.vc.muted = muted;
+    await this.changeMic({ muted });
   }
 
+  /** Deafening mutes the microphone too; undeafening gives back the mute from before. */
   async toggleDeafen(): Promise<void> {
-    this.deafened = !this.deafened;
-    this.cue(this.deafened ? 'mute' : 'unmute');
-    this.changed();
-    if (this.inCall && this.vc) await this.vc.setDeafened(this.deafened).catch((err) => this.fail(err));
-    else if (this.vc) this.vc.deafened = this.deafened;
+    await this.changeMic({ deafened: !this.deafened });
   }
 
   setPushToTalk(enabled: boolean): void {
@@ -319,6 +321,15 @@ export class VoiceState {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  private async changeMic(change: { muted?: boolean; deafened?: boolean }): Promise<void> {
+    this.mic = changeMic(this.mic, change);
+    const quieter = change.deafened !== undefined ? this.deafened : this.muted;
+    this.cue(quieter ? 'mute' : 'unmute');
+    this.changed();
+    if (this.inCall && this.vc) await this.vc.setMic(this.mic).catch((err) => this.fail(err));
+    else if (this.vc) this.vc.mic = this.mic;
+  }
 
   private connect(): Promise<VoiceConnection> {
     if (this.vc) return Promise.resolve(this.vc);

@@ -16,40 +16,31 @@
  * Feeds of other processes' clients reach this one through Janus itself: every participant
  * of a VideoRoom, whichever session attached it, hears of every publisher (with the `display`
  * that names its user), and each call's voice handle joins as a participant even when its user
- * only listens.
+ * only listens. What a call's client hears of its room that way is publisherEvents.ts; the
+ * call itself is call.ts; mute and deafen follow muteRule.ts.
  */
 import { errors, MatrixError } from '../../errors.ts';
 import type { Logger } from '../../logging.ts';
 import { JanusError, type JanusHandle, type JanusSession, type Jsep } from '../../media/janusConnection.ts';
 import { JanusUnavailableError, type JanusSupervisor } from '../../media/janusSupervisor.ts';
-import { NO_SUCH_ROOM, Publisher, Subscriber, VIDEOROOM_PLUGIN, type Feed, type JanusRoom } from '../../media/videoRoom.ts';
+import { NO_SUCH_ROOM, Publisher, Subscriber, VIDEOROOM_PLUGIN, type JanusRoom } from '../../media/videoRoom.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as roomState from '../../storage/roomState.ts';
 import * as voiceCalls from '../../storage/voiceCalls.ts';
 import { entryKey, type CallEntry } from '../../storage/voiceLeases.ts';
 import type { EventDraft, EventPersister } from '../rooms/persister.ts';
 import type { Notice } from '../sync/notifier.ts';
+import { DEFAULT_STREAM_ID, feedJson, streamKey, type Call, type FeedJson, type PublisherKey, type PublishKind, type VoicePeer } from './call.ts';
 import { CallLeases } from './callLeases.ts';
+import { applyMuteChange } from './muteRule.ts';
+import { mutedWhileTalking, publisherEvents, tellWhoIsTalking } from './publisherEvents.ts';
 import { SharedJanusRooms } from './sharedJanusRooms.ts';
 import {
   endedContent, isLiveContent, STREAM_EVENT, streamOwner, streamStateKey, VOICE_MEMBER_EVENT, VOICE_ROOM_TYPE,
-  type StreamContent, type VoiceMemberContent, type VoiceStreamInfo,
+  type VoiceMemberContent, type VoiceStreamInfo,
 } from './voiceRooms.ts';
 
-/** One signaling connection (a WebSocket): who it is and how to reach it. */
-export interface VoicePeer {
-  userId: string;
-  deviceId: string;
-  send(event: Record<string, unknown>): void;
-}
-
-export type PublishKind = 'voice' | 'stream';
-
-/** A call's publishers by key: 'voice', or `stream:${streamId}` for each stream ("go live"). */
-type PublisherKey = 'voice' | `stream:${string}`;
-const streamKey = (streamId: string): PublisherKey => `stream:${streamId}`;
-/** The stream of a client that names none (one stream per user, as older clients do). */
-export const DEFAULT_STREAM_ID = 'main';
+export { DEFAULT_STREAM_ID, type FeedJson, type PublishKind, type VoicePeer } from './call.ts';
 
 /** What the publishing client says about its stream (shown to viewers as room state). */
 export interface StreamDescription {
@@ -76,22 +67,6 @@ const MAX_SUBSCRIPTIONS = 64;
 /** Streams one user may have live at once in a channel (a screen and a camera, say). */
 const MAX_STREAMS_PER_USER = 4;
 
-interface Call {
-  peer: VoicePeer;
-  roomId: string;
-  janusRoom: JanusRoom;
-  generation: number;
-  publishers: Map<PublisherKey, Publisher>;
-  /** Live streams by stream id: their org.whisper.stream content. */
-  streams: Map<string, StreamContent>;
-  subscriptions: Map<string, Subscriber>;
-  /** Who published each feed of the room, as Janus's events said (its display names the user). */
-  feeds: Map<number, string>;
-  nextSub: number;
-  muted: boolean;
-  deafened: boolean;
-  ended: boolean;
-}
 
 export class VoiceService {
   private readonly db: Db;
@@ -231,11 +206,12 @@ export class VoiceService {
     const janusRoom = await this.janusRoom(session, roomId, generation);
     const call: Call = {
       peer, roomId, janusRoom, generation, publishers: new Map(), streams: new Map(), subscriptions: new Map(),
-      feeds: new Map(), nextSub: 1, muted: opts.muted ?? false, deafened: opts.deafened ?? false, ended: false,
+      feeds: new Map(), talking: new Set(), nextSub: 1, mute: applyMuteChange({ muted: false, deafened: false, mutedBeforeDeafen: false }, opts), ended: false,
     };
     const voice = await this.attachPublisher(session, call, 'voice');
     for (const f of voice.existing) call.feeds.set(f.feed, f.userId);
     this.calls.set(peer, call);
+    await tellWhoIsTalking(this.db, this.logger, () => this.controlHandle(session), call);
     // Owned before it says "joined", so no other process's sweep ends it in between.
     await this.leases.own(memberEntry(call));
     await this.writeState(call);
@@ -258,7 +234,7 @@ export class VoiceService {
     const quality = opts.quality ?? '1080p60';
     const bitrate = kind === 'voice' ? VOICE_BITRATE : STREAM_BITRATES[quality] ?? STREAM_BITRATES['1080p60'];
     const jsep = await this.janusStep(() => publisher.publish(offer, { bitrate }));
-    if (kind === 'voice' && call.muted) await publisher.setMuted(true);
+    if (kind === 'voice' && call.mute.muted) await publisher.setMuted(true);
     if (kind === 'stream') {
       const d = opts.description ?? {};
       call.streams.set(streamId, {
@@ -342,14 +318,16 @@ export class VoiceService {
     await subscriber.leave();
   }
 
-  /** Mute (Janus stops relaying the voice too) and deafen (shown to others; the client stops playback). */
+  /**
+   * Mute (Janus stops relaying the voice too) and deafen (shown to others; the client stops
+   * playback), which mutes as well (muteRule.ts).
+   */
   async setState(peer: VoicePeer, change: { muted?: boolean; deafened?: boolean }): Promise<VoiceMemberContent> {
     const call = await this.requireCall(peer);
-    if (change.muted !== undefined && change.muted !== call.muted) {
-      call.muted = change.muted;
-      await call.publishers.get('voice')?.setMuted(call.muted);
-    }
-    if (change.deafened !== undefined) call.deafened = change.deafened;
+    const wasMuted = call.mute.muted;
+    call.mute = applyMuteChange(call.mute, change);
+    if (call.mute.muted !== wasMuted) await call.publishers.get('voice')?.setMuted(call.mute.muted);
+    if (call.mute.muted !== wasMuted) mutedWhileTalking(this.calls.values(), call);
     return this.writeState(call);
   }
 
@@ -420,42 +398,21 @@ export class VoiceService {
     }
   }
 
+  /** The handle this process manages Janus rooms with (made once per Janus session). */
+  private controlHandle(session: JanusSession): Promise<JanusHandle> {
+    this.control ??= session.attach(VIDEOROOM_PLUGIN);
+    this.control.catch(() => (this.control = undefined));
+    return this.control;
+  }
+
   private async janusRoom(session: JanusSession, roomId: string, generation: number): Promise<JanusRoom> {
-    const control = () => {
-      this.control ??= session.attach(VIDEOROOM_PLUGIN);
-      this.control.catch(() => (this.control = undefined));
-      return this.control;
-    };
-    return this.janusStep(() => this.rooms.get(control, roomId, generation));
+    return this.janusStep(() => this.rooms.get(() => this.controlHandle(session), roomId, generation));
   }
 
   private async attachPublisher(session: JanusSession, call: Call, kind: PublishKind, streamId = DEFAULT_STREAM_ID): Promise<Publisher> {
     const key: PublisherKey = kind === 'voice' ? 'voice' : streamKey(streamId);
-    const join = () => Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, {
-      published: (feeds) => {
-        // The voice publisher hears of the room's feeds (every process's) for the whole call.
-        if (kind !== 'voice' || call.ended) return;
-        for (const f of feeds) call.feeds.set(f.feed, f.userId);
-        const added = feeds.filter((f) => ![...call.publishers.values()].some((p) => p.feed === f.feed));
-        if (added.length) call.peer.send({ type: 'feeds', room_id: call.roomId, added: added.map(feedJson), removed: [] });
-      },
-      unpublished: (feed) => {
-        if (kind !== 'voice' || call.ended) return;
-        call.feeds.delete(feed);
-        call.peer.send({ type: 'feeds', room_id: call.roomId, added: [], removed: [feed] });
-      },
-      // Speaking as Janus hears it (the audio level extension), for every member of the call,
-      // deafened ones included: the voice publisher's handle hears about the whole room.
-      talking: (feed, talking) => {
-        if (kind !== 'voice' || call.ended) return;
-        const owner = call.feeds.get(feed);
-        if (owner) call.peer.send({ type: 'speaking', room_id: call.roomId, feed, user_id: owner, speaking: talking });
-      },
-      gone: (reason) => {
-        if (call.ended || call.publishers.get(key) !== publisher) return;
-        call.peer.send({ type: 'publisher_ended', room_id: call.roomId, kind, ...(kind === 'stream' ? { stream_id: streamId } : {}), reason });
-      },
-    });
+    const events = publisherEvents(call, kind, key, streamId, () => publisher);
+    const join = () => Publisher.join(session, call.janusRoom, { userId: call.peer.userId, kind, ...(kind === 'stream' ? { streamId } : {}) }, events);
     const publisher = await this.janusStep(async () => {
       try {
         return await join();
@@ -483,6 +440,7 @@ export class VoiceService {
       await Promise.all([...call.publishers.values()].map((p) => p.leave()));
     }
     call.feeds.clear();
+    call.talking.clear();
     call.subscriptions.clear();
     call.publishers.clear();
     await this.release(call, writeState);
@@ -542,6 +500,7 @@ export class VoiceService {
         await Promise.all([...call.subscriptions.values(), ...call.publishers.values()].map((h) => h.leave()));
       }
       call.feeds.clear();
+      call.talking.clear();
       call.subscriptions.clear();
       call.publishers.clear();
     }
@@ -554,7 +513,7 @@ export class VoiceService {
       ...(voice && !call.ended ? [{ feed: voice.feed, kind: 'voice' as const }] : []),
       ...[...call.streams].map(([streamId, c]) => ({ feed: c.feed, kind: 'stream' as const, stream_id: streamId, quality: c.preset })),
     ];
-    const content: VoiceMemberContent = { joined: !call.ended, muted: call.muted, deafened: call.deafened, streams: call.ended ? [] : streams };
+    const content: VoiceMemberContent = { joined: !call.ended, muted: call.mute.muted, deafened: call.mute.deafened, streams: call.ended ? [] : streams };
     const [current] = await roomState.currentStateEvents(this.db, call.roomId, [[VOICE_MEMBER_EVENT, call.peer.userId]]);
     if (current && JSON.stringify(current.content) === JSON.stringify(content)) return content;
     await this.persister.persist([this.ownDraft({ roomId: call.roomId, sender: call.peer.userId, type: VOICE_MEMBER_EVENT, stateKey: call.peer.userId, content })]);
@@ -571,13 +530,6 @@ export class VoiceService {
   }
 }
 
-/** A feed as clients see it. */
-export interface FeedJson {
-  feed: number;
-  user_id: string;
-  kind: PublishKind;
-  stream_id?: string;
-}
 
 function memberEntry(call: Call): CallEntry {
   return { roomId: call.roomId, type: VOICE_MEMBER_EVENT, stateKey: call.peer.userId };
@@ -587,9 +539,6 @@ function streamEntry(call: Call, streamId: string): CallEntry {
   return { roomId: call.roomId, type: STREAM_EVENT, stateKey: streamStateKey(call.peer.userId, streamId) };
 }
 
-function feedJson(f: Feed): FeedJson {
-  return { feed: f.feed, user_id: f.userId, kind: f.kind, ...(f.streamId ? { stream_id: f.streamId } : {}) };
-}
 
 /** Janus is not installed or not reachable: voice cannot work until it is. */
 export function voiceUnavailable(reason: string): MatrixError {
