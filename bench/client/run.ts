@@ -15,10 +15,12 @@
  *
  * Progress goes to stderr; one JSON document goes to stdout. Needs Chromium (/usr/bin/chromium
  * or CHROMIUM_PATH). Environment: BENCH_CLIENT_MESSAGES (10000), BENCH_CLIENT_RUNS (3),
- * BENCH_CLIENT_PAGES (10), BENCH_CLIENT_SEND_CONCURRENCY (8).
+ * BENCH_CLIENT_PAGES (10), BENCH_CLIENT_SEND_CONCURRENCY (8), BENCH_CLIENT_COMPARE_DIST (another
+ * build's client/dist to run beside this one, e.g. main's: `git archive main client package.json`
+ * into a folder with node_modules linked, then `node client/build.ts` there).
  */
 import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -35,6 +37,8 @@ const settings = {
   runs: envNumber('BENCH_CLIENT_RUNS', 3),
   pages: envNumber('BENCH_CLIENT_PAGES', 10),
   sendConcurrency: envNumber('BENCH_CLIENT_SEND_CONCURRENCY', 8),
+  /** Another build's client/dist to compare with (main's, built from a checkout of it). */
+  compareDist: process.env.BENCH_CLIENT_COMPARE_DIST || undefined,
 };
 
 const log = (line: string) => process.stderr.write(`[bench:client] ${line}\n`);
@@ -175,13 +179,32 @@ async function newDevice(base: string, user: BenchUser): Promise<{ userId: strin
 }
 
 /**
- * An interactive timeline on a new device, scroll-back, typing, and a reload. `cryptoOff` is the
- * baseline: the crypto WASM request fails, so the app runs without end-to-end encryption (as it
- * does where crypto cannot start) and the difference is what starting crypto costs.
+ * An interactive timeline on a new device, scroll-back, typing, and a reload, in one variant of
+ * the app: this build; this build with the crypto WASM request failing, so it runs without
+ * end-to-end encryption (as where crypto cannot start: the difference is what starting crypto
+ * costs); or another build (BENCH_CLIENT_COMPARE_DIST, say main's), whose index page is served
+ * in place of this one's and whose assets were copied beside this build's (names are hashed).
  */
-async function timeline(browser: Browser, base: string, user: { userId: string; accessToken: string; deviceId: string }, roomId: string, cryptoOff = false) {
+interface Variant { name: string; cryptoOff?: boolean; indexHtml?: string }
+let compare: { dist: string; copied: string[] } | undefined;
+
+/** Puts the other build's assets beside this build's (skipping those both have) and returns its index page. */
+async function addCompareBuild(dist: string): Promise<string> {
+  const copied: string[] = [];
+  for (const name of await readdir(path.join(dist, 'assets'))) {
+    const to = path.join(DIST, 'assets', name);
+    if (name === 'pkg' || (await stat(to).catch(() => undefined))) continue;
+    await copyFile(path.join(dist, 'assets', name), to);
+    copied.push(to);
+  }
+  compare = { dist, copied };
+  return readFile(path.join(dist, 'index.html'), 'utf8');
+}
+async function timeline(browser: Browser, base: string, user: { userId: string; accessToken: string; deviceId: string }, roomId: string, variant: Variant) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  if (cryptoOff) await context.route('**/*.wasm', (route) => route.abort());
+  if (variant.cryptoOff) await context.route('**/*.wasm', (route) => route.abort());
+  // Comparing builds: every variant's page goes through the same interception; only the compared build's index differs.
+  if (compare) await context.route(`${base}/`, async (route) => route.fulfill({ response: await route.fetch(), ...(variant.indexHtml ? { body: variant.indexHtml } : {}) }));
   await context.addInitScript(({ base, user }) => {
     localStorage.setItem('whisper.serverUrl', base);
     localStorage.setItem('whisper.session', JSON.stringify({ baseUrl: base, userId: user.userId, accessToken: user.accessToken, deviceId: user.deviceId }));
@@ -259,13 +282,20 @@ async function main(): Promise<void> {
   const renders: { blank: number; app: number }[] = [];
   const timelines: Awaited<ReturnType<typeof timeline>>[] = [];
   const baselines: Awaited<ReturnType<typeof timeline>>[] = [];
+  const compared: Awaited<ReturnType<typeof timeline>>[] = [];
+  const compareHtml = settings.compareDist ? await addCompareBuild(settings.compareDist) : undefined;
   for (let run = 0; run < settings.runs; run++) {
     renders.push(await firstRender(browser, server.url));
-    // Interleaved, so both meet the same load on a shared machine.
-    baselines.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId, true));
-    timelines.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId));
-    log(`run ${run + 1}: first render ${round(renders.at(-1)!.app)} ms, interactive timeline ${round(timelines.at(-1)!.interactive)} ms (crypto off ${round(baselines.at(-1)!.interactive)} ms), after reload ${round(timelines.at(-1)!.warm)} ms (crypto off ${round(baselines.at(-1)!.warm)} ms)`);
+    // Interleaved, so all meet the same load on a shared machine.
+    baselines.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId, { name: 'crypto off', cryptoOff: true }));
+    timelines.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId, { name: 'this build' }));
+    if (compareHtml) compared.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId, { name: 'compared build', indexHtml: compareHtml }));
+    const other = compareHtml ? `, compared build ${round(compared.at(-1)!.interactive)} / ${round(compared.at(-1)!.warm)} ms` : '';
+    log(`run ${run + 1}: first render ${round(renders.at(-1)!.app)} ms; interactive timeline / after reload: this build ${round(timelines.at(-1)!.interactive)} / ${round(timelines.at(-1)!.warm)} ms, crypto off ${round(baselines.at(-1)!.interactive)} / ${round(baselines.at(-1)!.warm)} ms${other}`);
   }
+  const versus = (key: 'interactive' | 'warm', mine: number) => (compareHtml ? {
+    compared_build_ms: round(median(compared.map((t) => t[key]))), compared_runs: compared.map((t) => round(t[key])), ratio_to_compared_build: round(mine / median(compared.map((t) => t[key])), 2),
+  } : {});
   const firstRenderMs = median(renders.map((r) => r.app));
   const blankMs = median(renders.map((r) => r.blank));
   const interactiveMs = median(timelines.map((t) => t.interactive));
@@ -283,10 +313,12 @@ async function main(): Promise<void> {
     interactive_timeline_ms: {
       median: round(interactiveMs), runs: timelines.map((t) => round(t.interactive)), history_messages: settings.messages, goal_ms: 1000, note: 'a new device signed in: empty caches, device keys made',
       baseline_crypto_off_ms: round(baselineMs), baseline_runs: baselines.map((t) => round(t.interactive)), ratio_to_crypto_off: round(interactiveMs / baselineMs, 2), ratio_to_first_render: round(interactiveMs / firstRenderMs, 2),
+      ...versus('interactive', interactiveMs),
     },
     interactive_timeline_reload_ms: {
       median: round(warmMs), runs: timelines.map((t) => round(t.warm)), note: 'same page reloaded with the IndexedDB sync cache saved',
       baseline_crypto_off_ms: round(baselineWarmMs), baseline_runs: baselines.map((t) => round(t.warm)), ratio_to_crypto_off: round(warmMs / baselineWarmMs, 2),
+      ...versus('warm', warmMs),
     },
     scrollback: {
       messages_on_open: last.loaded,
@@ -308,6 +340,7 @@ let browser: Browser | undefined;
 
 await runMain(main, async () => {
   await browser?.close().catch(() => {});
+  for (const file of compare?.copied ?? []) await rm(file, { force: true });
   await closeServer?.().catch(() => {});
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, log);
