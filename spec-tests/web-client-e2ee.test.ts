@@ -142,7 +142,12 @@ describe('web client in Chromium: end-to-end encryption', function () {
 
       // A plain file: the download is the decrypted file.
       const notes = Buffer.from('bring the tent and two torches\n');
+      // Held back a moment on its way, so the progress bar is seen (encryption comes before the upload).
+      await bob.route('**/_matrix/media/v3/upload**', async (route) => { await new Promise((r) => setTimeout(r, 1500)); await route.continue(); });
       await bob.getByLabel('Attach files').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: notes });
+      await bob.getByRole('progressbar', { name: 'uploading notes.txt' }).waitFor();
+      await bob.getByRole('progressbar', { name: 'uploading notes.txt' }).waitFor({ state: 'detached', timeout: 20_000 });
+      await bob.unroute('**/_matrix/media/v3/upload**');
       const [download] = await Promise.all([
         alice.waitForEvent('download'),
         alice.getByRole('button', { name: 'Download notes.txt' }).click({ timeout: 20_000 }),
