@@ -140,7 +140,7 @@ describe('web client in Chromium: threads and long rooms', function () {
     const png = await sharp({ create: { width: 160, height: 100, channels: 3, background: { r: 240, g: 200, b: 20 } } }).png().toBuffer();
     await bob.getByRole('complementary', { name: 'Thread' }).getByLabel('Attach files').setInputFiles({ name: 'raid-map.png', mimeType: 'image/png', buffer: png });
     await alice.locator('.thread-panel article.message img.preview[alt="raid-map.png"]').waitFor();
-    await inTimeline(alice, 'Anyone up for a raid tonight?').locator('.thread-summary', { hasText: 'raid-map.png' }).waitFor();
+    await inTimeline(alice, 'Anyone up for a raid tonight?').locator('.thread-summary', { hasText: 'raid-map.png' }).filter({ hasText: '3 replies' }).waitFor();
     assert.equal(await alice.locator('.thread-panel .thread-count').textContent(), '3 replies');
     assert.equal(await alice.locator('.timeline img.preview').count(), 0, 'the picture is not in the room timeline');
     const withPicture = await srv.request('GET', `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/relations/${encodeURIComponent(await rootId(bob))}/m.thread`, { token: aliceUser.access_token });
