@@ -31,6 +31,7 @@ import { FilterService } from './services/sync/filters.ts';
 import { CHANGES_CHANNEL, Notifier } from './services/sync/notifier.ts';
 import { SyncService } from './services/sync/syncService.ts';
 import { OwnRooms } from './services/sync/ownRooms.ts';
+import { HeardEvents } from './services/sync/heardEvents.ts';
 import { PushService } from './services/push/pushService.ts';
 import type { PushRulesJson } from './services/push/ruleset.ts';
 import { AccountDataService } from './services/streams/accountData.ts';
@@ -58,6 +59,7 @@ import { BlockService, IGNORED_USERS } from './services/friends/blockService.ts'
 import { FriendService } from './services/friends/friendService.ts';
 import { FriendMembershipRules } from './services/friends/membershipRules.ts';
 import { FriendSummary } from './services/friends/summary.ts';
+import { BlockLists } from './services/friends/blockLists.ts';
 import { JanusSupervisor } from './media/janusSupervisor.ts';
 import { VoiceService } from './services/voice/voiceService.ts';
 import { attachVoiceSocket } from './http/voiceSocket.ts';
@@ -68,6 +70,9 @@ const ROOM_STATE_CACHE_ROOMS = 2_000;
 const PUSH_RULES_CACHE_USERS = 10_000;
 const KEY_COUNT_CACHE_DEVICES = 20_000;
 const OWN_ROOMS_CACHE_USERS = 10_000;
+const BLOCK_LIST_CACHE_USERS = 10_000;
+/** Notices of the newest events kept for sync (about a minute and a half at 200 messages/s). */
+const HEARD_EVENTS_KEPT = 20_000;
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 /** How long shutdown waits for in-flight requests before cutting connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -94,7 +99,8 @@ export async function buildServices(config: Config, database: Database, logger: 
   const uia = new UiaService({ db, config, passwords, rateLimits, userIds, twoFactor, emails });
   const started = await committedPositions(db);
   const notifier = new Notifier(db, started);
-  const ownRooms = new OwnRooms(db, notifier, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor), started.events ?? 0);
+  const heard = new HeardEvents(db, notifier, started.events ?? 0, Math.round(HEARD_EVENTS_KEPT * config.cacheFactor));
+  const ownRooms = new OwnRooms(db, notifier, heard, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor));
   await database.notifications.listen(CHANGES_CHANNEL, {
     onMessage: (payload) => {
       const notice = notifier.decode(payload);
@@ -102,6 +108,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     },
     // Changes may have been missed while not listening: every long-poll re-checks.
     onGap: (listening) => {
+      heard.listening(listening);
       ownRooms.listening(listening);
       if (listening) void committedPositions(db).then((p) => notifier.resync(p));
     },
@@ -109,7 +116,8 @@ export async function buildServices(config: Config, database: Database, logger: 
   const accountData = new AccountDataService(db, notifier);
   const receipts = new ReceiptService({ db, notifier, accountData });
   const typing = new TypingService(db, notifier);
-  const push = new PushService(db, accountData, { bus: caches, rules: caches.register(new InvalidatedCache<PushRulesJson>('push_rules', Math.round(PUSH_RULES_CACHE_USERS * config.cacheFactor))) });
+  const blockLists = new BlockLists(db, caches, Math.round(BLOCK_LIST_CACHE_USERS * config.cacheFactor));
+  const push = new PushService(db, accountData, blockLists, { bus: caches, rules: caches.register(new InvalidatedCache<PushRulesJson>('push_rules', Math.round(PUSH_RULES_CACHE_USERS * config.cacheFactor))) });
   const persister = new EventPersister(db, notifier, new RoomStateCache(Math.round(ROOM_STATE_CACHE_ROOMS * config.cacheFactor)));
   const rooms = new RoomService({ db, persister, userIds });
   const relations = new RelationService(db, rooms);
@@ -126,14 +134,14 @@ export async function buildServices(config: Config, database: Database, logger: 
   sessions.onDevicesChanged((trx, userId) => keys.keysChanged(trx, userId));
   const toDevice = new ToDeviceService({ db, notifier, userIds });
   const presence = new PresenceService({
-    db, notifier, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs },
+    db, notifier, blocks: blockLists, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs },
   });
   const friendSummary = new FriendSummary(accountData);
   const friendRules = new FriendMembershipRules(friendSummary, audit);
   persister.check((trx, draft) => friendRules.check(trx, draft));
   persister.onStored((trx, pdu) => friendRules.onStored(trx, pdu));
   const friends = new FriendService({ db, rooms, presence, accountData, summary: friendSummary, userIds, audit });
-  const blocks = new BlockService({ db, rooms, accountData, summary: friendSummary, userIds, audit });
+  const blocks = new BlockService({ db, rooms, accountData, summary: friendSummary, userIds, audit, lists: blockLists });
   accountData.onClientChange(async (userId, roomId, type, content) => {
     if (roomId === '' && type === IGNORED_USERS) await blocks.ignoreListChanged(userId, content);
   });
@@ -170,7 +178,7 @@ export async function buildServices(config: Config, database: Database, logger: 
     media,
     urlPreviews: new UrlPreviewService(config, media),
     history: new HistoryService({ db, rooms, notifier }),
-    sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence, ownRooms }),
+    sync: new SyncService({ db, notifier, accountData, receipts, typing, push, keys, deviceLists, toDevice, presence, ownRooms, heard, blocks: blockLists }),
     filters: new FilterService(db),
     config,
     userIds,

@@ -6,6 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildClient, isStale } from '../client/build.ts';
+import type { ConfigInput } from '../homeserver/config.ts';
+import { backends, startTestServer, type TestServer, type TestUser } from './harness.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.resolve(import.meta.dirname, 'artifacts');
@@ -89,4 +92,51 @@ export class BrowserPages {
   async close(): Promise<void> {
     for (const c of this.contexts) await c.close().catch(() => {});
   }
+}
+
+/**
+ * The frame every web-client test shares, set up with mocha hooks in the calling `describe`:
+ * a skip without Chromium, a fresh client build, a server (with `overrides`, read when it
+ * starts), Chromium; on a failed test the pages' screenshots and problems; all closed at the
+ * end. `open` opens the app in a context of its own (one person each); `signIn` also signs
+ * `user` in through the sign-in form.
+ */
+export function webClientSuite(failurePrefix: string, overrides: () => Partial<ConfigInput> = () => ({})): {
+  srv: () => TestServer;
+  opened: BrowserPages;
+  open: (label: string, prepare?: (page: Page) => void) => Promise<Page>;
+  signIn: (label: string, user: TestUser) => Promise<Page>;
+} {
+  let srv: TestServer | undefined;
+  let browser: Browser | undefined;
+  const opened = new BrowserPages(failurePrefix);
+  before(async function () {
+    const missing = chromiumMissing();
+    if (missing) {
+      console.log(`      skipped: ${missing}`);
+      this.skip();
+    }
+    if (await isStale()) await buildClient();
+    // The page is served by the server under test on 127.0.0.1; one backend is enough for the UI.
+    srv = await startTestServer(backends()[0], overrides());
+    browser = await launchChromium();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await opened.recordFailure();
+  });
+  after(async () => {
+    await opened.close();
+    await browser?.close();
+    await srv?.close();
+  });
+  const open = (label: string, prepare?: (page: Page) => void) => opened.open(browser!, srv!.url, label, prepare);
+  const signIn = async (label: string, user: TestUser): Promise<Page> => {
+    const page = await open(label);
+    await page.getByLabel('Username').fill(user.user_id.slice(1, user.user_id.indexOf(':')));
+    await page.getByLabel('Password').fill(user.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Chats' }).waitFor();
+    return page;
+  };
+  return { srv: () => srv!, opened, open, signIn };
 }

@@ -302,10 +302,11 @@ describeServer('end-to-end encryption relay', {}, (srv) => {
       assert.equal(after.body.master_keys[alice.user_id].signatures, undefined, 'signatures on the old identity are gone');
     });
 
-    it('a user-signing signature on someone else is shown only to its signer', async () => {
+    it('a user-signing signature on someone else is shown only to its signer, whose devices are told to re-query', async () => {
       const alice = await srv().register();
       const bob = await srv().register();
       const carol = await srv().register();
+      await shareRoom(srv(), bob, carol);
       const upload = async (u: TestUser) => {
         const master = crossSigningKey(u.user_id, 'master');
         const usk = crossSigningKey(u.user_id, 'user_signing');
@@ -318,12 +319,19 @@ describeServer('end-to-end encryption relay', {}, (srv) => {
       const a = await upload(alice);
       const b = await upload(bob);
       const signed = signJson(b.master.key, alice.user_id, `ed25519:${a.usk.pair.publicKey}`, a.usk.pair.privateKey);
+      const aliceStart = (await sync(alice)).body.next_batch;
+      const carolStart = (await sync(carol)).body.next_batch;
       const res = await srv().request('POST', `${V3}/keys/signatures/upload`, { token: alice.access_token, body: { [bob.user_id]: { [b.master.pair.publicKey]: signed } } });
       assert.deepEqual(res.body.failures, {});
       const byAlice = await srv().request('POST', `${V3}/keys/query`, { token: alice.access_token, body: { device_keys: { [bob.user_id]: [] } } });
       assert.ok(byAlice.body.master_keys[bob.user_id].signatures[alice.user_id]);
       const byCarol = await srv().request('POST', `${V3}/keys/query`, { token: carol.access_token, body: { device_keys: { [bob.user_id]: [] } } });
       assert.equal(byCarol.body.master_keys[bob.user_id].signatures?.[alice.user_id], undefined);
+      // Alice's other sessions re-query bob (even without a shared room) and so see him verified; carol hears nothing.
+      assert.deepEqual((await sync(alice, aliceStart)).body.device_lists.changed, [bob.user_id]);
+      assert.deepEqual((await sync(carol, carolStart)).body.device_lists.changed, []);
+      const changes = await srv().request('GET', `${V3}/keys/changes?from=${aliceStart}&to=${(await sync(alice)).body.next_batch}`, { token: alice.access_token });
+      assert.deepEqual(changes.body.changed, [bob.user_id]);
     });
   });
 

@@ -126,6 +126,36 @@ for (const backend of backends().filter((b) => b.name === 'postgres')) {
       }), 'a message through B after the change does not count');
     });
 
+    it('a block through A holds at once for sends and syncs through B, which had both block lists cached', async () => {
+      const alice = await a.register('blockalice');
+      const bob = await a.register('blockbob');
+      const made = await a.request('POST', '/_matrix/client/v3/createRoom', { token: alice.access_token, body: { preset: 'public_chat', name: 'two people' } });
+      const roomId = made.body.room_id as string;
+      assert.equal((await a.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: bob.access_token, body: {} })).status, 200);
+      const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 10 } } }));
+      const syncOnB = async (since?: string) => (await onB('GET', `/_matrix/client/v3/sync?filter=${filter}${since ? `&since=${encodeURIComponent(since)}` : ''}`, alice.access_token)).body;
+      const bobSays = async (txn: string) => {
+        const sent = await onB('PUT', `${room(roomId)}/send/m.room.message/${txn}`, bob.access_token, { msgtype: 'm.text', body: txn });
+        assert.equal(sent.status, 200);
+        return sent.body.event_id as string;
+      };
+      // B caches who blocked bob (his send) and whom alice blocked (her sync): nobody, so far.
+      const before = await bobSays('before');
+      let synced = await syncOnB();
+      assert.deepEqual(synced.rooms.join[roomId].timeline.events.filter((e: { type: string }) => e.type === 'm.room.message').map((e: { event_id: string }) => e.event_id), [before]);
+      assert.equal(synced.rooms.join[roomId].unread_notifications.notification_count, 1);
+      assert.equal((await a.request('PUT', `/_whisper/client/v1/blocks/${encodeURIComponent(bob.user_id)}`, { token: alice.access_token, body: {} })).status, 200);
+      assert.ok(await eventually(async () => {
+        const after = await bobSays(`after-${Date.now()}`);
+        synced = await syncOnB(synced.next_batch);
+        const section = synced.rooms.join[roomId];
+        // Bob's new message neither reaches alice's timeline nor counts; nor does the old one now.
+        return !JSON.stringify(section?.timeline.events ?? []).includes(after) && (section?.unread_notifications.notification_count ?? 0) === 0;
+      }), 'B hides the blocked sender at once');
+      const pushActions = await a.request('GET', '/_matrix/client/v3/notifications', { token: alice.access_token });
+      assert.deepEqual(pushActions.body.notifications, [], 'no notification was recorded for bob after the block, and the earlier one is hidden');
+    });
+
     it('the per-account login limit is shared between the processes', async () => {
       const login = (url: string) =>
         fetch(`${url}/_matrix/client/v3/login`, {

@@ -6,10 +6,8 @@
  * of each step go to spec-tests/artifacts.
  */
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { buildClient, isStale } from '../client/build.ts';
-import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
-import { backends, startTestServer, type TestServer, type TestUser } from './harness.ts';
+import { screenshot, webClientSuite } from './browser.ts';
+import type { TestServer, TestUser } from './harness.ts';
 import { startSmtpInbox, type SmtpInbox } from './smtpInbox.ts';
 import { until } from './sdkHelpers.ts';
 
@@ -17,38 +15,15 @@ const NEW_PASSWORD = 'a new password for alice';
 
 describe('web client in Chromium: forgot password', function () {
   this.timeout(60_000);
-  let srv: TestServer;
-  let browser: Browser;
   let smtp: SmtpInbox | undefined;
-  const opened = new BrowserPages('failed-reset-');
-
-  before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    if (await isStale()) await buildClient();
-    smtp = await startSmtpInbox();
-    // Three mails to one address an hour: the address's confirmation, the reset, one resend.
-    srv = await startTestServer(backends()[0], {
-      ...smtp.config,
-      rateLimits: { mailPerAddress: { points: 3, durationSec: 3600 } },
-    });
-    browser = await launchChromium();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await opened.recordFailure();
-  });
-
-  after(async () => {
-    await opened.close();
-    await browser?.close();
-    await srv?.close();
-    await smtp?.close();
-  });
+  // The inbox first: the server is configured with its address.
+  before(async () => { smtp = await startSmtpInbox(); });
+  // Three mails to one address an hour: the address's confirmation, the reset, one resend.
+  const suite = webClientSuite('failed-reset-', () => ({ ...smtp!.config, rateLimits: { mailPerAddress: { points: 3, durationSec: 3600 } } }));
+  const opened = suite.opened;
+  let srv: TestServer;
+  before(() => { srv = suite.srv(); });
+  after(async () => { await smtp?.close(); });
 
   /** Takes the next mail to `to` out of the inbox and returns its link. */
   async function linkMailedTo(to: string): Promise<string> {
@@ -74,7 +49,7 @@ describe('web client in Chromium: forgot password', function () {
 
   it('resets a forgotten password through the mailed link, signing every session out', async () => {
     const alice = await userWithEmail('alice@example.org');
-    const page = await opened.open(browser, srv.url, 'alice');
+    const page = await suite.open('alice');
     await page.getByRole('button', { name: 'Forgot password?' }).click();
     await page.getByRole('heading', { name: 'Forgot your password?' }).waitFor();
     assert.equal(await page.getByLabel('Server').inputValue(), srv.url);

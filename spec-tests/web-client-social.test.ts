@@ -8,45 +8,23 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { generate } from 'otplib';
-import type { Browser, Page } from 'playwright-core';
-import { backends, startTestServer, type TestServer } from './harness.ts';
-import { buildClient, isStale } from '../client/build.ts';
-import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
+import type { Page } from 'playwright-core';
+import type { TestServer } from './harness.ts';
+import { screenshot, webClientSuite } from './browser.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
 describe('web client in Chromium: friends, 2FA, security settings', function () {
   this.timeout(60_000);
+  const suite = webClientSuite('failed-social-');
+  const opened = suite.opened;
   let srv: TestServer;
-  let browser: Browser;
-  const opened = new BrowserPages('failed-social-');
   let alice: Page;
   let bob: Page;
 
-  before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    if (await isStale()) await buildClient();
-    srv = await startTestServer(backends()[0]);
-    browser = await launchChromium();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await opened.recordFailure();
-  });
-
-  after(async () => {
-    await opened.close();
-    await browser?.close();
-    await srv?.close();
-  });
-
+  before(() => { srv = suite.srv(); });
   // Remove and block ask "are you sure?".
-  const openPage = (label: string) => opened.open(browser, srv.url, label, (page) => page.on('dialog', (d) => void d.accept()));
+  const openPage = (label: string) => suite.open(label, (page) => page.on('dialog', (d) => void d.accept()));
 
 
   async function register(page: Page, username: string): Promise<void> {

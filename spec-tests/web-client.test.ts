@@ -6,47 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
-import { backends, startTestServer, type TestServer } from './harness.ts';
+import type { Page } from 'playwright-core';
+import type { TestServer } from './harness.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildClient, DIST, isStale } from '../client/build.ts';
-import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
+import { DIST } from '../client/build.ts';
+import { screenshot, webClientSuite } from './browser.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
 describe('web client in Chromium', function () {
   this.timeout(90_000);
+  const suite = webClientSuite('failed-', () => ({ registration: 'invite' }));
+  const opened = suite.opened;
   let srv: TestServer;
-  let browser: Browser;
-  const opened = new BrowserPages('failed-');
   const pages = opened.pages;
   const requested: string[] = [];
+  before(() => { srv = suite.srv(); });
 
-  before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    // The page is served by the server under test on 127.0.0.1; one backend is enough for the UI.
-    if (await isStale()) await buildClient();
-    srv = await startTestServer(backends()[0], { registration: 'invite' });
-    browser = await launchChromium();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await opened.recordFailure();
-  });
-
-  after(async () => {
-    await opened.close();
-    await browser?.close();
-    await srv?.close();
-  });
-
-  const openPage = (label: string) => opened.open(browser, srv.url, label, (page) => page.on('request', (req) => requested.push(req.url())));
+  const openPage = (label: string) => suite.open(label, (page) => page.on('request', (req) => requested.push(req.url())));
 
 
   async function register(page: Page, username: string, inviteCode?: string, shot?: string): Promise<void> {

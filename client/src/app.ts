@@ -12,6 +12,7 @@ import { SessionStore, type SavedSession } from './state/session.ts';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import { desktopBridge } from './desktop.ts';
 import { UiaCancelled, type UiaStage } from './state/uia.ts';
+import { VerificationState } from './state/verification.ts';
 import { VoiceState } from './state/voice.ts';
 
 export type Dialog = { kind: 'dm' } | { kind: 'group' } | { kind: 'voice' } | { kind: 'invite'; roomId: string } | { kind: 'go-live' } | undefined;
@@ -51,6 +52,7 @@ export class AppModel {
   media?: MediaCache;
   voice?: VoiceState;
   encryption?: EncryptionState;
+  verification?: VerificationState;
   dialog: Dialog;
   startError?: string;
   authRequest?: AuthRequest;
@@ -92,6 +94,8 @@ export class AppModel {
       this.authRequest = { stage, error, resolve, reject };
       m.redraw();
     });
+    this.verification = new VerificationState(client, () => m.redraw());
+    this.verification.prompt = chat.authPrompt;
     this.media = new MediaCache(client, () => m.redraw());
     const voice = new VoiceState({
       homeserverUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, storage: localStorage,
@@ -122,6 +126,8 @@ export class AppModel {
         client.getVersions().catch(() => {}),
       ]);
       await chat.start();
+      // A first session gives the account its verification identity (cross-signing), as Element does.
+      if (encryption.client) void this.verification.setUpIdentityIfNone().catch(() => {});
       this.startError = undefined;
     } catch (err) {
       this.startError = (err as Error).message;
@@ -148,6 +154,8 @@ export class AppModel {
     const encryption = this.encryption;
     this.chat?.stop();
     this.encryption = undefined;
+    this.verification?.stop();
+    this.verification = undefined;
     this.media?.dispose();
     void this.voice?.close();
     this.chat = undefined;

@@ -14,6 +14,7 @@ import * as presence from '../storage/presence.ts';
 import * as users from '../storage/users.ts';
 import { announced } from './sync/announce.ts';
 import type { Notifier } from './sync/notifier.ts';
+import type { BlockLists } from './friends/blockLists.ts';
 
 export type PresenceState = presence.PresenceRow['state'];
 
@@ -47,6 +48,7 @@ export class PresenceService {
   private readonly db: Db;
   private readonly notifier: Notifier;
   private readonly timings: PresenceTimings;
+  private readonly blocks: BlockLists;
   /** Long-polls open in this process, per user. */
   private readonly open = new Map<string, number>();
   /** Users who synced here since the last tick. */
@@ -58,8 +60,9 @@ export class PresenceService {
   private readonly known = new Map<string, Known>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(deps: { db: Db; notifier: Notifier; timings: PresenceTimings }) {
+  constructor(deps: { db: Db; notifier: Notifier; blocks: BlockLists; timings: PresenceTimings }) {
     this.db = deps.db;
+    this.blocks = deps.blocks;
     this.notifier = deps.notifier;
     this.timings = deps.timings;
     // A tick often enough that offline comes within a few seconds of the timeout.
@@ -121,7 +124,7 @@ export class PresenceService {
   async forSync(userId: string, initial: boolean, after: number, upTo: number): Promise<Array<{ type: 'm.presence'; sender: string; content: PresenceContent }>> {
     if (!initial && upTo <= after) return [];
     const shared = [...(await deviceLists.usersSharingRoomWith(this.db, userId))];
-    const blockers = await friends.blockersAmong(this.db, userId, shared);
+    const blockers = await this.blocks.blockersOf(userId);
     const peers = shared.filter((p) => !blockers.has(p));
     const rows = initial ? await presence.getPresence(this.db, peers) : await presence.changedBetween(this.db, peers, after, upTo);
     const now = Date.now();

@@ -146,11 +146,9 @@ export async function blockedBy(q: Queryable, userId: string): Promise<Set<strin
   return new Set((await q('user_blocks').where({ user_id: userId }).select('blocked_id')).map((r) => r.blocked_id as string));
 }
 
-/** Of `userIds`, those who blocked `blockedId`. */
-export async function blockersAmong(q: Queryable, blockedId: string, userIds: string[]): Promise<Set<string>> {
-  if (userIds.length === 0) return new Set();
-  const rows = await q('user_blocks').where({ blocked_id: blockedId }).whereIn('user_id', userIds).select('user_id');
-  return new Set(rows.map((r) => r.user_id as string));
+/** Users who blocked `blockedId`. */
+export async function blockersOf(q: Queryable, blockedId: string): Promise<Set<string>> {
+  return new Set((await q('user_blocks').where({ blocked_id: blockedId }).select('user_id')).map((r) => r.user_id as string));
 }
 
 export async function insertBlock(q: Queryable, row: BlockRow): Promise<boolean> {

@@ -367,6 +367,8 @@ export class ChatState {
   static bodyOf(ev: MatrixEvent): string {
     // The sdk fills an undecryptable message with its error text; say what the user can expect instead.
     if (ev.isDecryptionFailure()) return WAITING_FOR_KEY;
+    // Its body is a fallback for clients that cannot verify; this one can (views/verification.ts).
+    if (ev.getContent().msgtype === 'm.key.verification.request') return 'Wants to verify you';
     const body: string = ev.getContent().body ?? '';
     if (!shownReplyId(ev)) return body;
     const lines = body.split('\n');

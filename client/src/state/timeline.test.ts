@@ -67,4 +67,11 @@ describe('timeline view-model', () => {
     const items = buildTimeline([join, invite, topicless], (u) => names[u] ?? u, noon);
     assert.deepEqual(items.filter((i) => i.kind === 'notice').map((i) => i.kind === 'notice' && i.text), ['Bob joined', 'Alice invited Carol']);
   });
+
+  it('draws an in-room verification request as a line, not as its fallback text', () => {
+    const request = msg('@a:t', noon, 'Alice is requesting to verify your key, but your client does not support in-chat key verification.',
+      { msgtype: 'm.key.verification.request', to: '@b:t', from_device: 'DEV', methods: ['m.sas.v1'] });
+    const items = buildTimeline([request], (u) => (u === '@a:t' ? 'Alice' : 'Bob'), noon);
+    assert.deepEqual(items.filter((i) => i.kind !== 'day').map((i) => i.kind === 'notice' && i.text), ['Alice asked to verify Bob']);
+  });
 });

@@ -3,7 +3,7 @@
  * grouped under one header when the same sender posts again within a few minutes, edits
  * applied, relation-only events (edits, reactions) folded into the message they change.
  */
-import { EventType, MatrixEvent, RelationType } from 'matrix-js-sdk';
+import { EventType, MatrixEvent, MsgType, RelationType } from 'matrix-js-sdk';
 
 /** Consecutive messages from one sender within this gap share one header. */
 export const GROUP_GAP_MS = 7 * 60 * 1000;
@@ -49,8 +49,14 @@ export function isFoldedRelation(ev: MatrixEvent): boolean {
   return ev.isRelation(RelationType.Replace);
 }
 
+/** An in-room verification request: its body is a fallback for clients without verification; drawn as a line instead. */
+function isVerificationRequest(ev: MatrixEvent): boolean {
+  return ev.getType() === EventType.RoomMessage && ev.getContent().msgtype === MsgType.KeyVerificationRequest;
+}
+
 function isMessage(ev: MatrixEvent): boolean {
   const t = ev.getType();
+  if (isVerificationRequest(ev)) return false;
   return t === EventType.RoomMessage || t === EventType.Sticker || (t === EventType.RoomMessageEncrypted);
 }
 
@@ -76,6 +82,8 @@ export function describeStateEvent(ev: MatrixEvent, nameOf: (userId: string) => 
       return `${who} set the topic`;
     case EventType.RoomCreate:
       return `${who} created the chat`;
+    case EventType.RoomMessage:
+      return isVerificationRequest(ev) ? `${who} asked to verify ${nameOf(String(ev.getContent().to))}` : undefined;
     default:
       return undefined;
   }

@@ -8,6 +8,7 @@ import type { Friend, FriendRequest, PresenceDot } from '../state/friends.ts';
 import { avatar } from './avatar.ts';
 import { icon } from './icons.ts';
 import { roomHref } from './sidebar.ts';
+import { userShield } from './verification.ts';
 
 export type FriendsTab = 'online' | 'all' | 'pending' | 'blocked' | 'add';
 
@@ -68,7 +69,7 @@ export function FriendsView(): m.Component<Attrs> {
         const dot = fr.presence(f);
         return m('li.person', { key: f.user_id, 'data-user-id': f.user_id }, [
           presenceAvatar(app, name(f), f.avatar_url, dot),
-          m('.person-info', [m('strong.person-name', name(f)), m('small', `${PRESENCE_LABEL[dot]} · ${f.user_id}`)]),
+          m('.person-info', [m('strong.person-name', [name(f), ' ', userShield(app, f.user_id)]), m('small', `${PRESENCE_LABEL[dot]} · ${f.user_id}`)]),
           m('.person-actions', [
             m('button.round[type=button]', { 'aria-label': `Message ${name(f)}`, title: 'Message', onclick: () => openDm(f) }, icon('message')),
             m('button.round[type=button]', { 'aria-label': `Remove ${name(f)}`, title: 'Remove friend',

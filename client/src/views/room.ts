@@ -16,6 +16,7 @@ import { ThreadPanel } from './thread.ts';
 import { ThreadListPanel } from './threadList.ts';
 import { VoicePanel } from './voicePanel.ts';
 import { encryptionBadge } from './encryption.ts';
+import { dmVerification } from './verification.ts';
 
 interface Attrs { app: AppModel; roomId: string }
 
@@ -207,6 +208,7 @@ export function RoomView(): m.Component<Attrs> {
           voice && icon('speaker', 20),
           m('h1', room.name),
           encryptionBadge(app, room),
+          dmVerification(app, room),
           m('span.members-count', `${members.length} member${members.length === 1 ? '' : 's'}`),
           m('.spacer'),
           m('button.icon[type=button]', { 'aria-label': 'Invite people', title: 'Invite people', onclick: () => { app.dialog = { kind: 'invite', roomId }; } }, icon('invite')),

@@ -6,6 +6,7 @@ import { avatar } from './avatar.ts';
 import { SecureBackupCard } from './encryption.ts';
 import { icon } from './icons.ts';
 import { SecuritySettings } from './security.ts';
+import { deviceTrust } from './verification.ts';
 import { VoiceSettingsForm } from './voiceSettings.ts';
 
 interface Attrs { app: AppModel }
@@ -57,7 +58,7 @@ export function SettingsView(): m.Component<Attrs> {
             m('h2#sessions-title', 'Sessions'),
             !devices ? m('p.hint', 'Loading…') : m('ul.devices', devices.map((d) => m('li.device', { key: d.deviceId }, [
               m('.device-info', [
-                m('.device-name', [m('strong', d.displayName || d.deviceId), d.current && m('span.tag', 'this device')]),
+                m('.device-name', [m('strong', d.displayName || d.deviceId), d.current && m('span.tag', 'this device'), deviceTrust(app, d.deviceId, d.current)]),
                 m('small', [d.deviceId, d.lastSeenIp && ` · ${d.lastSeenIp}`, d.lastSeenTs && ` · last seen ${new Date(d.lastSeenTs).toLocaleString()}`]),
               ]),
               !d.current && (revoking === d.deviceId

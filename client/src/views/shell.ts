@@ -8,6 +8,7 @@ import { GoLiveDialog } from './goLive.ts';
 import { RoomView } from './room.ts';
 import { SettingsView } from './settings.ts';
 import { roomHref, Sidebar } from './sidebar.ts';
+import { VerificationPanel } from './verification.ts';
 
 interface Attrs { app: AppModel; page: 'home' | 'room' | 'settings'; roomId?: string; tab?: FriendsTab }
 
@@ -79,6 +80,7 @@ export function Shell(): m.Component<Attrs> {
             : m(FriendsView, { app, tab: attrs.tab })),
         m(DialogView, { app }),
         m(GoLiveDialog, { app }),
+        m(VerificationPanel, { app }),
         m(AuthPromptView, { app }),
       ]);
     },

@@ -41,6 +41,18 @@ export class DeviceListService {
   }
 
   /**
+   * `signer` signed `target`'s master key with their user-signing key: only the signer sees that
+   * signature, so only the signer's devices are told to re-query the target (and learn they
+   * verified them; Synapse does the same).
+   */
+  async markSignedBy(signer: string, target: string, q?: Queryable): Promise<void> {
+    await announced(this.db, this.notifier, 'device_lists', async (trx, position) => {
+      await deviceLists.markChangedForSigner(trx, signer, target, position);
+      return { userId: signer };
+    }, q);
+  }
+
+  /**
    * What the user's client must learn about other users' devices between two tokens. `known`:
    * the user's current memberships and the membership events of the window in their rooms,
    * when the caller (sync) has read them already.
@@ -78,8 +90,10 @@ export class DeviceListService {
         gone.add(c.user_id);
       }
     }
+    // Whom the user verified is news for them even without a shared room (verified over to-device).
+    const signed = listsMoved ? await deviceLists.signedBetween(this.db, userId, after.device_lists, upTo.device_lists) : [];
     return {
-      changed: [...changed].filter((u) => peers.has(u)).sort(),
+      changed: [...new Set([...[...changed].filter((u) => peers.has(u)), ...signed])].sort(),
       left: [...gone].filter((u) => !peers.has(u) && u !== userId).sort(),
     };
   }

@@ -260,8 +260,11 @@ export class KeyService {
     if (rows.length) {
       await this.db.transaction(async (trx) => {
         await crossSigning.putSignatures(trx, rows);
-        // A user-signing signature concerns only the signer; self-signatures concern everyone.
-        for (const u of changedUsers) await this.deviceLists.markChanged(u === requesterId ? u : requesterId, trx);
+        // Self-signatures concern everyone; a user-signing signature only the signer's devices.
+        for (const u of changedUsers) {
+          if (u === requesterId) await this.deviceLists.markChanged(u, trx);
+          else await this.deviceLists.markSignedBy(requesterId, u, trx);
+        }
       });
     }
     return failures;

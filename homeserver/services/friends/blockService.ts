@@ -20,6 +20,7 @@ import { profilesOf, type Profile } from './friendService.ts';
 import { settleInRoom } from './roomActs.ts';
 import { privacyOf, type FriendSummary } from './summary.ts';
 import type { AuditService } from '../audit.ts';
+import type { BlockLists } from './blockLists.ts';
 
 export const IGNORED_USERS = 'm.ignored_user_list';
 
@@ -35,9 +36,11 @@ export class BlockService {
   private readonly accountData: AccountDataService;
   private readonly summary: FriendSummary;
   private readonly userIds: UserIds;
+  private readonly lists: BlockLists;
 
-  constructor(deps: { db: Db; rooms: RoomService; accountData: AccountDataService; summary: FriendSummary; userIds: UserIds; audit: AuditService }) {
+  constructor(deps: { db: Db; rooms: RoomService; accountData: AccountDataService; summary: FriendSummary; userIds: UserIds; audit: AuditService; lists: BlockLists }) {
     this.audit = deps.audit;
+    this.lists = deps.lists;
     this.db = deps.db;
     this.rooms = deps.rooms;
     this.accountData = deps.accountData;
@@ -108,6 +111,7 @@ export class BlockService {
       const touched = new Set<string>([me]);
       for (const other of add) {
         await friends.insertBlock(trx, { user_id: me, blocked_id: other, since_ts: Date.now() });
+        await this.lists.changed(trx, me, other);
         const wereFriends = await friends.deleteFriendship(trx, me, other);
         const mineDropped = await friends.deleteRequest(trx, me, other);
         // Theirs too, unless hidden (sent during an earlier block): they still see that one pending.
@@ -119,6 +123,7 @@ export class BlockService {
       }
       for (const other of remove) {
         await friends.deleteBlock(trx, me, other);
+        await this.lists.changed(trx, me, other);
         // A request sent while blocked is not delivered late, nor ended (which would show the
         // sender when the unblock happened): it stays pending on their side only.
         await this.audit.record(trx, me, 'block.remove', {}, { user: other });

@@ -5,7 +5,6 @@
  */
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as events from '../../storage/events.ts';
-import * as friends from '../../storage/friends.ts';
 import * as push from '../../storage/push.ts';
 import * as receipts from '../../storage/receipts.ts';
 import type { CacheBus, InvalidatedCache } from '../caches.ts';
@@ -13,6 +12,7 @@ import { stateKey as authKey, userPowerLevel, type AuthState } from '../rooms/au
 import { membersOf, type RoomStateSnapshot } from '../rooms/stateCache.ts';
 import { toClientEvents, type Viewer } from '../rooms/clientEvents.ts';
 import type { AccountDataService } from '../streams/accountData.ts';
+import type { BlockLists } from '../friends/blockLists.ts';
 import { evaluatePushRules } from './evaluate.ts';
 import { buildPushRules, type PushRulesJson, type UserPushRules } from './ruleset.ts';
 
@@ -27,10 +27,12 @@ export class PushService {
   /** Each user's rule set, built: every event is evaluated against every member's. */
   private readonly cache: InvalidatedCache<PushRulesJson>;
   private readonly bus: CacheBus;
+  private readonly blocks: BlockLists;
 
-  constructor(db: Db, accountData: AccountDataService, caches: { bus: CacheBus; rules: InvalidatedCache<PushRulesJson> }) {
+  constructor(db: Db, accountData: AccountDataService, blocks: BlockLists, caches: { bus: CacheBus; rules: InvalidatedCache<PushRulesJson> }) {
     this.db = db;
     this.accountData = accountData;
+    this.blocks = blocks;
     this.cache = caches.rules;
     this.bus = caches.bus;
   }
@@ -84,7 +86,7 @@ export class PushService {
       recipients.push(pdu.state_key);
     }
     // Whoever blocked the sender is not notified of them (nor counts them unread).
-    const blockers = await friends.blockersAmong(trx, pdu.sender, recipients);
+    const blockers = await this.blocks.blockersOf(pdu.sender, trx);
     if (blockers.size) recipients = recipients.filter((u) => !blockers.has(u));
     if (recipients.length === 0) return undefined;
     const state = roomState.events as unknown as AuthState;
@@ -119,7 +121,7 @@ export class PushService {
   /** Unread counts after the user's read receipt (and their join: what came before, such as
    * their own invite, is not news in the room), for the main timeline and each thread. */
   async unreadCounts(userId: string, roomId: string): Promise<UnreadCounts> {
-    const rows = await push.unreadCounts(this.db, userId, roomId);
+    const rows = await push.unreadCounts(this.db, userId, roomId, [...(await this.blocks.blockedBy(userId))]);
     const counts: UnreadCounts = { main: { notification_count: 0, highlight_count: 0 }, threads: {} };
     for (const r of rows) {
       const c = { notification_count: r.notifications, highlight_count: r.highlights };

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Db } from '../../storage/database.ts';
 import type { Notice, Notifier } from './notifier.ts';
+import { HeardEvents } from './heardEvents.ts';
 import { OwnRooms } from './ownRooms.ts';
 
 function standIns() {
@@ -34,7 +35,7 @@ function standIns() {
 describe('OwnRooms: the rooms of a user for sync', () => {
   it('serves from the cache up to the contiguous positions heard, and reads beyond them', async () => {
     const s = standIns();
-    const own = new OwnRooms(s.db, s.notifier, 100, 10);
+    const own = new OwnRooms(s.db, s.notifier, new HeardEvents(s.db, s.notifier, 10, 100), 100);
     await own.of('@u', 10);
     await own.of('@u', 10);
     assert.equal(s.reads(), 1, 'the second answer came from the cache');
@@ -52,12 +53,17 @@ describe('OwnRooms: the rooms of a user for sync', () => {
 
   it('after a gap in notifications it reads until the frontier is known again', async () => {
     const s = standIns();
-    const own = new OwnRooms(s.db, s.notifier, 100, 5);
+    const heard = new HeardEvents(s.db, s.notifier, 5, 100);
+    const own = new OwnRooms(s.db, s.notifier, heard, 100);
+    const listening = (on: boolean) => {
+      heard.listening(on);
+      own.listening(on);
+    };
     await own.of('@u', 5);
-    own.listening(false);
+    listening(false);
     await own.of('@u', 5);
     assert.equal(s.reads(), 2, 'deaf: no cache');
-    own.listening(true);
+    listening(true);
     const first = own.of('@u', 5); // before the committed position is known
     await first;
     assert.equal(s.reads(), 3, 'back, but the frontier is not known yet');

@@ -17,6 +17,8 @@ import type { ReceiptService } from '../streams/receipts.ts';
 import type { TypingService } from '../streams/typing.ts';
 import type { DeviceListService, MemberEvent, OwnRoom } from '../e2ee/deviceLists.ts';
 import type { OwnRooms } from './ownRooms.ts';
+import type { HeardEvents } from './heardEvents.ts';
+import type { BlockLists } from '../friends/blockLists.ts';
 import type { KeyService } from '../e2ee/keys.ts';
 import type { ToDeviceService } from '../e2ee/toDevice.ts';
 import type { PresenceService, PresenceState } from '../presence.ts';
@@ -87,11 +89,16 @@ export class SyncService {
   private readonly toDevice: ToDeviceService;
   private readonly presence: PresenceService;
   private readonly ownRooms: OwnRooms;
+  private readonly blocks: BlockLists;
+  private readonly heard: HeardEvents;
 
   constructor(deps: {
     db: Db; notifier: Notifier; accountData: AccountDataService; receipts: ReceiptService; typing: TypingService; push: PushService;
     keys: KeyService; deviceLists: DeviceListService; toDevice: ToDeviceService; presence: PresenceService; ownRooms: OwnRooms;
+    blocks: BlockLists; heard: HeardEvents;
   }) {
+    this.blocks = deps.blocks;
+    this.heard = deps.heard;
     this.db = deps.db;
     this.notifier = deps.notifier;
     this.accountData = deps.accountData;
@@ -180,7 +187,8 @@ export class SyncService {
     // changed in it (current state is then newer than the token) or that they are in: their
     // own changes shape the room sections, everyone's the device lists.
     const roomsInPlay = ownRooms.filter((r) => r.membership === 'join' || r.stream_ordering > after).map((r) => r.room_id);
-    const overview = initial ? undefined : await events.windowOverview(this.db, roomsInPlay, after, upTo);
+    // Known here without reading when this process heard every event of the window.
+    const overview = initial ? undefined : this.heard.overview(roomsInPlay, after, upTo) ?? await events.windowOverview(this.db, roomsInPlay, after, upTo);
     const memberEvents = overview?.memberEvents ?? [];
     const changedRooms = new Set(memberEvents.filter((e) => e.user_id === userId).map((e) => e.room_id));
     const toDevicePosition = await this.encryption(requester, initial, window, response, { ownRooms, memberEvents });
@@ -321,6 +329,7 @@ export class SyncService {
       after, upTo, dir: 'b', limit: limit + 1, types: f?.types, notTypes: f?.not_types, senders: f?.senders, notSenders: f?.not_senders,
       // Messages of users this user blocked never reach their timelines.
       hiddenFor: requester.userId,
+      blocked: [...(await this.blocks.blockedBy(requester.userId))],
     });
     const limited = rows.length > limit;
     const timeline = rows.slice(0, limit).reverse();
