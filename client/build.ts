@@ -25,7 +25,8 @@ export interface BuildResult {
 export async function buildClient(opts: { minify?: boolean } = {}): Promise<BuildResult> {
   await rm(DIST, { recursive: true, force: true });
   const result = await esbuild.build({
-    entryPoints: { app: path.join(SRC, 'main.ts') },
+    // boot.ts is the page's first, tiny script: it starts the crypto WASM while the app loads.
+    entryPoints: { app: path.join(SRC, 'main.ts'), boot: path.join(SRC, 'boot.ts') },
     bundle: true,
     format: 'esm',
     // Code splitting keeps what is imported dynamically (the Rust crypto and its WASM glue) out of the main chunk.
@@ -45,7 +46,8 @@ export async function buildClient(opts: { minify?: boolean } = {}): Promise<Buil
   });
   const outputs = Object.entries(result.metafile.outputs);
   const script = outputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith('main.ts'))?.[0];
-  if (!script) throw new Error('esbuild produced no entry chunk');
+  const boot = outputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith('boot.ts'))?.[0];
+  if (!script || !boot) throw new Error('esbuild produced no entry chunk');
   const style = outputs.find(([file]) => file.endsWith('.css'))?.[0];
   const rel = (file: string) => path.relative(ASSETS, path.resolve(ROOT, file)).split(path.sep).join('/');
   await mkdir(path.join(ASSETS, 'pkg'), { recursive: true });
@@ -53,6 +55,7 @@ export async function buildClient(opts: { minify?: boolean } = {}): Promise<Buil
 
   const template = await readFile(path.join(SRC, 'index.html'), 'utf8');
   const head = [
+    `<script type="module" async src="/assets/${rel(boot)}"></script>`,
     style ? `<link rel="stylesheet" href="/assets/${rel(style)}">` : '',
     `<script type="module" src="/assets/${rel(script)}"></script>`,
   ].filter(Boolean).join('\n  ');

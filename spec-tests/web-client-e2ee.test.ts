@@ -4,16 +4,23 @@
  * m.room.encrypted; secure backup is set up in Settings (recovery key shown once); a second
  * session of the same user sees "waiting for the key" until it enters the recovery key, then
  * reads the history (also after a reload); a third, whose user lost the key, resets the backup
- * after the password asked through the UIA prompt.
+ * after the password asked through the UIA prompt. Pictures and files sent in the DM are
+ * encrypted in the browser: the server keeps ciphertext, the other side (and a client on
+ * Element's own stack) opens them.
  */
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import { decryptAttachment } from 'matrix-encrypt-attachment';
+import sharp from 'sharp';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import { backends, startTestServer, type TestServer } from './harness.ts';
 import { buildClient, isStale } from '../client/build.ts';
 import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
-import { until } from './sdkHelpers.ts';
+import { startSdk, until } from './sdkHelpers.ts';
 
 const PASSWORD = 'correct horse battery staple';
+(sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
 
 describe('web client in Chromium: end-to-end encryption', function () {
   this.timeout(120_000);
@@ -55,11 +62,108 @@ describe('web client in Chromium: end-to-end encryption', function () {
     return page.evaluate(() => JSON.parse(localStorage.getItem('whisper.session')!).accessToken as string);
   }
 
+  /**
+   * The recovery key shown once after setting up (or resetting) secure backup. While that runs,
+   * the card can pass through "enter your recovery key", whose input has the same label.
+   */
+  const shownRecoveryKey = async (page: Page) => (await page.locator('code[aria-label="Recovery key"]').textContent({ timeout: 30_000 }))!;
   const message = (page: Page, text: string) => page.locator('article.message', { hasText: text });
   const openSettings = async (page: Page) => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Secure backup' }).waitFor();
   };
+
+  /** Raw bytes the server keeps for `mxc`, as any client would download them. */
+  async function stored(mxc: string, token: string): Promise<Buffer> {
+    const res = await fetch(`${srv.url}/_matrix/client/v1/media/download/${mxc.slice('mxc://'.length)}`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  /** The natural size of a drawn picture and the colour of its centre pixel. */
+  const centrePixel = (img: Locator) => img.evaluate(async (el: HTMLImageElement) => {
+    if (!el.complete) await new Promise((r) => { el.onload = r; });
+    const ctx = new OffscreenCanvas(el.naturalWidth, el.naturalHeight).getContext('2d')!;
+    ctx.drawImage(el, 0, 0);
+    const rgb = Array.from(ctx.getImageData(el.naturalWidth >> 1, el.naturalHeight >> 1, 1, 1).data.slice(0, 3));
+    return { w: el.naturalWidth, h: el.naturalHeight, rgb };
+  });
+
+  /**
+   * Bob's pictures and files in the encrypted DM are encrypted in his browser (EncryptedFile):
+   * the server keeps ciphertext only, Alice's page shows them decrypted (a big picture from the
+   * encrypted thumbnail Bob's browser made), and a client on Element's own stack (matrix-js-sdk
+   * with Rust crypto, matrix-encrypt-attachment) opens them too.
+   */
+  async function attachmentsAreEncrypted(alice: Page, bob: Page, aliceToken: string, roomId: string): Promise<void> {
+    const login = await srv.request('POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: PASSWORD } });
+    assert.equal(login.status, 200);
+    const element = await startSdk(srv, { ...login.body, password: PASSWORD }, { crypto: true });
+    try {
+      const uploads: { contentUri: string; type: string | null }[] = [];
+      bob.on('response', (res) => {
+        if (!res.url().includes('/_matrix/media/v3/upload')) return;
+        const type = res.request().headers()['content-type'] ?? null;
+        void res.json().then((b: { content_uri: string }) => uploads.push({ contentUri: b.content_uri, type }));
+      });
+      const small = await sharp({ create: { width: 320, height: 200, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer();
+      await bob.getByLabel('Attach files').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: small });
+      const preview = alice.locator('article.message img.preview[alt="red.png"]');
+      await preview.waitFor({ timeout: 20_000 });
+      // What Alice's page shows is Bob's picture (its size and colour; the page's CSP keeps even tests from fetching blob: URLs).
+      assert.deepEqual(await centrePixel(preview), { w: 320, h: 200, rgb: [200, 40, 90] });
+
+      // A big picture is shown from a thumbnail that Bob's browser made and encrypted too.
+      const wide = await sharp({ create: { width: 2400, height: 1200, channels: 3, background: { r: 30, g: 160, b: 70 } } }).png().toBuffer();
+      await bob.getByLabel('Attach files').setInputFiles({ name: 'wide.png', mimeType: 'image/png', buffer: wide });
+      const widePreview = alice.locator('article.message img.preview[alt="wide.png"]');
+      await widePreview.waitFor({ timeout: 20_000 });
+      assert.deepEqual(await centrePixel(widePreview), { w: 800, h: 400, rgb: [30, 160, 70] });
+      await screenshot(alice, '45-encrypted-images');
+
+      // The server has three uploads (two pictures, one thumbnail), all opaque ciphertext.
+      await until('three uploads', () => uploads.length === 3);
+      for (const { contentUri, type } of uploads) {
+        assert.equal(type, 'application/octet-stream');
+        const bytes = await stored(contentUri, aliceToken);
+        assert.ok(!bytes.subarray(0, 8).equals(small.subarray(0, 8)), 'no PNG on the server');
+      }
+      const smallStored = await stored(uploads[0].contentUri, aliceToken);
+      assert.equal(smallStored.length, small.length);
+      assert.ok(!smallStored.equals(small));
+
+      // The spec's EncryptedFile, as Element reads it.
+      const ev = await until('the Element-stack client decrypted the picture', () => element.getRoom(roomId)?.getLiveTimeline().getEvents()
+        .find((e) => e.getType() === 'm.room.message' && e.getContent().body === 'red.png'), 20_000);
+      const content = ev.getContent();
+      assert.equal(content.msgtype, 'm.image');
+      assert.equal(content.url, undefined);
+      assert.equal(content.info.mimetype, 'image/png');
+      assert.equal(content.file.v, 'v2');
+      assert.deepEqual({ alg: content.file.key.alg, kty: content.file.key.kty, ext: content.file.key.ext }, { alg: 'A256CTR', kty: 'oct', ext: true });
+      assert.ok(content.file.key.key_ops.includes('decrypt'));
+      const plain = await decryptAttachment(new Uint8Array(await stored(content.file.url, aliceToken)).buffer, content.file);
+      assert.deepEqual(Buffer.from(plain), small);
+
+      // A plain file: the download is the decrypted file.
+      const notes = Buffer.from('bring the tent and two torches\n');
+      // Held back a moment on its way, so the progress bar is seen (encryption comes before the upload).
+      await bob.route('**/_matrix/media/v3/upload**', async (route) => { await new Promise((r) => setTimeout(r, 1500)); await route.continue(); });
+      await bob.getByLabel('Attach files').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: notes });
+      await bob.getByRole('progressbar', { name: 'uploading notes.txt' }).waitFor();
+      await bob.getByRole('progressbar', { name: 'uploading notes.txt' }).waitFor({ state: 'detached', timeout: 20_000 });
+      await bob.unroute('**/_matrix/media/v3/upload**');
+      const [download] = await Promise.all([
+        alice.waitForEvent('download'),
+        alice.getByRole('button', { name: 'Download notes.txt' }).click({ timeout: 20_000 }),
+      ]);
+      assert.equal(download.suggestedFilename(), 'notes.txt');
+      const path = await download.path();
+      assert.deepEqual(await readFile(path), notes);
+    } finally {
+      element.stopClient();
+    }
+  }
 
   it('an encrypted DM, secure backup, and a new session reading the history with the recovery key', async () => {
     const alice = await openPage('alice');
@@ -97,10 +201,12 @@ describe('web client in Chromium: end-to-end encryption', function () {
     assert.ok(!types.includes('m.room.message'));
     assert.ok(!JSON.stringify(stored.body).includes('blue pot'), 'no plaintext on the server');
 
+    await attachmentsAreEncrypted(alice, bob, aliceToken, roomId);
+
     // Secure backup: the recovery key is shown once (a first identity needs no password).
     await openSettings(alice);
     await alice.getByRole('button', { name: 'Set up secure backup' }).click();
-    const recoveryKey = (await alice.getByLabel('Recovery key').textContent({ timeout: 30_000 }))!;
+    const recoveryKey = await shownRecoveryKey(alice);
     assert.match(recoveryKey, /^(\w{4} ){11}\w{4}$/);
     await screenshot(alice, '41-recovery-key');
     await alice.getByRole('button', { name: 'I have saved it' }).click();
@@ -147,7 +253,7 @@ describe('web client in Chromium: end-to-end encryption', function () {
     await alice3.getByRole('dialog', { name: 'Confirm it’s you' }).waitFor({ timeout: 20_000 });
     await alice3.locator('#auth-prompt-input').fill(PASSWORD);
     await alice3.getByRole('button', { name: 'Continue' }).click();
-    const newKey = (await alice3.getByLabel('Recovery key').textContent({ timeout: 30_000 }))!;
+    const newKey = await shownRecoveryKey(alice3);
     assert.match(newKey, /^(\w{4} ){11}\w{4}$/);
     assert.notEqual(newKey, recoveryKey);
 

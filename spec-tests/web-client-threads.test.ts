@@ -1,12 +1,14 @@
 /**
  * Threads and long rooms in Chromium against a real server. Two people talk in a thread: the
  * root shows "N replies" with the latest reply and the thread's unread count, the replies stay
- * out of the room's timeline, the thread panel updates live on both sides. Then a room with
+ * out of the room's timeline, the thread panel updates live on both sides, a picture attached
+ * from the thread's composer goes into the thread. Then a room with
  * 600 messages is scrolled back to its start: the page never draws more than the timeline's
  * window (a bounded number of elements), the reader's place is kept as older messages load,
  * and "Jump to present" returns to the newest. Screenshots go to spec-tests/artifacts.
  */
 import assert from 'node:assert/strict';
+import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { buildClient, isStale } from '../client/build.ts';
 import { WINDOW_LIMIT } from '../client/src/state/roomWindow.ts';
@@ -133,6 +135,18 @@ describe('web client in Chromium: threads and long rooms', function () {
     assert.equal(latest.content.body, '9pm works, bring potions');
     assert.equal(latest.content['m.relates_to'].is_falling_back, true);
     assert.equal(latest.content['m.relates_to']['m.in_reply_to'].event_id, earlier.event_id);
+
+    // The thread's composer attaches files too: Bob's picture goes into the thread, not the room.
+    const png = await sharp({ create: { width: 160, height: 100, channels: 3, background: { r: 240, g: 200, b: 20 } } }).png().toBuffer();
+    await bob.getByRole('complementary', { name: 'Thread' }).getByLabel('Attach files').setInputFiles({ name: 'raid-map.png', mimeType: 'image/png', buffer: png });
+    await alice.locator('.thread-panel article.message img.preview[alt="raid-map.png"]').waitFor();
+    await inTimeline(alice, 'Anyone up for a raid tonight?').locator('.thread-summary', { hasText: 'raid-map.png' }).filter({ hasText: '3 replies' }).waitFor();
+    assert.equal(await alice.locator('.thread-panel .thread-count').textContent(), '3 replies');
+    assert.equal(await alice.locator('.timeline img.preview').count(), 0, 'the picture is not in the room timeline');
+    const withPicture = await srv.request('GET', `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/relations/${encodeURIComponent(await rootId(bob))}/m.thread`, { token: aliceUser.access_token });
+    assert.equal(withPicture.body.chunk[0].content.msgtype, 'm.image');
+    assert.equal(withPicture.body.chunk[0].content['m.relates_to'].rel_type, 'm.thread');
+    await screenshot(alice, '54-thread-picture');
 
     // The panel closes; the main composer still posts to the room.
     await alice.getByRole('button', { name: 'Close thread' }).click();

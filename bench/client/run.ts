@@ -9,14 +9,18 @@
  *   history: a signed-in page load until the newest messages and the composer are on screen;
  *   then scroll-back of BENCH_CLIENT_PAGES pages through that history, the JS heap and the number of
  *   elements in the document before and after (a windowed timeline keeps the latter bounded);
- *   then a reload of that page with its IndexedDB sync cache saved.
+ *   then a reload of that page with its IndexedDB sync cache saved. Each run signs in a new
+ *   device; the baseline is the same with the crypto WASM blocked (the app without encryption),
+ *   run interleaved with it, so the ratio is what end-to-end encryption adds to the start.
  *
  * Progress goes to stderr; one JSON document goes to stdout. Needs Chromium (/usr/bin/chromium
  * or CHROMIUM_PATH). Environment: BENCH_CLIENT_MESSAGES (10000), BENCH_CLIENT_RUNS (3),
- * BENCH_CLIENT_PAGES (10), BENCH_CLIENT_SEND_CONCURRENCY (8).
+ * BENCH_CLIENT_PAGES (10), BENCH_CLIENT_SEND_CONCURRENCY (8), BENCH_CLIENT_COMPARE_DIST (another
+ * build's client/dist to run beside this one, e.g. main's: `git archive main client package.json`
+ * into a folder with node_modules linked, then `node client/build.ts` there).
  */
 import { readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -33,6 +37,8 @@ const settings = {
   runs: envNumber('BENCH_CLIENT_RUNS', 3),
   pages: envNumber('BENCH_CLIENT_PAGES', 10),
   sendConcurrency: envNumber('BENCH_CLIENT_SEND_CONCURRENCY', 8),
+  /** Another build's client/dist to compare with (main's, built from a checkout of it). */
+  compareDist: process.env.BENCH_CLIENT_COMPARE_DIST || undefined,
 };
 
 const log = (line: string) => process.stderr.write(`[bench:client] ${line}\n`);
@@ -161,8 +167,44 @@ async function firstRender(browser: Browser, base: string): Promise<{ blank: num
   return { blank, app };
 }
 
-async function timeline(browser: Browser, base: string, user: { userId: string; accessToken: string; deviceId: string }, roomId: string) {
+/**
+ * A new device of `user` (its own access token and device id), as after "Sign in" on a new
+ * browser: the crypto store in the page starts empty and the device's keys are made and uploaded.
+ */
+async function newDevice(base: string, user: BenchUser): Promise<{ userId: string; accessToken: string; deviceId: string }> {
+  const res = await fetch(`${base}/_matrix/client/v3/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: user.username }, password: user.password }) });
+  const body = await res.json() as { device_id: string; access_token: string };
+  if (!res.ok) throw new Error(`login: ${res.status} ${JSON.stringify(body)}`);
+  return { userId: user.userId, accessToken: body.access_token, deviceId: body.device_id };
+}
+
+/**
+ * An interactive timeline on a new device, scroll-back, typing, and a reload, in one variant of
+ * the app: this build; this build with the crypto WASM request failing, so it runs without
+ * end-to-end encryption (as where crypto cannot start: the difference is what starting crypto
+ * costs); or another build (BENCH_CLIENT_COMPARE_DIST, say main's), whose index page is served
+ * in place of this one's and whose assets were copied beside this build's (names are hashed).
+ */
+interface Variant { name: string; cryptoOff?: boolean; indexHtml?: string }
+let compare: { dist: string; copied: string[] } | undefined;
+
+/** Puts the other build's assets beside this build's (skipping those both have) and returns its index page. */
+async function addCompareBuild(dist: string): Promise<string> {
+  const copied: string[] = [];
+  for (const name of await readdir(path.join(dist, 'assets'))) {
+    const to = path.join(DIST, 'assets', name);
+    if (name === 'pkg' || (await stat(to).catch(() => undefined))) continue;
+    await copyFile(path.join(dist, 'assets', name), to);
+    copied.push(to);
+  }
+  compare = { dist, copied };
+  return readFile(path.join(dist, 'index.html'), 'utf8');
+}
+async function timeline(browser: Browser, base: string, user: { userId: string; accessToken: string; deviceId: string }, roomId: string, variant: Variant) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  if (variant.cryptoOff) await context.route('**/*.wasm', (route) => route.abort());
+  // Comparing builds: every variant's page goes through the same interception; only the compared build's index differs.
+  if (compare) await context.route(`${base}/`, async (route) => route.fulfill({ response: await route.fetch(), ...(variant.indexHtml ? { body: variant.indexHtml } : {}) }));
   await context.addInitScript(({ base, user }) => {
     localStorage.setItem('whisper.serverUrl', base);
     localStorage.setItem('whisper.session', JSON.stringify({ baseUrl: base, userId: user.userId, accessToken: user.accessToken, deviceId: user.deviceId }));
@@ -232,7 +274,6 @@ async function main(): Promise<void> {
   closeServer = server.close;
   const alice = await register(server.url);
   const bob = await register(server.url);
-  const login = await fetch(`${server.url}/_matrix/client/v3/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: alice.username }, password: alice.password }) }).then((r) => r.json()) as { device_id: string; access_token: string };
   const seedStart = Date.now();
   log(`seeding ${settings.messages} messages`);
   const roomId = await seedHistory(server.url, alice, bob, settings.messages);
@@ -240,14 +281,27 @@ async function main(): Promise<void> {
   browser = await launchChromium();
   const renders: { blank: number; app: number }[] = [];
   const timelines: Awaited<ReturnType<typeof timeline>>[] = [];
+  const baselines: Awaited<ReturnType<typeof timeline>>[] = [];
+  const compared: Awaited<ReturnType<typeof timeline>>[] = [];
+  const compareHtml = settings.compareDist ? await addCompareBuild(settings.compareDist) : undefined;
   for (let run = 0; run < settings.runs; run++) {
     renders.push(await firstRender(browser, server.url));
-    timelines.push(await timeline(browser, server.url, { userId: alice.userId, accessToken: login.access_token, deviceId: login.device_id }, roomId));
-    log(`run ${run + 1}: first render ${round(renders.at(-1)!.app)} ms, interactive timeline ${round(timelines.at(-1)!.interactive)} ms`);
+    // Interleaved, so all meet the same load on a shared machine.
+    baselines.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId, { name: 'crypto off', cryptoOff: true }));
+    timelines.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId, { name: 'this build' }));
+    if (compareHtml) compared.push(await timeline(browser, server.url, await newDevice(server.url, alice), roomId, { name: 'compared build', indexHtml: compareHtml }));
+    const other = compareHtml ? `, compared build ${round(compared.at(-1)!.interactive)} / ${round(compared.at(-1)!.warm)} ms` : '';
+    log(`run ${run + 1}: first render ${round(renders.at(-1)!.app)} ms; interactive timeline / after reload: this build ${round(timelines.at(-1)!.interactive)} / ${round(timelines.at(-1)!.warm)} ms, crypto off ${round(baselines.at(-1)!.interactive)} / ${round(baselines.at(-1)!.warm)} ms${other}`);
   }
+  const versus = (key: 'interactive' | 'warm', mine: number) => (compareHtml ? {
+    compared_build_ms: round(median(compared.map((t) => t[key]))), compared_runs: compared.map((t) => round(t[key])), ratio_to_compared_build: round(mine / median(compared.map((t) => t[key])), 2),
+  } : {});
   const firstRenderMs = median(renders.map((r) => r.app));
   const blankMs = median(renders.map((r) => r.blank));
   const interactiveMs = median(timelines.map((t) => t.interactive));
+  const baselineMs = median(baselines.map((t) => t.interactive));
+  const warmMs = median(timelines.map((t) => t.warm));
+  const baselineWarmMs = median(baselines.map((t) => t.warm));
   const last = timelines.at(-1)!;
   const result = {
     benchmark: 'client',
@@ -256,8 +310,16 @@ async function main(): Promise<void> {
     seed: { messages: settings.messages, seconds: round(seedSeconds), per_second: Math.round(settings.messages / seedSeconds) },
     bundle: { ...bundle, initial_gzip_mib: round(bundle.initial_gzip_bytes / 1024 / 1024, 3), goal_gzip_mib: 1.5 },
     first_render_ms: { median: round(firstRenderMs), runs: renders.map((r) => round(r.app)), baseline_plain_page_ms: round(blankMs), ratio_to_baseline: round(firstRenderMs / blankMs, 2) },
-    interactive_timeline_ms: { median: round(interactiveMs), runs: timelines.map((t) => round(t.interactive)), history_messages: settings.messages, goal_ms: 1000, ratio_to_first_render: round(interactiveMs / firstRenderMs, 2) },
-    interactive_timeline_reload_ms: { median: round(median(timelines.map((t) => t.warm))), runs: timelines.map((t) => round(t.warm)), note: 'same page reloaded with the IndexedDB sync cache saved' },
+    interactive_timeline_ms: {
+      median: round(interactiveMs), runs: timelines.map((t) => round(t.interactive)), history_messages: settings.messages, goal_ms: 1000, note: 'a new device signed in: empty caches, device keys made',
+      baseline_crypto_off_ms: round(baselineMs), baseline_runs: baselines.map((t) => round(t.interactive)), ratio_to_crypto_off: round(interactiveMs / baselineMs, 2), ratio_to_first_render: round(interactiveMs / firstRenderMs, 2),
+      ...versus('interactive', interactiveMs),
+    },
+    interactive_timeline_reload_ms: {
+      median: round(warmMs), runs: timelines.map((t) => round(t.warm)), note: 'same page reloaded with the IndexedDB sync cache saved',
+      baseline_crypto_off_ms: round(baselineWarmMs), baseline_runs: baselines.map((t) => round(t.warm)), ratio_to_crypto_off: round(warmMs / baselineWarmMs, 2),
+      ...versus('warm', warmMs),
+    },
     scrollback: {
       messages_on_open: last.loaded,
       pages: settings.pages,
@@ -278,6 +340,7 @@ let browser: Browser | undefined;
 
 await runMain(main, async () => {
   await browser?.close().catch(() => {});
+  for (const file of compare?.copied ?? []) await rm(file, { force: true });
   await closeServer?.().catch(() => {});
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, log);

@@ -3,9 +3,10 @@
  * and what is open (dialog, reply/edit target). One instance, made in main.ts, passed down.
  */
 import m from 'mithril';
-import { createClient, HttpApiEvent, IndexedDBStore } from 'matrix-js-sdk';
+import { createClient, HttpApiEvent, IndexedDBStore, MemoryStore } from 'matrix-js-sdk';
 import { ChatState } from './state/chat.ts';
 import { EncryptionState } from './state/crypto.ts';
+import { prepareCryptoWasm } from './state/cryptoWasm.ts';
 import { MediaCache } from './state/media.ts';
 import { SessionStore, type SavedSession } from './state/session.ts';
 import type { MatrixEvent } from 'matrix-js-sdk';
@@ -33,16 +34,11 @@ export interface Composer {
 /**
  * The sdk's IndexedDB store, so a reload shows the rooms from the last session at once and
  * syncs only what changed since. Saved when the page is hidden (the sdk itself saves every few
- * minutes). Undefined (memory only) where IndexedDB is unavailable.
+ * minutes). Undefined (memory only) where IndexedDB is unavailable. Not started yet: see open().
  */
-async function openSyncCache(userId: string): Promise<IndexedDBStore | undefined> {
+function syncCache(userId: string): IndexedDBStore | undefined {
   if (typeof indexedDB === 'undefined') return undefined;
   const store = new IndexedDBStore({ indexedDB, localStorage, dbName: `whisper-sync:${userId}` });
-  try {
-    await store.startup();
-  } catch {
-    return undefined;
-  }
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'hidden') void store.save(true).catch(() => {});
   });
@@ -82,7 +78,9 @@ export class AppModel {
 
   async open(session: SavedSession): Promise<void> {
     this.session = session;
-    const store = await openSyncCache(session.userId);
+    // Started at once (boot.ts may have begun it already): the WASM's compilation is the longest part of starting crypto.
+    void prepareCryptoWasm();
+    const store = syncCache(session.userId);
     const encryption = new EncryptionState(() => m.redraw());
     this.encryption = encryption;
     const client = createClient({
@@ -116,8 +114,17 @@ export class AppModel {
     });
     client.on(HttpApiEvent.SessionLoggedOut, () => void this.signOut(false));
     try {
-      // Crypto first: the sync must hand it the keys other devices send from the very first batch.
-      await encryption.start(client);
+      // Crypto before the sync, which must hand it the keys other devices send from the very first
+      // batch; side by side with what the sync needs besides (its cache read, the server's versions).
+      await Promise.all([
+        encryption.start(client),
+        store?.startup().catch(() => {
+          // No cache (private browsing, quota): the session runs from memory.
+          client.store = new MemoryStore({ localStorage });
+          this.syncCache = undefined;
+        }),
+        client.getVersions().catch(() => {}),
+      ]);
       await chat.start();
       // A first session gives the account its verification identity (cross-signing), as Element does.
       if (encryption.client) void this.verification.setUpIdentityIfNone().catch(() => {});

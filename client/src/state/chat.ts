@@ -9,6 +9,7 @@ import {
   ClientEvent, Direction, EventType, HttpApiEvent, MatrixEvent, MatrixEventEvent, NotificationCountType, PendingEventOrdering, Preset,
   RelationType, RoomEvent, RoomMemberEvent, RoomStateEvent, SyncState, type MatrixClient, type Room,
 } from 'matrix-js-sdk';
+import { isBigImage, makeThumbnail, sealFile, type EncryptedFile } from './attachments.ts';
 import { encryptionStateEvent, searchDecrypted, WAITING_FOR_KEY, whenDecrypted } from './crypto.ts';
 import { FriendsState } from './friends.ts';
 import { RoomWindows } from './roomWindow.ts';
@@ -41,6 +42,8 @@ export interface RoomSummary {
 export interface UploadState {
   id: number;
   roomId: string;
+  /** The thread the file goes to (its composer shows the progress). */
+  threadId?: string;
   name: string;
   loaded: number;
   total: number;
@@ -443,26 +446,35 @@ export class ChatState {
     await this.client.sendReadReceipt(last).catch(() => {});
   }
 
-  /** Uploads a file with progress in `uploads`, then posts it as an image/video/file message. */
-  async sendFile(roomId: string, file: Blob, name: string, info: { w?: number; h?: number } = {}): Promise<void> {
-    const upload: UploadState = { id: ++this.uploadCounter, roomId, name, loaded: 0, total: file.size };
+  /**
+   * Uploads a file with progress in `uploads`, then posts it as an image/video/file message (in
+   * the thread `threadId` when given). In an encrypted room the file is encrypted before it
+   * leaves the browser (attachments.ts), and so is the thumbnail a big picture is shown from.
+   */
+  async sendFile(roomId: string, file: Blob, name: string, info: { w?: number; h?: number } = {}, threadId?: string): Promise<void> {
+    const upload: UploadState = { id: ++this.uploadCounter, roomId, threadId, name, loaded: 0, total: file.size };
     this.uploads = [...this.uploads, upload];
     this.changed();
     try {
-      const { content_uri } = await this.client.uploadContent(file, {
-        name,
-        type: file.type || 'application/octet-stream',
-        progressHandler: ({ loaded, total }) => {
-          upload.loaded = loaded;
-          upload.total = total;
-          this.changed();
-        },
-      });
       const mimetype = file.type || 'application/octet-stream';
       const msgtype = mimetype.startsWith('image/') ? 'm.image' : mimetype.startsWith('video/') ? 'm.video' : 'm.file';
-      await this.client.sendEvent(roomId, EventType.RoomMessage, {
-        msgtype, body: name, url: content_uri, info: { mimetype, size: file.size, ...info },
-      } as any);
+      const content: Record<string, any> = { msgtype, body: name, info: { mimetype, size: file.size, ...info } };
+      if (this.client.getRoom(roomId)?.hasEncryptionStateEvent()) {
+        content.file = await this.uploadSealed(file, mimetype, (loaded, total) => { upload.loaded = loaded; upload.total = total; this.changed(); });
+        const thumb = msgtype === 'm.image' && isBigImage(content.info) ? await makeThumbnail(file) : undefined;
+        if (thumb) {
+          content.info.thumbnail_file = await this.uploadSealed(thumb.blob, thumb.blob.type);
+          content.info.thumbnail_info = { mimetype: thumb.blob.type, size: thumb.blob.size, w: thumb.w, h: thumb.h };
+        }
+      } else {
+        const { content_uri } = await this.client.uploadContent(file, {
+          name, type: mimetype, progressHandler: ({ loaded, total }) => { upload.loaded = loaded; upload.total = total; this.changed(); },
+        });
+        content.url = content_uri;
+      }
+      if (threadId) this.threads.open(roomId, threadId);
+      // With a thread id the sdk adds the thread relation (and the reply fallback older clients show).
+      await this.client.sendEvent(roomId, threadId ?? null, EventType.RoomMessage, content as any);
       this.uploads = this.uploads.filter((u) => u !== upload);
     } catch (err) {
       upload.error = (err as Error).message;
@@ -470,6 +482,15 @@ export class ChatState {
     } finally {
       this.changed();
     }
+  }
+
+  /** Encrypts and uploads `file`; the EncryptedFile that opens it. The upload names neither the file nor its type. */
+  private async uploadSealed(file: Blob, mimetype: string, progress?: (loaded: number, total: number) => void): Promise<EncryptedFile & { mimetype: string }> {
+    const sealed = await sealFile(file);
+    const { content_uri } = await this.client.uploadContent(sealed.data, {
+      includeFilename: false, type: 'application/octet-stream', progressHandler: progress && (({ loaded, total }) => progress(loaded, total)),
+    });
+    return { ...sealed.file, url: content_uri, mimetype };
   }
 
   dismissUpload(id: number): void {

@@ -70,10 +70,12 @@ export class ThreadsState {
     const thread = room.getThread(rootId);
     // Before the sdk made the thread, the server's bundled aggregation says it.
     const bundled = root.getServerAggregatedRelation<{ count: number; latest_event?: unknown }>('m.thread');
-    // The sdk's reply count can lag behind the replies it holds (a reply arriving while it loads
-    // the thread's first page is counted once, or not at all): never say fewer than are loaded.
+    // The sdk's reply count can be off by one while a reply arrives as it loads the thread's first
+    // page (counted twice, or not at all): a thread loaded back to its start is counted from what
+    // it holds; otherwise the count never says fewer than are loaded.
     const loaded = thread ? thread.liveTimeline.getEvents().filter((e) => e.getId() !== rootId && e.isRelation('m.thread')).length : 0;
-    const count = thread ? Math.max(thread.length, loaded) : bundled?.count ?? 0;
+    const whole = !!thread?.initialEventsFetched && !thread.liveTimeline.getPaginationToken(Direction.Backward);
+    const count = thread ? (whole ? loaded : Math.max(thread.length, loaded)) : bundled?.count ?? 0;
     if (!count) return undefined;
     const last = thread?.replyToEvent ?? undefined;
     return {

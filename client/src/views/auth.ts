@@ -1,6 +1,7 @@
 /** Sign in and create account: server address (remembered), username, password, invite code; "Forgot password?". */
 import m from 'mithril';
 import type { AppModel } from '../app.ts';
+import { prepareCryptoWasm } from '../state/cryptoWasm.ts';
 import { AuthError, TOTP_REQUIRED } from '../state/session.ts';
 import { ForgotPasswordView } from './forgotPassword.ts';
 
@@ -39,6 +40,8 @@ export function AuthView(): m.Component<Attrs> {
         busy = true;
         error = '';
         notice = '';
+        // The crypto WASM compiles while the sign-in request is on its way (signing in starts crypto).
+        void prepareCryptoWasm();
         try {
           const session = mode === 'login'
             ? await app.sessions.login(server, username, password, undefined, totpStep ? totpCode : undefined)

@@ -1,7 +1,7 @@
 /**
  * The message box: text (Enter sends, Shift+Enter a new line, Up edits the last own message,
- * Escape cancels), attachments (picker, paste), the reply/edit context line. The room's own
- * composer, or a thread's (then replies go into that thread).
+ * Escape cancels), attachments (picker, paste) with their upload progress, the reply/edit
+ * context line. The room's own composer, or a thread's (then replies and files go into that thread).
  */
 import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
@@ -21,7 +21,7 @@ export function focusComposer(threadId?: string): void {
 /** Where a composer's draft is kept: per room, and per thread. */
 export const composerKey = (roomId: string, threadId?: string) => (threadId ? `${roomId}|thread|${threadId}` : roomId);
 
-export async function imageSize(file: File): Promise<{ w?: number; h?: number }> {
+async function imageSize(file: File): Promise<{ w?: number; h?: number }> {
   if (!file.type.startsWith('image/')) return {};
   try {
     const bmp = await createImageBitmap(file);
@@ -31,6 +31,11 @@ export async function imageSize(file: File): Promise<{ w?: number; h?: number }>
   } catch {
     return {};
   }
+}
+
+/** Sends files (picked, pasted or dropped) to the room, or to a thread of it; progress shows above that composer. */
+export async function attachFiles(app: AppModel, roomId: string, files: FileList | null | undefined, threadId?: string): Promise<void> {
+  for (const file of Array.from(files ?? [])) void app.chat!.sendFile(roomId, file, file.name, await imageSize(file), threadId).catch(() => {});
 }
 
 export const Composer: m.Component<Attrs> = {
@@ -62,18 +67,21 @@ export const Composer: m.Component<Attrs> = {
         c.text = ChatState.bodyOf(last);
       }
     };
-    const attach = async (files: FileList | null) => {
-      for (const file of Array.from(files ?? [])) void chat.sendFile(roomId, file, file.name, await imageSize(file)).catch(() => {});
-    };
+    const attach = (files: FileList | null) => attachFiles(app, roomId, files, threadId);
     const target = c.editing ?? c.replyTo;
+    const uploads = chat.uploads.filter((u) => u.roomId === roomId && u.threadId === threadId);
     return m('.composer-wrap', [
+      uploads.map((u) => m('.upload', { key: u.id }, [
+        m('span.name', u.name),
+        m('progress', { max: u.total || 1, value: u.loaded, 'aria-label': `uploading ${u.name}` }),
+        u.error ? [m('span.error', u.error), m('button.icon[type=button]', { 'aria-label': 'Dismiss', onclick: () => chat.dismissUpload(u.id) }, '✕')] : m('span.pct', `${Math.round((u.loaded / (u.total || 1)) * 100)}%`),
+      ])),
       target && m('.composer-context', { role: 'status' }, [
         m('span', c.editing ? 'Editing message' : ['Replying to ', m('strong', chat.displayName(target.getSender()!, room))]),
         m('button.icon[type=button]', { 'aria-label': c.editing ? 'Cancel edit' : 'Cancel reply', onclick: () => { if (c.editing) c.text = ''; c.editing = undefined; c.replyTo = undefined; } }, icon('close')),
       ]),
       m('form.composer', { onsubmit: (e: Event) => { e.preventDefault(); void send(); } }, [
-        // Attachments go to the room (a file in a thread is not offered yet).
-        !threadId && m('label.icon.attach', { title: 'Attach a file' }, [
+        m('label.icon.attach', { title: 'Attach a file' }, [
           icon('plus', 20),
           m('input.visually-hidden[type=file][multiple]', { 'aria-label': 'Attach files', onchange: (e: any) => { void attach(e.target.files); e.target.value = ''; } }),
         ]),
@@ -95,7 +103,7 @@ export const Composer: m.Component<Attrs> = {
             else if (e.key === 'ArrowUp' && !c.text) { e.preventDefault(); editLast(); }
             else if (e.key === 'Escape') { if (c.editing) c.text = ''; c.editing = undefined; c.replyTo = undefined; }
           },
-          onpaste: (e: ClipboardEvent) => { if (!threadId && e.clipboardData?.files.length) { e.preventDefault(); void attach(e.clipboardData.files); } },
+          onpaste: (e: ClipboardEvent) => { if (e.clipboardData?.files.length) { e.preventDefault(); void attach(e.clipboardData.files); } },
         }),
         m('button.primary.send[type=submit]', { 'aria-label': threadId ? 'Send in thread' : 'Send' }, c.editing ? 'Save' : 'Send'),
       ]),

@@ -2,6 +2,7 @@
 import m from 'mithril';
 import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
+import { isBigImage, THUMBNAIL_SIZE } from '../state/attachments.ts';
 import { ChatState } from '../state/chat.ts';
 import { shownReplyId } from '../state/timeline.ts';
 import { avatar } from './avatar.ts';
@@ -21,24 +22,27 @@ function body(app: AppModel, ev: MatrixEvent): m.Children {
   const media = app.media!;
   switch (content.msgtype) {
     case 'm.image': {
-      // Big pictures are shown from a server-made thumbnail; the original is a click away.
-      const big = (content.info?.size ?? 0) > 512 * 1024 || (content.info?.w ?? 0) > 1600;
-      const url = media.url(content.url, big ? { w: 800, h: 600 } : undefined);
-      const w = Math.min(content.info?.w ?? 320, 400);
-      const h = content.info?.w && content.info?.h ? Math.round((content.info.h / content.info.w) * w) : 240;
+      // Big pictures are shown from a thumbnail (the server's, or in an encrypted room the sender's); the original is a click away.
+      const info = content.info ?? {};
+      const big = isBigImage(info);
+      const url = content.file
+        ? media.url(big && info.thumbnail_file ? info.thumbnail_file : content.file, undefined, big && info.thumbnail_file ? info.thumbnail_info?.mimetype : info.mimetype)
+        : media.url(content.url, big ? THUMBNAIL_SIZE : undefined);
+      const w = Math.min(info.w ?? 320, 400);
+      const h = info.w && info.h ? Math.round((info.h / info.w) * w) : 240;
       return m('figure.media', url
         ? m('img.preview', { src: url, alt: content.body ?? 'image', width: w, height: h })
         : m('.preview.loading', { style: { width: `${w}px`, height: `${h}px` }, 'aria-label': 'loading image' }));
     }
     case 'm.video': {
-      const url = media.url(content.url);
+      const url = media.url(content.file ?? content.url, undefined, content.info?.mimetype);
       return m('figure.media', url ? m('video.preview', { src: url, controls: true, preload: 'metadata', 'aria-label': content.body }) : m('.preview.loading', 'loading video…'));
     }
     case 'm.file':
       // Fetched only when asked for: files may be large.
       return m('p.body.file', m('button.file-link[type=button]', {
         'aria-label': `Download ${content.body}`,
-        onclick: () => void media.download(content.url, content.body ?? 'file'),
+        onclick: () => void media.download(content.file ?? content.url, content.body ?? 'file'),
       }, [icon('attach', 16), ` ${content.body}`, content.info?.size ? m('small', ` ${formatSize(content.info.size)}`) : null]));
     default: {
       const html = content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string' && !shownReplyId(ev)

@@ -9,7 +9,7 @@ import type { MatrixEvent } from 'matrix-js-sdk';
 import type { AppModel } from '../app.ts';
 import { ChatState, type SearchHit } from '../state/chat.ts';
 import { isVoiceChannel } from '../state/voiceRoster.ts';
-import { Composer, composerKey, focusComposer, imageSize } from './composer.ts';
+import { attachFiles, Composer, composerKey, focusComposer } from './composer.ts';
 import { icon } from './icons.ts';
 import { MessageView, timeOf } from './message.ts';
 import { ThreadPanel } from './thread.ts';
@@ -200,7 +200,6 @@ export function RoomView(): m.Component<Attrs> {
         ]));
       }
       const typing = chat.typingUsers(roomId);
-      const uploads = chat.uploads.filter((u) => u.roomId === roomId);
       const members = room.getJoinedMembers();
       const voice = isVoiceChannel(room);
       const threadUnread = chat.threads.unreadInThreads(roomId);
@@ -231,16 +230,11 @@ export function RoomView(): m.Component<Attrs> {
             ondrop: (e: DragEvent) => {
               if (!e.dataTransfer?.files.length) return;
               e.preventDefault();
-              for (const file of Array.from(e.dataTransfer.files)) void imageSize(file).then((size) => chat.sendFile(roomId, file, file.name, size)).catch(() => {});
+              void attachFiles(app, roomId, e.dataTransfer.files);
             },
           }, [
             m(Timeline, { app, roomId, onThread: (rootId: string) => { thread = rootId; searching = false; listing = false; } }),
             m('.typing', { 'aria-live': 'polite' }, typing.length ? `${typing.join(', ')} ${typing.length === 1 ? 'is' : 'are'} typing…` : ''),
-            uploads.map((u) => m('.upload', { key: u.id }, [
-              m('span.name', u.name),
-              m('progress', { max: u.total || 1, value: u.loaded, 'aria-label': `uploading ${u.name}` }),
-              u.error ? [m('span.error', u.error), m('button.icon[type=button]', { 'aria-label': 'Dismiss', onclick: () => chat.dismissUpload(u.id) }, '✕')] : m('span.pct', `${Math.round((u.loaded / (u.total || 1)) * 100)}%`),
-            ])),
             m(Composer, { app, roomId }),
           ]),
           searching && m(SearchPanel, { app, roomId, onClose: () => { searching = false; } }),
