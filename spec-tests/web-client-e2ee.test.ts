@@ -12,11 +12,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { decryptAttachment } from 'matrix-encrypt-attachment';
 import sharp from 'sharp';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
-import { backends, startTestServer, type TestServer } from './harness.ts';
-import { buildClient, isStale } from '../client/build.ts';
-import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
+import type { TestServer } from './harness.ts';
+import { screenshot, webClientSuite } from './browser.ts';
 import { startSdk, until } from './sdkHelpers.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -24,34 +23,15 @@ const PASSWORD = 'correct horse battery staple';
 
 describe('web client in Chromium: end-to-end encryption', function () {
   this.timeout(120_000);
+  const suite = webClientSuite('failed-e2ee-');
+  const { opened } = suite;
   let srv: TestServer;
-  let browser: Browser;
-  const opened = new BrowserPages('failed-e2ee-');
-
-  before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    if (await isStale()) await buildClient();
-    srv = await startTestServer(backends()[0]);
-    browser = await launchChromium();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await opened.recordFailure();
-  });
-
-  after(async () => {
-    await opened.close();
-    await browser?.close();
-    await srv?.close();
+  before(() => {
+    srv = suite.srv();
   });
 
   // "Reset secure backup" asks "are you sure?".
-  const openPage = (label: string) => opened.open(browser, srv.url, label, (page) => page.on('dialog', (d) => void d.accept()));
+  const openPage = (label: string) => suite.open(label, (page) => page.on('dialog', (d) => void d.accept()));
 
   async function signIn(page: Page, username: string, mode: 'Create account' | 'Sign in'): Promise<string> {
     await page.getByRole('tab', { name: mode }).click();

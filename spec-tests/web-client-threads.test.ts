@@ -9,54 +9,26 @@
  */
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
-import { buildClient, isStale } from '../client/build.ts';
+import type { Page } from 'playwright-core';
 import { WINDOW_LIMIT } from '../client/src/state/roomWindow.ts';
-import { BrowserPages, chromiumMissing, launchChromium, screenshot } from './browser.ts';
-import { backends, startTestServer, type TestServer, type TestUser } from './harness.ts';
+import { screenshot, webClientSuite } from './browser.ts';
+import type { TestServer, TestUser } from './harness.ts';
 
 const LONG_ROOM_MESSAGES = 600;
 
 describe('web client in Chromium: threads and long rooms', function () {
   this.timeout(120_000);
+  const suite = webClientSuite('failed-threads-');
+  const { opened, signIn } = suite;
   let srv: TestServer;
-  let browser: Browser;
-  const opened = new BrowserPages('failed-threads-');
   let aliceUser: TestUser;
   let bobUser: TestUser;
 
-  before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
-    if (await isStale()) await buildClient();
-    srv = await startTestServer(backends()[0]);
-    browser = await launchChromium();
+  before(async () => {
+    srv = suite.srv();
     aliceUser = await srv.register('alice');
     bobUser = await srv.register('bob');
   });
-
-  afterEach(async function () {
-    if (this.currentTest?.state !== 'failed') return;
-    await opened.recordFailure();
-  });
-
-  after(async () => {
-    await opened.close();
-    await browser?.close();
-    await srv?.close();
-  });
-
-  async function signIn(label: string, user: TestUser): Promise<Page> {
-    const page = await opened.open(browser, srv.url, label);
-    await page.getByLabel('Username').fill(user.user_id.slice(1, user.user_id.indexOf(':')));
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Chats' }).waitFor();
-    return page;
-  }
 
   /** A group both are in, made through the API (this test is about what the app draws). */
   async function groupOf(name: string, members: TestUser[]): Promise<string> {
