@@ -1,16 +1,9 @@
 import './sdkLogLevel.ts';
 import assert from 'node:assert/strict';
-import { createClient } from 'matrix-js-sdk';
-import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
+import { describeServer, type TestUser } from '../../../spec-tests/harness.ts';
 import { until } from '../../../spec-tests/sdkHelpers.ts';
 import { ChatState } from './chat.ts';
-
-async function startChat(srv: TestServer, user: TestUser): Promise<ChatState> {
-  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id });
-  const chat = new ChatState(client);
-  await chat.start();
-  return chat;
-}
+import { startChat } from './chatTesting.ts';
 
 const messages = (chat: ChatState, roomId: string) =>
   chat.timeline(roomId).flatMap((i) => (i.kind === 'message' ? [i.event] : []));

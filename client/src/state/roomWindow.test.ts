@@ -6,21 +6,11 @@
  */
 import './sdkLogLevel.ts';
 import assert from 'node:assert/strict';
-import { createClient } from 'matrix-js-sdk';
-import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
+import { describeServer, type TestUser } from '../../../spec-tests/harness.ts';
 import { until } from '../../../spec-tests/sdkHelpers.ts';
 import { ChatState } from './chat.ts';
+import { startChat, bodies } from './chatTesting.ts';
 import { WINDOW_LIMIT } from './roomWindow.ts';
-
-async function startChat(srv: TestServer, user: TestUser): Promise<ChatState> {
-  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id });
-  const chat = new ChatState(client);
-  await chat.start();
-  return chat;
-}
-
-const bodies = (chat: ChatState, roomId: string) =>
-  chat.timeline(roomId).flatMap((i) => (i.kind === 'message' ? [ChatState.bodyOf(i.event)] : []));
 
 /** The oldest event drawn (the last page may hold only the room's first state events). */
 const firstKey = (chat: ChatState, roomId: string) => chat.timeline(roomId).find((i) => i.kind !== 'day')?.key;

@@ -6,21 +6,14 @@
  */
 import './sdkLogLevel.ts';
 import assert from 'node:assert/strict';
-import { createClient } from 'matrix-js-sdk';
 import { generate } from 'otplib';
-import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
+import { describeServer, type TestUser } from '../../../spec-tests/harness.ts';
 import { startSmtpInbox } from '../../../spec-tests/smtpInbox.ts';
 import { until } from '../../../spec-tests/sdkHelpers.ts';
 import { ChatState } from './chat.ts';
+import { startChat } from './chatTesting.ts';
 import { AuthError, SessionStore, TOTP_REQUIRED, type KeyValueStore } from './session.ts';
 import type { UiaStage } from './uia.ts';
-
-async function startChat(srv: TestServer, user: TestUser): Promise<ChatState> {
-  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id });
-  const chat = new ChatState(client);
-  await chat.start();
-  return chat;
-}
 
 function memoryStore(): KeyValueStore {
   const data = new Map<string, string>();

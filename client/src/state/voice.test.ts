@@ -7,12 +7,12 @@
  */
 import './sdkLogLevel.ts';
 import assert from 'node:assert/strict';
-import { createClient } from 'matrix-js-sdk';
-import { describeServer, type TestServer, type TestUser } from '../../../spec-tests/harness.ts';
+import { describeServer, type TestUser } from '../../../spec-tests/harness.ts';
 import { until } from '../../../spec-tests/sdkHelpers.ts';
 import { fakeAudioOffer, installed, SignalClient } from '../../../spec-tests/voiceHelpers.ts';
 import type { MediaSummary, VoiceStats } from '../media/voiceConnection.ts';
 import { ChatState } from './chat.ts';
+import { startChat } from './chatTesting.ts';
 import type { KeyValueStore } from './session.ts';
 import { VoiceState } from './voice.ts';
 import { callMembers, liveStreams, rosterChanges } from './voiceRoster.ts';
@@ -23,13 +23,6 @@ import { connectionQuality, formatBitrate, streamStats, type Sample } from './vo
 function memoryStore(): KeyValueStore & { data: Map<string, string> } {
   const data = new Map<string, string>();
   return { data, getItem: (k) => data.get(k) ?? null, setItem: (k, v) => void data.set(k, v), removeItem: (k) => void data.delete(k) };
-}
-
-async function startChat(srv: TestServer, user: TestUser): Promise<ChatState> {
-  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id });
-  const chat = new ChatState(client);
-  await chat.start();
-  return chat;
 }
 
 describe('voice settings', () => {
