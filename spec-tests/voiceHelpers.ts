@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -13,6 +12,7 @@ import { JanusConnection } from '../homeserver/media/janusConnection.ts';
 import { createLogger } from '../homeserver/logging.ts';
 import { startHomeserver } from '../homeserver/main.ts';
 import { TestServer } from './harness.ts';
+import { freePort } from '../homeserver/media/freePort.ts';
 
 export function installed(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).concat(['/usr/sbin', '/sbin'])) {
@@ -185,13 +185,3 @@ export async function startSharedJanus(binary: string): Promise<SharedJanus> {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

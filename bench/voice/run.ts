@@ -32,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeMediaNamespace } from '../../spec-tests/media/netns.ts';
+import { freePort } from '../../homeserver/media/freePort.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const log = (line: string) => process.stderr.write(`[bench:voice] ${line}\n`);
@@ -88,14 +89,6 @@ function ticksOf(pid: number | undefined): number {
 function percentile(sorted: number[], p: number): number | null {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** A bare Janus: VideoRoom and the WebSocket transport on loopback, no secrets, nothing else. */

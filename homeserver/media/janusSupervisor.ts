@@ -10,13 +10,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logging.ts';
 import { writeJanusConfig } from './janusConfig.ts';
 import { JanusConnection, type JanusSession } from './janusConnection.ts';
+import { freePort } from './freePort.ts';
 
 /** How long Janus gets to open its WebSocket port after being started. */
 const START_TIMEOUT_MS = 15_000;
@@ -229,17 +229,6 @@ function findExecutable(name: string): string | undefined {
     }
   }
   return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
