@@ -1,5 +1,6 @@
 /** Sign in and create account: server address (remembered), username, password, invite code; "Forgot password?". */
 import m from 'mithril';
+import { field } from './field.ts';
 import type { AppModel } from '../app.ts';
 import { prepareCryptoWasm } from '../state/cryptoWasm.ts';
 import { AuthError, TOTP_REQUIRED } from '../state/session.ts';
@@ -63,11 +64,6 @@ export function AuthView(): m.Component<Attrs> {
           m.redraw();
         }
       };
-      const field = (id: string, label: string, attrs: Record<string, unknown>, hint?: string) => m('.field', [
-        m('label', { for: id }, label),
-        m('input', { id, ...attrs }),
-        hint && m('small.hint', hint),
-      ]);
       if (mode === 'forgot') {
         return m('main.auth', m(ForgotPasswordView, {
           app,

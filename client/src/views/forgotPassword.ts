@@ -4,6 +4,7 @@
  * session out; the sign-in screen then says so.
  */
 import m from 'mithril';
+import { field } from './field.ts';
 import type { AppModel } from '../app.ts';
 import { RESET_NEEDS_TOTP, type PasswordReset, type PendingReset } from '../state/passwordReset.ts';
 import { AuthError } from '../state/session.ts';
@@ -42,12 +43,6 @@ export function ForgotPasswordView(): m.Component<Attrs> {
       m.redraw();
     }
   };
-
-  const field = (id: string, label: string, attrs: Record<string, unknown>, hint?: string) => m('.field', [
-    m('label', { for: id }, label),
-    m('input', { id, ...attrs }),
-    hint && m('small.hint', hint),
-  ]);
 
   return {
     oninit: ({ attrs }) => {
