@@ -56,10 +56,11 @@ export class HeardEvents {
 
   /** The window's overview for these rooms, or undefined when not every position in it is known here. */
   overview(roomIds: string[], after: number, upTo: number): WindowOverview | undefined {
-    if (this.frontierAt === undefined || upTo > this.frontierAt || after < this.low) return undefined;
+    const heard = this.window(after, upTo);
+    if (!heard) return undefined;
     const wanted = new Set(roomIds);
     const out: WindowOverview = { roomsWithEvents: new Set(), memberEvents: [] };
-    for (const n of this.log.slice(Math.max(0, after - this.low), upTo - this.low)) {
+    for (const n of heard) {
       if (!n.roomId || !wanted.has(n.roomId)) continue;
       out.roomsWithEvents.add(n.roomId);
       if (n.type === 'm.room.member' && n.stateKey !== undefined) {
@@ -71,10 +72,13 @@ export class HeardEvents {
 
   /** The positions of the room's events in (after, upTo], oldest first, or undefined when not every position in it is known here. */
   positionsIn(roomId: string, after: number, upTo: number): number[] | undefined {
+    return this.window(after, upTo)?.filter((n) => n.roomId === roomId).map((n) => n.position);
+  }
+
+  /** The notices of (after, upTo], when every position in it was heard and is still kept. */
+  private window(after: number, upTo: number): Notice[] | undefined {
     if (this.frontierAt === undefined || upTo > this.frontierAt || after < this.low) return undefined;
-    const out: number[] = [];
-    for (const n of this.log.slice(Math.max(0, after - this.low), Math.max(0, upTo - this.low))) if (n.roomId === roomId) out.push(n.position);
-    return out;
+    return this.log.slice(after - this.low, Math.max(0, upTo - this.low));
   }
 
   /** Notifications stopped (false) or are back (true). */
