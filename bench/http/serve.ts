@@ -11,9 +11,9 @@
  */
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
+import { listenOnLoopback } from '../shared/listen.ts';
 
 export interface ServeOptions {
   kind: 'koa' | 'whisper';
@@ -51,13 +51,9 @@ async function startKoa(): Promise<Started> {
   });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000; // as Whisper's server
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,9 +10,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { listenOnLoopback } from '../shared/listen.ts';
 
 /** As Whisper's file store writes uploads. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
@@ -45,13 +45,9 @@ export async function startPipeServer(dir: string, serveFile?: string): Promise<
     if (!serveFile) return void res.writeHead(404).end();
     serve(serveFile, res).catch(() => res.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -18,9 +18,9 @@
  * baseline for what a held /sync costs Whisper.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
+import { listenOnLoopback } from '../shared/listen.ts';
 
 export type ServeKind = 'whisper' | 'koa-longpoll';
 
@@ -66,12 +66,8 @@ interface Started {
 }
 
 async function listen(server: http.Server): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return `http://127.0.0.1:${port}`;
+  const url = await listenOnLoopback(server);
+  return url;
 }
 
 async function startKoaLongPoll(): Promise<Started> {
