@@ -140,3 +140,11 @@ export function webClientSuite(failurePrefix: string, overrides: () => Partial<C
   };
   return { srv: () => srv!, opened, open, signIn };
 }
+
+/**
+ * The recovery key shown once after setting up (or resetting) secure backup. While that runs,
+ * the card can pass through "enter your recovery key", whose input has the same label.
+ */
+export async function shownRecoveryKey(page: Page): Promise<string> {
+  return (await page.locator('code[aria-label="Recovery key"]').textContent({ timeout: 30_000 }))!;
+}

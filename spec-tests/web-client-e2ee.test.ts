@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import type { Locator, Page } from 'playwright-core';
 import { logger as sdkLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { TestServer } from './harness.ts';
-import { screenshot, webClientSuite } from './browser.ts';
+import { screenshot, shownRecoveryKey, webClientSuite } from './browser.ts';
 import { startSdk, until } from './sdkHelpers.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -42,11 +42,6 @@ describe('web client in Chromium: end-to-end encryption', function () {
     return page.evaluate(() => JSON.parse(localStorage.getItem('whisper.session')!).accessToken as string);
   }
 
-  /**
-   * The recovery key shown once after setting up (or resetting) secure backup. While that runs,
-   * the card can pass through "enter your recovery key", whose input has the same label.
-   */
-  const shownRecoveryKey = async (page: Page) => (await page.locator('code[aria-label="Recovery key"]').textContent({ timeout: 30_000 }))!;
   const message = (page: Page, text: string) => page.locator('article.message', { hasText: text });
   const openSettings = async (page: Page) => {
     await page.getByRole('link', { name: 'Settings' }).click();

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { screenshot, webClientSuite } from './browser.ts';
+import { screenshot, shownRecoveryKey, webClientSuite } from './browser.ts';
 import type { TestUser } from './harness.ts';
 
 describe('web client in Chromium: verifying people and sessions with emojis', function () {
@@ -119,7 +119,7 @@ describe('web client in Chromium: verifying people and sessions with emojis', fu
 
   it('a session given the recovery key is verified without another session', async () => {
     await alice.getByRole('button', { name: 'Set up secure backup' }).click();
-    const recoveryKey = (await alice.getByLabel('Recovery key').textContent({ timeout: 30_000 }))!;
+    const recoveryKey = await shownRecoveryKey(alice);
     await alice.getByRole('button', { name: 'I have saved it' }).click();
 
     const phone = await signIn('alice-phone', aliceUser);
