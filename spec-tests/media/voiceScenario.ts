@@ -344,10 +344,16 @@ async function main() {
         await vc.watch(f.cam);
       }, feeds);
       const video = (p: Page, feed: number) => p.evaluate(async (feed) => (await (window as any).vc.getStats()).received[feed] ?? null, feed);
+      // Decoding at that width and still going (ten more frames since the last look, a second
+      // ago): the sender's encoder may start a layer and pause it again while its bandwidth
+      // estimate or the busy box settles, so a first frame alone is not the steady state.
       const decoding = (p: Page, feed: number, width: number) => p.waitForFunction(async ({ feed, width }) => {
         const r = (await (window as any).vc.getStats()).received[feed];
-        return r?.frameWidth === width && r.framesDecoded > 0;
-      }, { feed, width }, { timeout: 20_000, polling: 250 }).then(() => true, () => false);
+        const seen = ((window as any).decodedSeen ??= {});
+        const before = seen[feed];
+        seen[feed] = r?.frameWidth === width ? r.framesDecoded : undefined;
+        return before !== undefined && seen[feed] !== undefined && seen[feed] >= before + 10;
+      }, { feed, width }, { timeout: 40_000, polling: 1000 }).then(() => true, () => false);
       const reached = { bobFull: await decoding(pb, feeds.screen, 1920), aliceLow: await decoding(pa, feeds.screen, 480), aliceCam: await decoding(pa, feeds.cam, 640) };
       await sleep(1000);
       const before = { bob: await video(pb, feeds.screen), alice: await video(pa, feeds.screen), cam: await video(pa, feeds.cam) };

@@ -669,7 +669,7 @@ export interface MediaSummary {
   encoderImplementation?: string;
   framesSent?: number;
   /** Senders with simulcast: each layer. */
-  layers?: Array<{ rid?: string; frameWidth?: number; frameHeight?: number; framesEncoded?: number; framesPerSecond?: number; bytesSent?: number }>;
+  layers?: Array<{ rid?: string; frameWidth?: number; frameHeight?: number; framesEncoded?: number; framesPerSecond?: number; bytesSent?: number; targetBitrate?: number; qualityLimitationReason?: string }>;
   /** Receivers: frames the jitter buffer dropped, freezes, and which decoder it is. */
   framesDropped?: number;
   freezeCount?: number;
@@ -704,7 +704,7 @@ export function summarize(report: RTCStatsReport): MediaSummary {
       s.bytesSent += r.bytesSent ?? 0;
       if (r.kind === 'video') {
         // Simulcast sends one outbound-rtp per layer: each is listed, the fullest one summarised.
-        (s.layers ??= []).push({ rid: r.rid, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesEncoded: r.framesEncoded, framesPerSecond: r.framesPerSecond, bytesSent: r.bytesSent });
+        (s.layers ??= []).push({ rid: r.rid, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesEncoded: r.framesEncoded, framesPerSecond: r.framesPerSecond, bytesSent: r.bytesSent, targetBitrate: r.targetBitrate, qualityLimitationReason: r.qualityLimitationReason });
         if (s.frameWidth !== undefined && (r.frameWidth ?? 0) <= s.frameWidth) return;
         Object.assign(s, {
           framesEncoded: r.framesEncoded, framesSent: r.framesSent, frameWidth: r.frameWidth, frameHeight: r.frameHeight, framesPerSecond: r.framesPerSecond,
