@@ -52,33 +52,65 @@ function toRow(r: Record<string, unknown>): EventRow {
   };
 }
 
+/** Rows of another table stored at an event's position (their `stream_ordering`). */
+export interface PositionedRows {
+  /** A table whose columns the rows' keys name, plus `stream_ordering`. */
+  table: string;
+  rows: Array<Record<string, unknown>>;
+}
+
+/** What is written with the event in the statement that takes its position. */
+export interface NextEventWrites {
+  /** The transaction id it was sent under. */
+  txn?: { userId: string; deviceId: string; txnId: string };
+  /** Rows that need the position (push actions). */
+  rows?: PositionedRows[];
+  /** A NOTIFY whose payload is `before` + position + `after` (delivered at commit). */
+  notify?: { channel: string; around: [string, string] };
+}
+
 /**
- * Takes the next events position and stores the event there, with its transaction id when it
- * has one, in one statement: the events stream, which every room shares, is locked from this
- * statement to the commit, so the fewer round trips after it the better. Returns the position.
+ * Takes the next events position and stores the event there, with everything else that needs
+ * the position, in one statement: the events stream, which every room shares, is locked from
+ * this statement to the commit, so every round trip after it delays every sender (on a busy
+ * event loop, by milliseconds each). Returns the position.
  */
-export async function insertNextEvent(
-  q: Queryable,
-  row: Omit<EventRow, 'redacted_by' | 'stream_ordering'>,
-  txn?: { userId: string; deviceId: string; txnId: string },
-): Promise<number> {
+export async function insertNextEvent(q: Queryable, row: Omit<EventRow, 'redacted_by' | 'stream_ordering'>, writes: NextEventWrites = {}): Promise<number> {
   const values: Record<string, unknown> = { ...row, json: JSON.stringify(row.json) };
   const columns = Object.keys(values);
   const bindings: unknown[] = columns.map((c) => values[c] as unknown);
-  let txnInsert = '';
-  if (txn) {
-    txnInsert = ', t AS (INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?))';
-    bindings.push(txn.userId, txn.deviceId, txn.txnId, row.event_id, Date.now());
+  const more: string[] = [];
+  if (writes.txn) {
+    more.push('t AS (INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?))');
+    bindings.push(writes.txn.userId, writes.txn.deviceId, writes.txn.txnId, row.event_id, Date.now());
+  }
+  if (row.relates_to) {
+    // After p (the main query pulls e, hence p, first; the other CTEs run after it): the
+    // stream lock is always taken before an event row's, as a redaction's update does.
+    more.push('h AS (UPDATE events SET has_relations = true WHERE event_id = ? AND NOT has_relations)');
+    bindings.push(row.relates_to);
+  }
+  for (const [i, { table, rows }] of (writes.rows ?? []).entries()) {
+    if (rows.length === 0) continue;
+    const cols = Object.keys(rows[0]).map((c) => `"${c}"`).join(', ');
+    // The table's own row type gives the JSON fields their column types.
+    more.push(`r${i} AS (INSERT INTO "${table}" (${cols}, stream_ordering)
+      SELECT ${cols}, (SELECT position FROM p) FROM json_populate_recordset(NULL::"${table}", ?::json))`);
+    bindings.push(JSON.stringify(rows));
+  }
+  let notify = '';
+  if (writes.notify) {
+    notify = ', pg_notify(?, ? || stream_ordering::text || ?)';
+    bindings.push(writes.notify.channel, ...writes.notify.around);
   }
   // VALUES, not SELECT: the parameters take the columns' types.
   const result = await q.raw(
     `WITH p AS (UPDATE stream_positions SET position = position + 1 WHERE stream = 'events' RETURNING position),
        e AS (INSERT INTO events (stream_ordering, ${columns.map((c) => `"${c}"`).join(', ')})
-             VALUES ((SELECT position FROM p), ${columns.map(() => '?').join(', ')}) RETURNING stream_ordering)${txnInsert}
-     SELECT stream_ordering FROM e`,
+             VALUES ((SELECT position FROM p), ${columns.map(() => '?').join(', ')}) RETURNING stream_ordering)${more.map((m) => `,\n       ${m}`).join('')}
+     SELECT stream_ordering${notify} FROM e`,
     bindings as Knex.RawBinding[],
   );
-  if (row.relates_to) await q('events').where({ event_id: row.relates_to, has_relations: false }).update({ has_relations: true });
   return Number((result.rows as Array<{ stream_ordering: string }>)[0].stream_ordering);
 }
 

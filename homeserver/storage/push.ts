@@ -1,6 +1,7 @@
 /** Push rule customisations per user, and the push actions decided for each event and recipient. */
 import type { Knex } from 'knex';
 import type { Queryable } from './database.ts';
+import type { PositionedRows } from './events.ts';
 import * as friends from './friends.ts';
 
 export async function getUserRules(q: Queryable, userIds: string[]): Promise<Map<string, unknown>> {
@@ -39,8 +40,9 @@ function notFromBlocked(q: Queryable, query: Knex.QueryBuilder, userId: string, 
   );
 }
 
-export async function insertPushActions(q: Queryable, rows: PushActionRow[]): Promise<void> {
-  if (rows.length) await q('event_push_actions').insert(rows.map((r) => ({ ...r, actions: JSON.stringify(r.actions) })));
+/** Push actions to store with their event, at its position (see events.insertNextEvent). */
+export function pushActionRows(rows: Array<Omit<PushActionRow, 'stream_ordering'>>): PositionedRows {
+  return { table: 'event_push_actions', rows };
 }
 
 /**

@@ -20,11 +20,11 @@ import { errors } from '../../errors.ts';
 import type { Queryable } from '../../storage/database.ts';
 import type { Pdu } from '../../storage/events.ts';
 import * as friends from '../../storage/friends.ts';
-import type { EventDraft } from '../rooms/persister.ts';
+import type { EventDraft, StoredEventWrites } from '../rooms/persister.ts';
 import { FRIEND_REQUEST_KEY, privacyOf, type FriendSummary } from './summary.ts';
 import type { AuditService } from '../audit.ts';
 
-type Writes = (trx: Queryable, position: number) => Promise<void>;
+type Writes = StoredEventWrites;
 
 export class FriendMembershipRules {
   private readonly summary: FriendSummary;
@@ -95,6 +95,6 @@ export class FriendMembershipRules {
     }
     if (touched.length === 0) return undefined;
     // After the event's position is taken: the account-data stream is locked after the events stream.
-    return (t) => this.summary.publish(t, touched);
+    return { atPosition: (t) => this.summary.publish(t, touched) };
   }
 }

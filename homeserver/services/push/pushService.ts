@@ -10,6 +10,7 @@ import * as receipts from '../../storage/receipts.ts';
 import type { CacheBus, InvalidatedCache } from '../caches.ts';
 import { stateKey as authKey, userPowerLevel, type AuthState } from '../rooms/authRules.ts';
 import { membersOf, type RoomStateSnapshot } from '../rooms/stateCache.ts';
+import type { StoredEventWrites } from '../rooms/persister.ts';
 import { toClientEvents, type Viewer } from '../rooms/clientEvents.ts';
 import type { AccountDataService } from '../streams/accountData.ts';
 import type { BlockLists } from '../friends/blockLists.ts';
@@ -80,16 +81,17 @@ export class PushService {
 
   /**
    * Called by the persister in the event's transaction, before its position is taken: who
-   * gets notified, and how loudly. Returns the insert to run once the position is known, which
-   * also tells the unread counts kept in memory what this event adds (nothing, often).
+   * gets notified, and how loudly. Returns the rows to store at the event's position, and
+   * tells the unread counts kept in memory what this event adds (nothing, often) once the
+   * position is known.
    */
-  async evaluate(trx: Queryable, pdu: events.Pdu, roomState: RoomStateSnapshot): Promise<(trx: Queryable, position: number) => Promise<void>> {
+  async evaluate(trx: Queryable, pdu: events.Pdu, roomState: RoomStateSnapshot): Promise<StoredEventWrites> {
     const rows = pdu.type === 'm.room.redaction' ? [] : await this.actionsFor(trx, pdu, roomState);
-    return async (t, position) => {
-      this.unread.writing(position, {
+    return {
+      rows: push.pushActionRows(rows),
+      positioned: (position) => this.unread.writing(position, {
         eventId: pdu.event_id, sender: pdu.sender, thread: threadOf(pdu), users: rows.map((r) => ({ userId: r.user_id, highlight: r.highlight })),
-      });
-      await push.insertPushActions(t, rows.map((r) => ({ ...r, stream_ordering: position })));
+      }),
     };
   }
 

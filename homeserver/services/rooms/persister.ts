@@ -10,7 +10,6 @@ import { errors } from '../../errors.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as events from '../../storage/events.ts';
 import * as eventTxns from '../../storage/eventTxns.ts';
-import { notify } from '../../storage/notifications.ts';
 import * as roomState from '../../storage/roomState.ts';
 import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
 import { authStateKeysFor, checkEventAuth, stateKey as authKey, toAuthState, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
@@ -48,16 +47,25 @@ export function newRoomId(serverName: string): string {
   return `!${randomBytes(12).toString('base64url')}:${serverName}`;
 }
 
+/** What a stored-event hook writes once the event's position is known. */
+export interface StoredEventWrites {
+  /** Rows stored in the statement that takes the position: no round trip of their own. */
+  rows?: events.PositionedRows;
+  /** Told the position as soon as it is taken (before the commit, which may not come). */
+  positioned?: (position: number) => void;
+  /**
+   * Writes that need statements of their own, after the position is taken: only for rare
+   * events, since the events stream stays locked for every sender meanwhile.
+   */
+  atPosition?: (trx: Queryable, position: number) => Promise<void>;
+}
+
 /**
  * Work for the event's own transaction (e.g. push-rule evaluation): reads and decides before
  * the stream position is taken, returns the writes to do once it is known. `state` is the
  * room's state before the event.
  */
-export type StoredEventHook = (
-  trx: Queryable,
-  pdu: events.Pdu,
-  state: RoomStateSnapshot,
-) => Promise<((trx: Queryable, position: number) => Promise<void>) | undefined>;
+export type StoredEventHook = (trx: Queryable, pdu: events.Pdu, state: RoomStateSnapshot) => Promise<StoredEventWrites | undefined>;
 
 /** Where the room stands inside a persist transaction: its newest event and its state. */
 interface RoomCursor {
@@ -72,7 +80,7 @@ interface PreparedEvent {
   version: RoomVersion;
   membership: string | null;
   replaces: string | null;
-  writes: Array<(trx: Queryable, position: number) => Promise<void>>;
+  writes: StoredEventWrites[];
 }
 /** Checks run under the events lock before storing (rules that races could otherwise break). */
 export type DraftCheck = (trx: Queryable, draft: EventDraft) => Promise<void>;
@@ -237,8 +245,14 @@ export class EventPersister {
       replaces_state: p.replaces,
       ...relationOf(draft.content),
     };
-    const txn = draft.txn && { userId: draft.sender, ...draft.txn };
-    const position = await events.insertNextEvent(trx, stored, txn);
+    const touches = (draft.type === 'm.room.redaction' ? draft.redacts : undefined) ?? stored.relates_to ?? undefined;
+    const notice: Omit<Notice, 'position'> = { stream: 'events', roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined, touches, eventId: pdu.event_id };
+    const position = await events.insertNextEvent(trx, stored, {
+      txn: draft.txn && { userId: draft.sender, ...draft.txn },
+      rows: p.writes.flatMap((w) => (w.rows ? [w.rows] : [])),
+      notify: { channel: CHANGES_CHANNEL, around: this.notifier.encodeAround(notice) },
+    });
+    for (const w of p.writes) w.positioned?.(position);
     const row: events.EventRow = { ...stored, stream_ordering: position, redacted_by: null };
     if (draft.stateKey !== undefined) {
       await roomState.setCurrentState(trx, {
@@ -251,12 +265,9 @@ export class EventPersister {
       const target = await this.applyRedaction(trx, draft.redacts, pdu.event_id, p.version);
       if (target) room.state = redacted(room.state, target);
     }
-    for (const w of p.writes) await w(trx, position);
-    const touches = (draft.type === 'm.room.redaction' ? draft.redacts : undefined) ?? row.relates_to ?? undefined;
-    const notice: Notice = { stream: 'events', position, roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined, touches, eventId: pdu.event_id };
+    for (const w of p.writes) await w.atPosition?.(trx, position);
     for (const watch of this.writeWatchers) watch(row);
-    await notify(trx, CHANGES_CHANNEL, this.notifier.encode(notice));
-    return { ...notice, row };
+    return { ...notice, position, row };
   }
 
   /** The redacted event keeps only what the redaction algorithm keeps, for every reader. */

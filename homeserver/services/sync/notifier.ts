@@ -84,7 +84,17 @@ export class Notifier {
   }
 
   encode(n: Notice): string {
-    return JSON.stringify([n.stream, n.position, n.roomId ?? null, n.userId ?? null, n.type ?? null, n.stateKey ?? null, n.membership ?? null, n.touches ?? null, n.eventId ?? null]);
+    const [before, after] = this.encodeAround(n);
+    return `${before}${n.position}${after}`;
+  }
+
+  /**
+   * The encoded notice without its position: what goes before it and after it. The events
+   * writer builds the payload in SQL around the position it takes in the same statement.
+   */
+  encodeAround(n: Omit<Notice, 'position'>): [string, string] {
+    const rest = JSON.stringify([n.roomId ?? null, n.userId ?? null, n.type ?? null, n.stateKey ?? null, n.membership ?? null, n.touches ?? null, n.eventId ?? null]);
+    return [`[${JSON.stringify(n.stream)},`, `,${rest.slice(1)}`];
   }
 
   decode(payload: string): Notice | undefined {
