@@ -69,6 +69,8 @@ const schema = z.object({
   /** Presence: offline this long after a user's last sync; unavailable after this long idle. */
   presenceOfflineAfterMs: z.coerce.number().int().min(1000).default(30_000),
   presenceIdleAfterMs: z.coerce.number().int().min(1000).default(5 * 60 * 1000),
+  /** An online user's activity is recorded (and announced) at most this often. */
+  presenceActiveGranularityMs: z.coerce.number().int().min(100).default(60_000),
   /** TURN servers handed to clients (coturn with use-auth-secret), comma-separated URIs. */
   turnUris: list
     .pipe(z.array(z.string().regex(/^turns?:[^\s]+$/, 'TURN URIs look like turn:host:3478?transport=udp')))
@@ -142,6 +144,7 @@ export const ENV_VARS: Record<string, keyof ConfigInput> = {
   WHISPER_PASSWORD_MIN_LENGTH: 'passwordMinLength',
   WHISPER_PRESENCE_OFFLINE_AFTER_MS: 'presenceOfflineAfterMs',
   WHISPER_PRESENCE_IDLE_AFTER_MS: 'presenceIdleAfterMs',
+  WHISPER_PRESENCE_ACTIVE_GRANULARITY_MS: 'presenceActiveGranularityMs',
   WHISPER_TURN_URIS: 'turnUris',
   WHISPER_TURN_SECRET: 'turnSecret',
   WHISPER_TURN_TTL_SEC: 'turnTtlSec',

@@ -156,7 +156,7 @@ export async function buildServices(config: Config, database: Database, logger: 
   sessions.onDevicesChanged((trx, userId) => keys.keysChanged(trx, userId));
   const toDevice = new ToDeviceService({ db, notifier, userIds });
   const presence = new PresenceService({
-    db, notifier, blocks: blockLists, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs },
+    db, notifier, blocks: blockLists, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs, activeGranularityMs: config.presenceActiveGranularityMs },
   });
   const friendSummary = new FriendSummary(accountData);
   const friendRules = new FriendMembershipRules(friendSummary, audit);

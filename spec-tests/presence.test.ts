@@ -130,3 +130,61 @@ describeServer('user directory', {}, (srv) => {
     assert.ok(!after.includes(blocker.user_id), 'someone who blocked me');
   });
 });
+
+describeServer('presence: activity', { presenceOfflineAfterMs: 60_000, presenceIdleAfterMs: 60_000, presenceActiveGranularityMs: 400 }, (srv) => {
+  const sync = (u: TestUser, since?: string, timeout = 0, extra = '') =>
+    srv().request('GET', `${V3}/sync?timeout=${timeout}${since ? `&since=${since}` : ''}${extra}`, { token: u.access_token });
+  const status = (u: TestUser, of: TestUser) => srv().request('GET', `${V3}/presence/${encodeURIComponent(of.user_id)}/status`, { token: u.access_token });
+  const send = (u: TestUser, roomId: string, body: string) =>
+    srv().request('PUT', `${V3}/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${body}`, { token: u.access_token, body: { msgtype: 'm.text', body } });
+
+  it('sending makes an online user currently active again; those active together are one presence write', async () => {
+    const bob = await srv().register();
+    const active = [await srv().register(), await srv().register(), await srv().register(), await srv().register()];
+    const rooms: string[] = [];
+    for (const u of active) rooms.push(await shareRoom(srv(), u, bob));
+    await Promise.all(active.map((u) => sync(u)));
+    let since = (await sync(bob, undefined, 0, '&set_presence=offline')).body.next_batch;
+    // Past the granularity, still syncing (which keeps them online, not active).
+    await new Promise((r) => setTimeout(r, 600));
+    await Promise.all(active.map((u) => sync(u)));
+    assert.equal((await status(bob, active[0])).body.currently_active, false);
+    const stale = (await status(bob, active[0])).body.last_active_ago;
+
+    await Promise.all(active.map((u, i) => send(u, rooms[i], `back-${i}`)));
+    // The presence tick (every 5 s here) records them; run it now rather than wait.
+    await srv().hs.services.presence.tick();
+    const heard = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < 10 && active.some((u) => !heard.get(u.user_id)?.currently_active); i++) {
+      const res = await sync(bob, since, 2000, '&set_presence=offline');
+      for (const u of active) {
+        const p = presenceOf(res.body, u.user_id);
+        if (p) heard.set(u.user_id, p);
+      }
+      since = res.body.next_batch;
+    }
+    for (const u of active) {
+      assert.equal(heard.get(u.user_id)?.currently_active, true, u.user_id);
+      assert.ok((heard.get(u.user_id)?.last_active_ago as number) < stale, u.user_id);
+      assert.equal(heard.get(u.user_id)?.presence, 'online');
+    }
+    // Batched: one position for all (two if the timer's tick fell amid the sends), not one each.
+    const rows = await srv().hs.database.db('presence').whereIn('user_id', active.map((u) => u.user_id)).select('stream_position');
+    assert.ok(new Set(rows.map((r: { stream_position: string }) => String(r.stream_position))).size <= 2, JSON.stringify(rows));
+  });
+
+  it('an idle user who sends is online and currently active again', async () => {
+    const [dave, erin] = [await srv().register(), await srv().register()];
+    const room = await shareRoom(srv(), dave, erin);
+    await srv().request('PUT', `${V3}/presence/${encodeURIComponent(dave.user_id)}/status`, { token: dave.access_token, body: { presence: 'unavailable' } });
+    await send(dave, room, 'hi');
+    // The send answers before its presence write ends.
+    let seen: Record<string, unknown> = {};
+    for (let i = 0; i < 20 && seen.presence !== 'online'; i++) {
+      seen = (await status(erin, dave)).body;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(seen.presence, 'online');
+    assert.equal(seen.currently_active, true);
+  });
+});

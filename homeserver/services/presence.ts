@@ -23,6 +23,8 @@ export interface PresenceTimings {
   offlineAfterMs: number;
   /** Online becomes unavailable after this long without activity. */
   idleAfterMs: number;
+  /** An online user's activity is recorded at most this often (Synapse: a minute). */
+  activeGranularityMs: number;
 }
 
 export interface PresenceContent {
@@ -32,8 +34,6 @@ export interface PresenceContent {
   status_msg?: string;
 }
 
-/** Activity (sending) is recorded at most this often per user. */
-const ACTIVE_GRANULARITY_MS = 60_000;
 /** How long what this process knows of a user's presence is trusted without reading it again. */
 const KNOWN_TTL_MS = 10_000;
 
@@ -53,6 +53,8 @@ export class PresenceService {
   private readonly open = new Map<string, number>();
   /** Users who synced here since the last tick. */
   private readonly synced = new Set<string>();
+  /** Online users active here whose last activity the next tick records (one batch). */
+  private readonly activeNow = new Set<string>();
   /**
    * What this process last wrote or read per user, to skip writes that change nothing. Another
    * process may change it meanwhile (its tick sets offline), so an entry is trusted briefly.
@@ -91,10 +93,19 @@ export class PresenceService {
     return done;
   }
 
-  /** The user did something (sent an event): they are active, and online if they were idle. */
+  /**
+   * The user did something (sent an event): they are active, and online if they were idle.
+   * Becoming online is written at once; an online user's fresher activity waits for the next
+   * tick, which writes everyone's in one transaction: when friends come back in the evening,
+   * each one's first message would otherwise be a transaction of its own on the presence
+   * stream's lock.
+   */
   async active(userId: string): Promise<void> {
     const known = await this.current(userId);
-    if (known && known.state === 'online' && Date.now() - known.lastActive < ACTIVE_GRANULARITY_MS) return;
+    if (known && known.state === 'online') {
+      if (Date.now() - known.lastActive >= this.timings.activeGranularityMs) this.activeNow.add(userId);
+      return;
+    }
     await this.write(userId, { state: 'online', activeNow: true });
   }
 
@@ -114,7 +125,7 @@ export class PresenceService {
     // Someone who blocked the requester always looks offline to them.
     if (requesterId !== userId && (await friends.isBlocked(this.db, userId, requesterId))) return { presence: 'offline' };
     const [row] = await presence.getPresence(this.db, [userId]);
-    return row ? toContent(row, Date.now()) : { presence: 'offline' };
+    return row ? toContent(row, Date.now(), this.timings.activeGranularityMs) : { presence: 'offline' };
   }
 
   /**
@@ -131,7 +142,7 @@ export class PresenceService {
     return rows
       .filter((r) => !initial || r.state !== 'offline' || r.status_msg)
       .sort((a, b) => a.user_id.localeCompare(b.user_id))
-      .map((r) => ({ type: 'm.presence', sender: r.user_id, content: toContent(r, now) }));
+      .map((r) => ({ type: 'm.presence', sender: r.user_id, content: toContent(r, now, this.timings.activeGranularityMs) }));
   }
 
   /** Current states for display (the friend list); absent users are offline. */
@@ -149,6 +160,7 @@ export class PresenceService {
     const syncing = [...new Set([...this.synced, ...this.open.keys()])];
     this.synced.clear();
     await presence.touchSync(this.db, syncing, now);
+    await this.recordActivity(now);
     const stillHere = new Set(this.open.keys());
     await this.db.transaction(async (trx) => {
       const stale = await presence.timedOut(trx, now - this.timings.offlineAfterMs, now - this.timings.idleAfterMs);
@@ -157,6 +169,18 @@ export class PresenceService {
         const gone = row.last_sync_ts < now - this.timings.offlineAfterMs;
         await this.write(row.user_id, { state: gone ? 'offline' : 'unavailable', activeNow: false }, trx, row);
       }
+    });
+  }
+
+  /** Last activity of the online users active since the last tick, announced as one position. */
+  private async recordActivity(now: number): Promise<void> {
+    const users = [...this.activeNow];
+    this.activeNow.clear();
+    if (users.length === 0) return;
+    await announced(this.db, this.notifier, 'presence', async (trx, position) => {
+      const changed = await presence.touchActive(trx, users, now, position);
+      for (const userId of changed) this.known.set(userId, { state: 'online', lastActive: now, at: now });
+      return changed.map((userId) => ({ userId }));
     });
   }
 
@@ -194,12 +218,13 @@ export class PresenceService {
   }
 }
 
-function toContent(r: presence.PresenceRow, now: number): PresenceContent {
+/** `currently_active`: active within the granularity, which is how fresh activity is kept. */
+function toContent(r: presence.PresenceRow, now: number, activeGranularityMs: number): PresenceContent {
   const ago = Math.max(0, now - r.last_active_ts);
   return {
     presence: r.state,
     last_active_ago: ago,
-    currently_active: r.state === 'online' && ago < ACTIVE_GRANULARITY_MS,
+    currently_active: r.state === 'online' && ago < activeGranularityMs,
     ...(r.status_msg ? { status_msg: r.status_msg } : {}),
   };
 }

@@ -25,6 +25,13 @@ export async function notify(q: Queryable, channel: string, payload: string): Pr
   await q.raw('SELECT pg_notify(?, ?)', [channel, payload]);
 }
 
+/** Several notifications in one statement, delivered in this order. */
+export async function notifyAll(q: Queryable, channel: string, payloads: string[]): Promise<void> {
+  if (payloads.length === 1) return notify(q, channel, payloads[0]);
+  // A function scan yields the array's elements in order, and each call queues its notification.
+  if (payloads.length) await q.raw('SELECT pg_notify(?, p) FROM unnest(?::text[]) AS n(p)', [channel, payloads]);
+}
+
 export function pgliteNotifications(pglite: PGlite): DbNotifications {
   const unlisteners: Array<() => Promise<void>> = [];
   return {

@@ -33,6 +33,17 @@ export async function changedBetween(q: Queryable, userIds: string[], after: num
   return rows.map(toRow);
 }
 
+/**
+ * These users, where still online, were active at `ts`; their rows move to `position`. One
+ * statement for a process's batch. Returns the users changed.
+ */
+export async function touchActive(q: Queryable, userIds: string[], ts: number, position: number): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await q('presence').whereIn('user_id', userIds).where({ state: 'online' }).where('last_active_ts', '<', ts)
+    .update({ last_active_ts: ts, stream_position: position }, ['user_id']);
+  return (rows as Array<{ user_id: string }>).map((r) => r.user_id);
+}
+
 /** Records that these users were syncing at `ts` (one statement for a process's batch). */
 export async function touchSync(q: Queryable, userIds: string[], ts: number): Promise<void> {
   if (userIds.length === 0) return;

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Db, Queryable } from '../../storage/database.ts';
-import { notify } from '../../storage/notifications.ts';
+import { notifyAll } from '../../storage/notifications.ts';
 import { allocatePosition, type StreamName } from '../../storage/streams.ts';
 import { CHANGES_CHANNEL, type Notice, type Notifier } from './notifier.ts';
 import type { Stream } from './tokens.ts';
@@ -32,7 +32,7 @@ export async function announced(
     position = await allocatePosition(trx, stream);
     const targets = await write(trx, position);
     notices = (Array.isArray(targets) ? targets : [targets]).map((t) => ({ ...t, stream, position }));
-    for (const n of notices) await notify(trx, CHANGES_CHANNEL, notifier.encode(n));
+    await notifyAll(trx, CHANGES_CHANNEL, notices.map((n) => notifier.encode(n)));
   };
   const announce = async () => {
     for (const n of notices) await notifier.onChange(n);
