@@ -44,10 +44,14 @@ export async function touchActive(q: Queryable, userIds: string[], ts: number, p
   return (rows as Array<{ user_id: string }>).map((r) => r.user_id);
 }
 
-/** Records that these users were syncing at `ts` (one statement for a process's batch). */
-export async function touchSync(q: Queryable, userIds: string[], ts: number): Promise<void> {
+/**
+ * Records that these users were syncing at `ts` (one statement for a process's batch), for
+ * the rows last recorded before `staleBefore`: a row need only be fresh enough for the offline
+ * timeout, and rewriting every syncing user's row on every tick is churn for nothing.
+ */
+export async function touchSync(q: Queryable, userIds: string[], ts: number, staleBefore: number): Promise<void> {
   if (userIds.length === 0) return;
-  await q('presence').whereIn('user_id', userIds).where('last_sync_ts', '<', ts).update({ last_sync_ts: ts });
+  await q('presence').whereIn('user_id', userIds).where('last_sync_ts', '<', staleBefore).update({ last_sync_ts: ts });
 }
 
 /** Users shown as present who stopped syncing before `syncedBefore`, or went idle before `activeBefore`. */
