@@ -514,6 +514,7 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
     serverCpuPercent: round((serverCpuSeconds / loadSeconds) * 100, 1),
     serverCpuSecondsUntilDrained: round(cpuSecondsOf(cpu2) - cpuSecondsOf(cpu0)),
     serverCpuNote: 'the Whisper child over the load window (process.cpuUsage, all its threads); percent of one core, the machine has 2 (200%); UntilDrained adds the backlog and drain',
+    serverPausesDuringLoad: { ...Object.fromEntries(Object.entries(cpu1.pauses).map(([k, v]) => [k, round(v)])), note: "the server's own event-loop delay and garbage-collection pauses over the load window (perf_hooks in the child)" },
     ...(backend === 'postgres'
       ? {
           postgresCpuSeconds: pg0 !== null && pg1 !== null ? round(pg1 - pg0) : null,

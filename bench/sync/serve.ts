@@ -8,7 +8,9 @@
  * Prints one JSON line on stdout once listening: {"ready":true,"kind","url","pid"}. Then
  * answers IPC requests {type, id}:
  *   'stats' → {cpuUserUs, cpuSystemUs, rss, heapUsed, maxRss} (process.cpuUsage() and
- *             process.memoryUsage(); maxRss is the lifetime peak from process.resourceUsage())
+ *             process.memoryUsage(); maxRss is the lifetime peak from process.resourceUsage()),
+ *             plus the server's own pauses since the previous 'stats': event-loop delay p99
+ *             and max, and garbage-collection pauses (count, total, longest)
  *   'gc'    → the same, after two full GCs (for an idle RSS figure)
  *   'stop'  → closes the server and exits.
  * Exits too if the parent goes away.
@@ -18,6 +20,7 @@
  * baseline for what a held /sync costs Whisper.
  */
 import http from 'node:http';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { listenOnLoopback } from '../shared/listen.ts';
@@ -55,6 +58,8 @@ export interface StatsReply {
   heapUsed: number;
   /** Lifetime peak resident set size, bytes. */
   maxRss: number;
+  /** Since the previous stats: the server's event-loop delay, and its GC pauses. */
+  pauses: { loopDelayP99Ms: number; loopDelayMaxMs: number; gcCount: number; gcTotalMs: number; gcMaxMs: number; majorGcCount: number };
 }
 
 const DEFAULT_POLL_MS = 30_000;
@@ -108,10 +113,32 @@ async function startKoaLongPoll(): Promise<Started> {
 }
 
 
-function stats(id: number): StatsReply {
+/** The server's pauses, counted from one stats request to the next. */
+function pauseMeter(): () => StatsReply['pauses'] {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let gc = { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0, majorGcCount: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.gcCount++;
+      gc.gcTotalMs += e.duration;
+      gc.gcMaxMs = Math.max(gc.gcMaxMs, e.duration);
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.majorGcCount++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return () => {
+    const out = { loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, ...gc };
+    loop.reset();
+    gc = { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0, majorGcCount: 0 };
+    return out;
+  };
+}
+
+function stats(id: number, pauses: () => StatsReply['pauses']): StatsReply {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
   return {
+    pauses: pauses(),
     type: 'stats',
     id,
     cpuUserUs: cpu.user,
@@ -125,6 +152,7 @@ function stats(id: number): StatsReply {
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
   const started = opts.kind === 'koa-longpoll' ? await startKoaLongPoll() : await startBenchWhisper(opts);
+  const pauses = pauseMeter();
 
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {
@@ -142,7 +170,7 @@ async function main(): Promise<void> {
         gc?.();
         gc?.();
       }
-      process.send?.(stats(msg.id ?? 0));
+      process.send?.(stats(msg.id ?? 0, pauses));
     } else if (msg?.type === 'stop') {
       void stop(0);
     }
