@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { listenOnLoopback } from '../shared/listen.ts';
+import { collectGarbage, serveAsChild, type StartedServer } from '../shared/childSide.ts';
 
 export interface ServeOptions {
   kind: 'koa' | 'whisper';
@@ -38,12 +39,7 @@ export interface RssReply {
 }
 
 
-interface Started {
-  url: string;
-  close(): Promise<void>;
-}
-
-async function startKoa(): Promise<Started> {
+async function startKoa(): Promise<StartedServer> {
   const app = new Koa();
   app.use((ctx) => {
     if (ctx.method === 'GET' && ctx.path === '/json') ctx.body = { hello: 'world', ok: true, n: 1 };
@@ -72,45 +68,14 @@ function vmRssBytes(): number | null {
   }
 }
 
-function collect(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc) {
-    gc();
-    gc();
-  }
-}
-
-async function main(): Promise<void> {
-  const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
-  const started = opts.kind === 'koa' ? await startKoa() : await startBenchWhisper(opts);
-
-  let stopping: Promise<void> | undefined;
-  const stop = (code: number) => {
-    stopping ??= started
-      .close()
-      .catch((err: unknown) => console.error(`serve.ts: close failed: ${(err as Error).message}`))
-      .finally(() => process.exit(code));
-    return stopping;
-  };
-
-  process.on('message', (msg: { type?: string }) => {
-    if (msg?.type === 'rss') {
-      collect();
-      const reply: RssReply = { type: 'rss', rss: process.memoryUsage().rss, vmRss: vmRssBytes(), heapUsed: process.memoryUsage().heapUsed };
-      process.send?.(reply);
-    } else if (msg?.type === 'stop') {
-      void stop(0);
-    }
-  });
-  process.on('disconnect', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
-  process.on('SIGINT', () => void stop(0));
-
-  const ready: ReadyLine = { ready: true, kind: opts.kind, url: started.url, pid: process.pid };
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
-}
-
-main().catch((err: unknown) => {
-  console.error(`serve.ts: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
+serveAsChild(
+  'http serve.ts',
+  () => (opts.kind === 'koa' ? startKoa() : startBenchWhisper(opts)),
+  (msg) => {
+    if (msg?.type !== 'rss') return undefined;
+    collectGarbage();
+    return { type: 'rss', rss: process.memoryUsage().rss, vmRss: vmRssBytes(), heapUsed: process.memoryUsage().heapUsed } satisfies RssReply;
+  },
+  { kind: opts.kind },
+);

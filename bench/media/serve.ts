@@ -13,6 +13,7 @@
  */
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { startPipeServer } from './pipeServer.ts';
+import { collectGarbage, serveAsChild } from '../shared/childSide.ts';
 
 export interface ServeOptions {
   kind: 'whisper' | 'pipe';
@@ -21,36 +22,19 @@ export interface ServeOptions {
   serveFile?: string;
 }
 
-async function main(): Promise<void> {
-  const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
-  const started = opts.kind === 'pipe' ? await startPipeServer(opts.dataDir, opts.serveFile) : await startBenchWhisper({ dataDir: opts.dataDir });
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= started
-      .close()
-      .catch((err: unknown) => console.error(`media serve.ts: close failed: ${(err as Error).message}`))
-      .finally(() => process.exit(0));
-    return stopping;
-  };
-  process.on('message', (msg: { type?: string }) => {
+const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
+serveAsChild(
+  'media serve.ts',
+  () => (opts.kind === 'pipe' ? startPipeServer(opts.dataDir, opts.serveFile) : startBenchWhisper({ dataDir: opts.dataDir })),
+  (msg) => {
     if (msg?.type === 'rss') {
-      const gc = (globalThis as { gc?: () => void }).gc;
-      gc?.();
-      gc?.();
-      process.send?.({ type: 'rss', rss: process.memoryUsage().rss });
-    } else if (msg?.type === 'cpu') {
-      const { user, system } = process.cpuUsage();
-      process.send?.({ type: 'cpu', micros: user + system });
-    } else if (msg?.type === 'stop') {
-      void stop();
+      collectGarbage();
+      return { type: 'rss', rss: process.memoryUsage().rss };
     }
-  });
-  process.on('disconnect', () => void stop());
-  process.on('SIGTERM', () => void stop());
-  process.stdout.write(`${JSON.stringify({ ready: true, url: started.url, pid: process.pid })}\n`);
-}
-
-main().catch((err: unknown) => {
-  console.error(`media serve.ts: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+    if (msg?.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      return { type: 'cpu', micros: user + system };
+    }
+    return undefined;
+  },
+);

@@ -24,6 +24,7 @@ import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { listenOnLoopback } from '../shared/listen.ts';
+import { collectGarbage, serveAsChild, type StartedServer } from '../shared/childSide.ts';
 
 export type ServeKind = 'whisper' | 'koa-longpoll';
 
@@ -65,17 +66,12 @@ export interface StatsReply {
 const DEFAULT_POLL_MS = 30_000;
 const MAX_POLL_MS = 120_000;
 
-interface Started {
-  url: string;
-  close(): Promise<void>;
-}
-
 async function listen(server: http.Server): Promise<string> {
   const url = await listenOnLoopback(server);
   return url;
 }
 
-async function startKoaLongPoll(): Promise<Started> {
+async function startKoaLongPoll(): Promise<StartedServer> {
   const app = new Koa();
   const held = new Set<() => void>();
   app.use(async (ctx) => {
@@ -149,41 +145,19 @@ function stats(id: number, pauses: () => StatsReply['pauses']): StatsReply {
   };
 }
 
-async function main(): Promise<void> {
-  const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
-  const started = opts.kind === 'koa-longpoll' ? await startKoaLongPoll() : await startBenchWhisper(opts);
-  const pauses = pauseMeter();
-
-  let stopping: Promise<void> | undefined;
-  const stop = (code: number) => {
-    stopping ??= started
-      .close()
-      .catch((err: unknown) => console.error(`serve.ts: close failed: ${(err as Error).message}`))
-      .finally(() => process.exit(code));
-    return stopping;
-  };
-
-  process.on('message', (msg: { type?: string; id?: number }) => {
-    if (msg?.type === 'stats' || msg?.type === 'gc') {
-      if (msg.type === 'gc') {
-        const gc = (globalThis as { gc?: () => void }).gc;
-        gc?.();
-        gc?.();
-      }
-      process.send?.(stats(msg.id ?? 0, pauses));
-    } else if (msg?.type === 'stop') {
-      void stop(0);
-    }
-  });
-  process.on('disconnect', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
-  process.on('SIGINT', () => void stop(0));
-
-  const ready: ReadyLine = { ready: true, kind: opts.kind, url: started.url, pid: process.pid };
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
-}
-
-main().catch((err: unknown) => {
-  console.error(`serve.ts: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
+let pauses: (() => StatsReply['pauses']) | undefined;
+serveAsChild(
+  'sync serve.ts',
+  async () => {
+    const started = opts.kind === 'koa-longpoll' ? await startKoaLongPoll() : await startBenchWhisper(opts);
+    pauses = pauseMeter();
+    return started;
+  },
+  (msg) => {
+    if (msg?.type !== 'stats' && msg?.type !== 'gc') return undefined;
+    if (msg.type === 'gc') collectGarbage();
+    return stats(msg.id ?? 0, pauses!);
+  },
+  { kind: opts.kind },
+);
