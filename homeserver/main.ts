@@ -139,7 +139,9 @@ export async function buildServices(config: Config, database: Database, logger: 
     db, accountData, blocks: blockLists, heard,
     caches: { bus: caches, rules: caches.register(new InvalidatedCache<PushRulesJson>('push_rules', Math.round(PUSH_RULES_CACHE_USERS * config.cacheFactor))), unread },
   });
-  const persister = new EventPersister(db, notifier, new RoomStateCache(Math.round(ROOM_STATE_CACHE_ROOMS * config.cacheFactor)));
+  const persister = new EventPersister(db, notifier, new RoomStateCache(Math.round(ROOM_STATE_CACHE_ROOMS * config.cacheFactor)), {
+    oneConnection: database.kind === 'pglite',
+  });
   persister.onWrite((row) => recentRows.writing(row));
   const rooms = new RoomService({ db, persister, userIds });
   const relations = new RelationService(db, rooms);

@@ -100,13 +100,19 @@ export class EventPersister {
   private readonly checks: DraftCheck[] = [];
   private readonly precursors: DraftPrecursors[] = [];
   private readonly writeWatchers: Array<(row: events.EventRow) => void> = [];
+  private readonly lockRooms: boolean;
   /** A room's version never changes: read once per room. */
   private readonly versions = new Map<string, RoomVersion>();
 
-  constructor(db: Db, notifier: Notifier, states: RoomStateCache) {
+  /**
+   * `oneConnection`: the database has a single connection (PGlite), so its transactions never
+   * overlap and a room needs no lock of its own.
+   */
+  constructor(db: Db, notifier: Notifier, states: RoomStateCache, opts: { oneConnection: boolean }) {
     this.db = db;
     this.notifier = notifier;
     this.states = states;
+    this.lockRooms = !opts.oneConnection;
   }
 
   /** Registers work for the stored event's transaction (wired in main.ts). */
@@ -145,7 +151,7 @@ export class EventPersister {
     const results = await this.db.transaction(async (trx) => {
       const out: PersistedEvent[] = [];
       if (drafts.some((d) => d.roomId !== roomId)) throw new Error('persist: drafts of several rooms');
-      await roomState.lockRoom(trx, roomId);
+      if (this.lockRooms) await roomState.lockRoom(trx, roomId);
       if (newRoom) await roomState.insertRoom(trx, newRoom);
       // The first draft's transaction id is looked up with the room's newest event.
       const firstTxn = drafts[0].txn && { userId: drafts[0].sender, ...drafts[0].txn };
