@@ -25,9 +25,8 @@ export interface EventRow {
   has_relations?: boolean;
 }
 
-/** The stored event (room v10/11 format plus its derived event_id). */
-export interface Pdu {
-  event_id: string;
+/** A PDU (room v10/11 format) without event_id, which room v3+ derive from it. */
+export interface PduBody {
   room_id: string;
   sender: string;
   type: string;
@@ -37,9 +36,18 @@ export interface Pdu {
   depth: number;
   prev_events: string[];
   auth_events: string[];
+  /** Top-level only in room v10; v11 moved it into `content.redacts`. */
+  redacts?: string;
+  hashes?: { sha256: string };
+  signatures?: Record<string, Record<string, string>>;
+  unsigned?: Record<string, unknown>;
+}
+
+/** The stored event: hashed, with its derived event_id. */
+export interface Pdu extends Omit<PduBody, 'unsigned'> {
+  event_id: string;
   hashes: { sha256: string };
   signatures: Record<string, Record<string, string>>;
-  redacts?: string;
 }
 
 function toRow(r: Record<string, unknown>): EventRow {

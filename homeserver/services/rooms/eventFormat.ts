@@ -6,26 +6,11 @@
 import { createHash } from 'node:crypto';
 import stableStringify from 'json-stable-stringify';
 import { errors } from '../../errors.ts';
+import type { PduBody } from '../../storage/events.ts';
 
 export type RoomVersion = '10' | '11';
 
-/** A PDU as stored, without event_id (room v3+ ids are derived). */
-export interface PduBody {
-  room_id: string;
-  sender: string;
-  type: string;
-  state_key?: string;
-  content: Record<string, unknown>;
-  origin_server_ts: number;
-  depth: number;
-  prev_events: string[];
-  auth_events: string[];
-  /** Top-level only in room v10; v11 moved it into `content.redacts`. */
-  redacts?: string;
-  hashes?: { sha256: string };
-  signatures?: Record<string, Record<string, string>>;
-  unsigned?: Record<string, unknown>;
-}
+export type { PduBody };
 
 // Spec, server-server API "Size limits".
 const MAX_EVENT_BYTES = 65536;
