@@ -1,5 +1,8 @@
 /** A throwaway PostgreSQL database for one benchmark target (as spec-tests/harness.ts does). */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import knexFactory from 'knex';
 
 export interface ScratchDatabase {
@@ -37,4 +40,23 @@ export async function createScratchDatabase(adminUrl: string): Promise<ScratchDa
       }
     },
   };
+}
+
+/**
+ * Where one benchmark target keeps its data: a temporary data dir, and on PostgreSQL a scratch
+ * database. Both are removed by steps pushed onto `cleanups`.
+ */
+export async function targetStorage(
+  backend: 'pglite' | 'postgres',
+  prefix: string,
+  cleanups: Array<() => Promise<void>>,
+  log: (line: string) => void,
+): Promise<{ dataDir: string; databaseUrl?: string }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  if (backend !== 'postgres') return { dataDir };
+  const db = await createScratchDatabase(process.env.DATABASE_URL!);
+  cleanups.push(() => db.drop());
+  log(`created database ${db.name}`);
+  return { dataDir, databaseUrl: db.url };
 }

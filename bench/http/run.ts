@@ -8,14 +8,12 @@
  * Environment: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (50),
  * BENCH_LOGIN_N (20), BENCH_IDLE_MS (2000), DATABASE_URL (adds a PostgreSQL target).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServerChild, type ServerChild } from './children.ts';
 import { measureLoad, measureSequential, round, type LoadResult, type SequentialResult } from './load.ts';
 import { login, register, whoami } from './matrix.ts';
-import { createScratchDatabase } from './postgres.ts';
+import { targetStorage } from './postgres.ts';
 import { runMain } from '../shared/runMain.ts';
 import { envNumber } from '../shared/env.ts';
 
@@ -84,15 +82,7 @@ interface WhisperResult {
 
 async function benchWhisper(backend: 'pglite' | 'postgres'): Promise<WhisperResult> {
   const label = `whisper-${backend}`;
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'whisper-bench-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  let databaseUrl: string | undefined;
-  if (backend === 'postgres') {
-    const db = await createScratchDatabase(process.env.DATABASE_URL!);
-    cleanups.push(() => db.drop());
-    databaseUrl = db.url;
-    log(`${label}: created database ${db.name}`);
-  }
+  const { dataDir, databaseUrl } = await targetStorage(backend, 'whisper-bench-', cleanups, (line) => log(`${label}: ${line}`));
 
   const child = await startChild('whisper', { dataDir, databaseUrl });
   const memory = await idleRss(child, label);

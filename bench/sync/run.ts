@@ -25,13 +25,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, round } from '../http/load.ts';
-import { createScratchDatabase } from '../http/postgres.ts';
+import { targetStorage } from '../http/postgres.ts';
 import { startServerChild, type ServerChild } from './children.ts';
 import { KoaPoller, Ledger, newPollStats, SyncPoller, type PollStats, type Poller } from './clients.ts';
 import { JsonClient, mapLimit } from './http.ts';
@@ -331,15 +330,7 @@ async function historyCheck(http: JsonClient, pop: Population, ledger: Ledger, l
 async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) {
   const label = `whisper-${backend}${cacheFactor === 0 ? '-uncached' : ''}`;
   const setupStart = performance.now();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'whisper-bench-sync-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  let databaseUrl: string | undefined;
-  if (backend === 'postgres') {
-    const db = await createScratchDatabase(process.env.DATABASE_URL!);
-    cleanups.push(() => db.drop());
-    databaseUrl = db.url;
-    log(`${label}: created database ${db.name}`);
-  }
+  const { dataDir, databaseUrl } = await targetStorage(backend, 'whisper-bench-sync-', cleanups, (line) => log(`${label}: ${line}`));
   const child = await startChild('whisper', { dataDir, databaseUrl, cacheFactor });
   await sleep(1000);
   const bare = await child.statsAfterGc();
