@@ -3,10 +3,11 @@
  * and what is open (dialog, reply/edit target). One instance, made in main.ts, passed down.
  */
 import m from 'mithril';
-import { createClient, HttpApiEvent, IndexedDBStore, MemoryStore } from 'matrix-js-sdk';
+import { HttpApiEvent, IndexedDBStore, MemoryStore } from 'matrix-js-sdk';
 import { ChatState } from './state/chat.ts';
 import { EncryptionState } from './state/crypto.ts';
 import { prepareCryptoWasm } from './state/cryptoWasm.ts';
+import { LateCryptoClient } from './state/lateCrypto.ts';
 import { MediaCache } from './state/media.ts';
 import { SessionStore, type SavedSession } from './state/session.ts';
 import type { MatrixEvent } from 'matrix-js-sdk';
@@ -78,12 +79,14 @@ export class AppModel {
 
   async open(session: SavedSession): Promise<void> {
     this.session = session;
+    // Marks (whisper:*) for bench:client's breakdown of a start: opened, first sync in, crypto running.
+    performance.mark('whisper:open');
     // Started at once (boot.ts may have begun it already): the WASM's compilation is the longest part of starting crypto.
     void prepareCryptoWasm();
     const store = syncCache(session.userId);
     const encryption = new EncryptionState(() => m.redraw());
     this.encryption = encryption;
-    const client = createClient({
+    const client = new LateCryptoClient({
       baseUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, store, cryptoCallbacks: encryption.callbacks,
     });
     this.syncCache = store;
@@ -114,10 +117,10 @@ export class AppModel {
     });
     client.on(HttpApiEvent.SessionLoggedOut, () => void this.signOut(false));
     try {
-      // Crypto before the sync, which must hand it the keys other devices send from the very first
-      // batch; side by side with what the sync needs besides (its cache read, the server's versions).
+      // Crypto starts beside the sync, not before it: the rooms are drawn while it makes its store
+      // and keys, and it gets what the sync brought for it as soon as it runs (LateCryptoClient).
+      const cryptoStarted = encryption.start(client);
       await Promise.all([
-        encryption.start(client),
         store?.startup().catch(() => {
           // No cache (private browsing, quota): the session runs from memory.
           client.store = new MemoryStore({ localStorage });
@@ -125,9 +128,14 @@ export class AppModel {
         }),
         client.getVersions().catch(() => {}),
       ]);
-      await chat.start();
-      // A first session gives the account its verification identity (cross-signing), as Element does.
-      if (encryption.client) void this.verification.setUpIdentityIfNone().catch(() => {});
+      void cryptoStarted.then(() => performance.mark('whisper:crypto-started'));
+      const synced = chat.start();
+      // Not awaited: open() (and signing in) is done once the rooms are in, crypto or not.
+      void Promise.all([cryptoStarted, synced]).then(() => {
+        // A first session gives the account its verification identity (cross-signing), as Element does.
+        if (encryption.client && this.encryption === encryption) void this.verification?.setUpIdentityIfNone().catch(() => {});
+      }, () => {});
+      await synced;
       this.startError = undefined;
     } catch (err) {
       this.startError = (err as Error).message;

@@ -12,6 +12,7 @@ import {
 import { isBigImage, makeThumbnail, sealFile, type EncryptedFile } from './attachments.ts';
 import { encryptionStateEvent, searchDecrypted, WAITING_FOR_KEY, whenDecrypted } from './crypto.ts';
 import { FriendsState } from './friends.ts';
+import { cryptoSettled } from './lateCrypto.ts';
 import { RoomWindows } from './roomWindow.ts';
 import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
@@ -165,6 +166,7 @@ export class ChatState {
       this.client.once(HttpApiEvent.SessionLoggedOut, () => reject(new Error('The session was signed out')));
     });
     this.ready = true;
+    performance.mark('whisper:first-sync');
     this.changed();
     await Promise.all([this.loadOwnProfile(), this.friends.refresh().catch(() => {})]);
   }
@@ -512,6 +514,7 @@ export class ChatState {
 
   /** `encrypted` (the creation dialog's toggle) needs encryption running on this session. */
   async createGroup(name: string, invite: string[], encrypted = false): Promise<string> {
+    await cryptoSettled(this.client);
     const initial_state = encrypted && this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
     const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite, initial_state });
     return room_id;
@@ -531,6 +534,7 @@ export class ChatState {
     });
     if (existing) return existing;
     // Encrypted by default, as in Element, whenever this session runs encryption.
+    await cryptoSettled(this.client);
     const initial_state = this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
     const { room_id } = await this.client.createRoom({ is_direct: true, invite: [userId], preset: Preset.TrustedPrivateChat, initial_state });
     await this.addDirect(userId, room_id);
