@@ -1,7 +1,7 @@
 /**
  * Encryption starting late in the web client, in Chromium against a real server: the page's
  * request for the crypto WASM is held back, and still the rooms and the timeline are drawn and
- * the composer is there (crypto starts beside the first sync, not before it). Once the WASM
+ * the composer is there (crypto starts once the first sync's rooms are drawn, not before the sync). Once the WASM
  * arrives, crypto starts and uploads this new device's keys, and a message Bob encrypts for it
  * is read. After a reload with the WASM held again, that message comes from the sync (still
  * encrypted) before crypto runs: it waits for its key and is decrypted once crypto is up.
@@ -58,7 +58,7 @@ describe('web client in Chromium: the timeline before encryption has started', f
     // Bob's message is there, not yet decrypted: crypto has not started.
     await page.locator('.body.undecrypted', { hasText: 'Decrypting…' }).waitFor();
     await page.locator('#composer-input').waitFor();
-    assert.ok(wasm.held() >= 1, 'the crypto WASM was asked for and is still held');
+    await until('the page has asked for the crypto WASM, and waits for it', () => wasm.held() >= 1);
     const deviceId = await page.evaluate(() => JSON.parse(localStorage.getItem('whisper.session')!).deviceId as string);
     const keys = async () => (await srv().request('POST', '/_matrix/client/v3/keys/query', { token: bobUser.access_token, body: { device_keys: { [aliceUser.user_id]: [] } } })).body.device_keys?.[aliceUser.user_id] ?? {};
     assert.equal((await keys())[deviceId], undefined, 'no device keys before crypto has started');
@@ -81,7 +81,7 @@ describe('web client in Chromium: the timeline before encryption has started', f
     await page.getByRole('log', { name: 'Messages' }).waitFor();
     await until('both messages drawn, not yet decrypted', async () => (await page.locator('.body.undecrypted', { hasText: 'Decrypting…' }).count()) === 2);
     assert.equal(await page.locator('article.message', { hasText: 'meet at the station at six' }).count(), 0);
-    assert.ok(again.held() >= 1, 'the crypto WASM is held again');
+    await until('the page asks for the crypto WASM again, and waits for it', () => again.held() >= 1);
     again.release();
     await page.locator('article.message', { hasText: 'meet at the station at six' }).waitFor({ timeout: 20_000 });
     await page.locator('.body.undecrypted', { hasText: 'Waiting for the key to this message…' }).waitFor();

@@ -6,7 +6,6 @@ import m from 'mithril';
 import { HttpApiEvent, IndexedDBStore, MemoryStore } from 'matrix-js-sdk';
 import { ChatState } from './state/chat.ts';
 import { EncryptionState } from './state/crypto.ts';
-import { prepareCryptoWasm } from './state/cryptoWasm.ts';
 import { LateCryptoClient } from './state/lateCrypto.ts';
 import { MediaCache } from './state/media.ts';
 import { SessionStore, type SavedSession } from './state/session.ts';
@@ -46,6 +45,17 @@ function syncCache(userId: string): IndexedDBStore | undefined {
   return store;
 }
 
+/**
+ * After the next frame has been drawn; after 100 ms where no frame comes (a hidden tab draws
+ * none, and what waits here must still run there).
+ */
+function afterNextFrame(): Promise<void> {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 100);
+  });
+}
+
 export class AppModel {
   readonly sessions: SessionStore;
   session?: SavedSession;
@@ -81,8 +91,6 @@ export class AppModel {
     this.session = session;
     // Marks (whisper:*) for bench:client's breakdown of a start: opened, first sync in, crypto running.
     performance.mark('whisper:open');
-    // Started at once (boot.ts may have begun it already): the WASM's compilation is the longest part of starting crypto.
-    void prepareCryptoWasm();
     const store = syncCache(session.userId);
     const encryption = new EncryptionState(() => m.redraw());
     this.encryption = encryption;
@@ -117,8 +125,10 @@ export class AppModel {
     });
     client.on(HttpApiEvent.SessionLoggedOut, () => void this.signOut(false));
     try {
-      // Crypto starts beside the sync, not before it: the rooms are drawn while it makes its store
-      // and keys, and it gets what the sync brought for it as soon as it runs (LateCryptoClient).
+      // Crypto is started before the sync, so the sync knows it is coming and keeps what it brings
+      // for it (LateCryptoClient), but does its work once the first sync's rooms are drawn: its
+      // WASM compilation and IndexedDB store creation would slow that first render down.
+      client.startCryptoAfter(chat.firstSync.then(afterNextFrame));
       const cryptoStarted = encryption.start(client);
       await Promise.all([
         store?.startup().catch(() => {

@@ -96,6 +96,9 @@ export class ChatState {
   syncState: SyncState | null = null;
   /** Whether the first sync has filled the room list. */
   ready = false;
+  /** Resolves when `ready` turns true (start() goes on to read the profile and friends). */
+  readonly firstSync: Promise<void>;
+  private resolveFirstSync!: () => void;
   /** The user's own profile, read at start (sync only tells it through rooms' member events). */
   private ownProfile: { displayName?: string; avatarMxc?: string } = {};
   uploads: UploadState[] = [];
@@ -114,6 +117,7 @@ export class ChatState {
   constructor(client: MatrixClient) {
     this.client = client;
     this.userId = client.getUserId()!;
+    this.firstSync = new Promise((resolve) => { this.resolveFirstSync = resolve; });
     const changed = () => this.changed();
     this.friends = new FriendsState(client, changed);
     this.security = new SecurityState(client, this.userId, () => this.authPrompt);
@@ -145,7 +149,7 @@ export class ChatState {
     client.on(MatrixEventEvent.Replaced, changed);
   }
 
-  /** Starts syncing; resolves after the first sync has filled the room list. */
+  /** Starts syncing; resolves after the first sync has filled the room list (and the profile and friends are read). */
   async start(): Promise<void> {
     // Detached: messages being sent stay below the timeline until the server has them.
     // threadSupport: thread replies go to their thread, and sync asks for per-thread unread counts.
@@ -168,6 +172,7 @@ export class ChatState {
     this.ready = true;
     performance.mark('whisper:first-sync');
     this.changed();
+    this.resolveFirstSync();
     await Promise.all([this.loadOwnProfile(), this.friends.refresh().catch(() => {})]);
   }
 

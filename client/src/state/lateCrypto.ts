@@ -1,7 +1,8 @@
 /**
- * A MatrixClient whose Rust crypto may finish starting after the sync has begun, so a new
- * device draws its rooms while crypto still makes its store and keys (hundreds of
- * milliseconds: the WASM, the IndexedDB store's creation, the Olm account) instead of after.
+ * A MatrixClient whose Rust crypto finishes starting after the sync has begun: a new device
+ * draws its rooms first and crypto makes its store and keys after (the WASM's compilation, the
+ * IndexedDB store's creation and the Olm account take hundreds of milliseconds of a CPU the
+ * first render needs too).
  *
  * What the sdk hands crypto from each sync goes through LateSyncCrypto: while crypto starts,
  * a batch without to-device messages (device list changes, one-time key counts, a room's
@@ -74,6 +75,8 @@ function plain(events: IToDeviceEvent[]): ReceivedToDeviceMessage[] {
 export class LateCryptoClient extends MatrixClient {
   /** Settles when crypto has started or failed to; undefined until initRustCrypto is called. */
   private cryptoStarting?: Promise<SyncCryptoCallbacks | undefined>;
+  /** What initRustCrypto waits for before it starts its work (see startCryptoAfter). */
+  private cryptoGate: Promise<unknown> = Promise.resolve();
 
   constructor(opts: ICreateClientOpts) {
     // What createClient adds, except the legacy crypto store: this app only ever ran Rust crypto, so there is nothing to migrate.
@@ -85,8 +88,16 @@ export class LateCryptoClient extends MatrixClient {
     await this.cryptoStarting;
   }
 
+  /**
+   * initRustCrypto, once called (before startClient, so the sync knows crypto is coming), waits
+   * for `gate` before it loads and starts anything.
+   */
+  startCryptoAfter(gate: Promise<unknown>): void {
+    this.cryptoGate = gate;
+  }
+
   override initRustCrypto(args: InitRustCryptoArgs = {}): Promise<void> {
-    const starting = super.initRustCrypto(args);
+    const starting = this.cryptoGate.then(() => super.initRustCrypto(args));
     this.cryptoStarting = starting.then(
       () => {
         this.decryptArrived();
