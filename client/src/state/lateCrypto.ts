@@ -26,7 +26,11 @@ export class LateSyncCrypto implements SyncCryptoCallbacks {
   private tail: Promise<unknown>;
   private running = false;
 
-  constructor(started: Promise<SyncCryptoCallbacks | undefined>) {
+  /** Called when a sync cannot go on without crypto: it must start now, whatever it was waiting for. */
+  private readonly needed: () => void;
+
+  constructor(started: Promise<SyncCryptoCallbacks | undefined>, needed: () => void = () => {}) {
+    this.needed = needed;
     this.started = started.then((crypto) => {
       this.running = true;
       return crypto;
@@ -43,11 +47,13 @@ export class LateSyncCrypto implements SyncCryptoCallbacks {
 
   processSyncChanges(changes: SyncCryptoChanges): Promise<ReceivedToDeviceMessage[]> {
     const result = this.then((crypto) => (crypto ? crypto.processSyncChanges(changes) : plain(changes.toDeviceEvents)));
+    if (this.running) return result;
     // Nothing to hand back and nothing the server deletes after this sync: the rooms need not wait.
-    if (!this.running && changes.toDeviceEvents.length === 0) {
+    if (changes.toDeviceEvents.length === 0) {
       void result.catch(() => {});
       return Promise.resolve([]);
     }
+    this.needed();
     return result;
   }
 
@@ -62,8 +68,12 @@ export class LateSyncCrypto implements SyncCryptoCallbacks {
     void this.then((crypto) => crypto?.onSyncCompleted(syncState)).catch(() => {});
   }
 
+  /** (Sliding sync only.) */
   markAllTrackedUsersAsDirty(): Promise<void> {
-    return this.then((crypto) => crypto?.markAllTrackedUsersAsDirty());
+    const result = this.then((crypto) => crypto?.markAllTrackedUsersAsDirty());
+    if (this.running) return result;
+    void result.catch(() => {});
+    return Promise.resolve();
   }
 }
 
@@ -77,6 +87,9 @@ export class LateCryptoClient extends MatrixClient {
   private cryptoStarting?: Promise<SyncCryptoCallbacks | undefined>;
   /** What initRustCrypto waits for before it starts its work (see startCryptoAfter). */
   private cryptoGate: Promise<unknown> = Promise.resolve();
+  /** Opens the gate at once: a sync is waiting for crypto (to-device messages), and the gate may be that very sync. */
+  private needCrypto!: () => void;
+  private readonly cryptoNeeded = new Promise<void>((resolve) => { this.needCrypto = resolve; });
 
   constructor(opts: ICreateClientOpts) {
     // What createClient adds, except the legacy crypto store: this app only ever ran Rust crypto, so there is nothing to migrate.
@@ -90,14 +103,14 @@ export class LateCryptoClient extends MatrixClient {
 
   /**
    * initRustCrypto, once called (before startClient, so the sync knows crypto is coming), waits
-   * for `gate` before it loads and starts anything.
+   * for `gate` before it loads and starts anything, or until a sync brings to-device messages.
    */
   startCryptoAfter(gate: Promise<unknown>): void {
     this.cryptoGate = gate;
   }
 
   override initRustCrypto(args: InitRustCryptoArgs = {}): Promise<void> {
-    const starting = this.cryptoGate.then(() => super.initRustCrypto(args));
+    const starting = Promise.race([this.cryptoGate, this.cryptoNeeded]).then(() => super.initRustCrypto(args));
     this.cryptoStarting = starting.then(
       () => {
         this.decryptArrived();
@@ -112,7 +125,7 @@ export class LateCryptoClient extends MatrixClient {
   protected override buildSyncApiOptions(): SyncApiOptions {
     const options = super.buildSyncApiOptions();
     if (options.cryptoCallbacks || !this.cryptoStarting) return options;
-    return { ...options, cryptoCallbacks: new LateSyncCrypto(this.cryptoStarting) };
+    return { ...options, cryptoCallbacks: new LateSyncCrypto(this.cryptoStarting, this.needCrypto) };
   }
 
   /** A message for an encrypted room waits for crypto instead of failing ("your client does not support encryption"). */
