@@ -128,7 +128,10 @@ export class LateCryptoClient extends MatrixClient {
     return { ...options, cryptoCallbacks: new LateSyncCrypto(this.cryptoStarting, this.needCrypto) };
   }
 
-  /** A message for an encrypted room waits for crypto instead of failing ("your client does not support encryption"). */
+  /**
+   * A message for an encrypted room waits for crypto instead of failing ("your client does not
+   * support encryption"). The sdk's overloads (delayed events, query parameters) pass through as they are.
+   */
   protected override async encryptAndSendEvent(room: Room | null, event: MatrixEvent, ...rest: any[]): Promise<any> {
     if (room?.hasEncryptionStateEvent()) await this.cryptoStarting;
     return (super.encryptAndSendEvent as (...a: unknown[]) => Promise<unknown>).call(this, room, event, ...rest);
