@@ -25,8 +25,7 @@ export interface BuildResult {
 export async function buildClient(opts: { minify?: boolean } = {}): Promise<BuildResult> {
   await rm(DIST, { recursive: true, force: true });
   const result = await esbuild.build({
-    // boot.ts is the page's first, tiny script: it starts the crypto WASM while the app loads.
-    entryPoints: { app: path.join(SRC, 'main.ts'), boot: path.join(SRC, 'boot.ts') },
+    entryPoints: { app: path.join(SRC, 'main.ts') },
     bundle: true,
     format: 'esm',
     // Code splitting keeps what is imported dynamically (the Rust crypto and its WASM glue) out of the main chunk.
@@ -46,8 +45,7 @@ export async function buildClient(opts: { minify?: boolean } = {}): Promise<Buil
   });
   const outputs = Object.entries(result.metafile.outputs);
   const script = outputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith('main.ts'))?.[0];
-  const boot = outputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith('boot.ts'))?.[0];
-  if (!script || !boot) throw new Error('esbuild produced no entry chunk');
+  if (!script) throw new Error('esbuild produced no entry chunk');
   const style = outputs.find(([file]) => file.endsWith('.css'))?.[0];
   const rel = (file: string) => path.relative(ASSETS, path.resolve(ROOT, file)).split(path.sep).join('/');
   await mkdir(path.join(ASSETS, 'pkg'), { recursive: true });
@@ -55,13 +53,28 @@ export async function buildClient(opts: { minify?: boolean } = {}): Promise<Buil
 
   const template = await readFile(path.join(SRC, 'index.html'), 'utf8');
   const head = [
-    `<script type="module" async src="/assets/${rel(boot)}"></script>`,
     style ? `<link rel="stylesheet" href="/assets/${rel(style)}">` : '',
+    // The chunks the entry imports statically, fetched beside it rather than once it has been parsed.
+    ...staticImports(result.metafile, script).map((chunk) => `<link rel="modulepreload" href="/assets/${rel(chunk)}">`),
     `<script type="module" src="/assets/${rel(script)}"></script>`,
   ].filter(Boolean).join('\n  ');
   await writeFile(path.join(DIST, 'index.html'), template.replace('<!-- whisper:assets -->', head));
   await writeFile(path.join(DIST, 'meta.json'), JSON.stringify(result.metafile));
   return { script: rel(script), style: style && rel(style), files: outputs.map(([f]) => rel(f)) };
+}
+
+/** Every chunk `entry` imports statically, directly or through another chunk (not itself). */
+function staticImports(meta: esbuild.Metafile, entry: string): string[] {
+  const found = new Set<string>();
+  const walk = (file: string) => {
+    for (const imp of meta.outputs[file]?.imports ?? []) {
+      if (imp.kind !== 'import-statement' || found.has(imp.path)) continue;
+      found.add(imp.path);
+      walk(imp.path);
+    }
+  };
+  walk(entry);
+  return [...found];
 }
 
 async function newestMtime(dir: string): Promise<number> {

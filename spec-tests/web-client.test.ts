@@ -230,8 +230,7 @@ describe('web client in Chromium', function () {
     assert.ok(lazy.length >= 2, 'the crypto and QR code chunks are split out');
     assert.deepEqual([...chunks].filter((c) => lazy.includes(c)), [], `the page does not load the lazy chunks: ${[...chunks].join(' ')}`);
     // Besides the entry and the chunk it shares with the lazy code, only small pieces esbuild
-    // splits off load first: boot.ts (which starts the crypto WASM early on signed-in loads
-    // only), its runtime, modules the entry shares with a lazy chunk (the mute rule).
+    // splits off load first: its runtime, modules the entry shares with a lazy chunk (the mute rule).
     const bytesOf = (chunk: string) => Object.entries(meta.outputs).find(([file]) => file.endsWith(chunk.slice('/assets'.length)))?.[1].bytes ?? Infinity;
     const big = [...chunks].filter((c) => bytesOf(c) > 4096);
     assert.ok(big.length <= 2, `only the entry and its shared chunk are big: ${big.join(' ')} of ${[...chunks].join(' ')}`);

@@ -126,6 +126,16 @@ async function waitMark(page: Page, name: string): Promise<number> {
   return page.evaluate((n) => (window as any).__marks[n] as number, name);
 }
 
+/**
+ * The app's own marks of a start (whisper:open, whisper:first-sync, whisper:crypto-started, ms
+ * from navigation), once crypto has started or failed to (this build; another build may not
+ * set them): where the time to an interactive timeline goes.
+ */
+async function startMarks(page: Page, wait: boolean): Promise<Record<string, number>> {
+  if (wait) await page.waitForFunction(() => performance.getEntriesByName('whisper:crypto-started').length > 0, null, { timeout: 60_000 });
+  return page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').filter((e) => e.name.startsWith('whisper:')).map((e) => [e.name.slice('whisper:'.length), Math.round(e.startTime)])));
+}
+
 async function heapMb(page: Page): Promise<number> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('HeapProfiler.collectGarbage');
@@ -213,6 +223,7 @@ async function timeline(browser: Browser, base: string, user: { userId: string; 
   await markWhen(page, 'interactive', "document.querySelectorAll('.timeline article.message').length > 10 && !!document.querySelector('#composer-input')");
   await page.goto(`${base}/#!/rooms/${encodeURIComponent(roomId)}`);
   const interactive = await waitMark(page, 'interactive');
+  const starts = await startMarks(page, !variant.indexHtml);
   const heapAtStart = await heapMb(page);
   const domAtStart = await domCounts(page);
   const loaded = domAtStart.messages;
@@ -257,7 +268,7 @@ async function timeline(browser: Browser, base: string, user: { userId: string; 
   await page.reload();
   const warm = await waitMark(page, 'interactive');
   await context.close();
-  return { interactive, warm, loaded, heapAtStart, heapAfter, drawn: count, pageTimes, keystroke, domAtStart, domAfter };
+  return { interactive, warm, loaded, heapAtStart, heapAfter, drawn: count, pageTimes, keystroke, domAtStart, domAfter, starts };
 }
 
 async function main(): Promise<void> {
@@ -315,6 +326,10 @@ async function main(): Promise<void> {
       baseline_crypto_off_ms: round(baselineMs), baseline_runs: baselines.map((t) => round(t.interactive)), ratio_to_crypto_off: round(interactiveMs / baselineMs, 2), ratio_to_first_render: round(interactiveMs / firstRenderMs, 2),
       ...versus('interactive', interactiveMs),
     },
+    // Medians of the app's marks on a new device (ms from navigation): the app opened the session, the first sync was in, crypto ran.
+    start_marks_ms: Object.fromEntries(['open', 'first-sync', 'crypto-started'].map((k) => [k, {
+      this_build: round(median(timelines.map((t) => t.starts[k] ?? NaN))), crypto_off: round(median(baselines.map((t) => t.starts[k] ?? NaN))),
+    }])),
     interactive_timeline_reload_ms: {
       median: round(warmMs), runs: timelines.map((t) => round(t.warm)), note: 'same page reloaded with the IndexedDB sync cache saved',
       baseline_crypto_off_ms: round(baselineWarmMs), baseline_runs: baselines.map((t) => round(t.warm)), ratio_to_crypto_off: round(warmMs / baselineWarmMs, 2),

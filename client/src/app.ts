@@ -3,10 +3,10 @@
  * and what is open (dialog, reply/edit target). One instance, made in main.ts, passed down.
  */
 import m from 'mithril';
-import { createClient, HttpApiEvent, IndexedDBStore, MemoryStore } from 'matrix-js-sdk';
+import { HttpApiEvent, IndexedDBStore, MemoryStore } from 'matrix-js-sdk';
 import { ChatState } from './state/chat.ts';
 import { EncryptionState } from './state/crypto.ts';
-import { prepareCryptoWasm } from './state/cryptoWasm.ts';
+import { LateCryptoClient } from './state/lateCrypto.ts';
 import { MediaCache } from './state/media.ts';
 import { SessionStore, type SavedSession } from './state/session.ts';
 import type { MatrixEvent } from 'matrix-js-sdk';
@@ -45,6 +45,17 @@ function syncCache(userId: string): IndexedDBStore | undefined {
   return store;
 }
 
+/**
+ * After the next frame has been drawn; after 100 ms where no frame comes (a hidden tab draws
+ * none, and what waits here must still run there).
+ */
+function afterNextFrame(): Promise<void> {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 100);
+  });
+}
+
 export class AppModel {
   readonly sessions: SessionStore;
   session?: SavedSession;
@@ -78,12 +89,12 @@ export class AppModel {
 
   async open(session: SavedSession): Promise<void> {
     this.session = session;
-    // Started at once (boot.ts may have begun it already): the WASM's compilation is the longest part of starting crypto.
-    void prepareCryptoWasm();
+    // Marks (whisper:*) for bench:client's breakdown of a start: opened, first sync in, crypto running.
+    performance.mark('whisper:open');
     const store = syncCache(session.userId);
     const encryption = new EncryptionState(() => m.redraw());
     this.encryption = encryption;
-    const client = createClient({
+    const client = new LateCryptoClient({
       baseUrl: session.baseUrl, accessToken: session.accessToken, userId: session.userId, deviceId: session.deviceId, store, cryptoCallbacks: encryption.callbacks,
     });
     this.syncCache = store;
@@ -114,10 +125,12 @@ export class AppModel {
     });
     client.on(HttpApiEvent.SessionLoggedOut, () => void this.signOut(false));
     try {
-      // Crypto before the sync, which must hand it the keys other devices send from the very first
-      // batch; side by side with what the sync needs besides (its cache read, the server's versions).
+      // Crypto is started before the sync, so the sync knows it is coming and keeps what it brings
+      // for it (LateCryptoClient), but does its work once the first sync's rooms are drawn: its
+      // WASM compilation and IndexedDB store creation would slow that first render down.
+      client.startCryptoAfter(chat.firstSync.then(afterNextFrame));
+      const cryptoStarted = encryption.start(client);
       await Promise.all([
-        encryption.start(client),
         store?.startup().catch(() => {
           // No cache (private browsing, quota): the session runs from memory.
           client.store = new MemoryStore({ localStorage });
@@ -125,9 +138,14 @@ export class AppModel {
         }),
         client.getVersions().catch(() => {}),
       ]);
-      await chat.start();
-      // A first session gives the account its verification identity (cross-signing), as Element does.
-      if (encryption.client) void this.verification.setUpIdentityIfNone().catch(() => {});
+      void cryptoStarted.then(() => performance.mark('whisper:crypto-started'));
+      const synced = chat.start();
+      // Not awaited: open() (and signing in) is done once the rooms are in, crypto or not.
+      void Promise.all([cryptoStarted, synced]).then(() => {
+        // A first session gives the account its verification identity (cross-signing), as Element does.
+        if (encryption.client && this.encryption === encryption) void this.verification?.setUpIdentityIfNone().catch(() => {});
+      }, () => {});
+      await synced;
       this.startError = undefined;
     } catch (err) {
       this.startError = (err as Error).message;

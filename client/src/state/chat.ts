@@ -12,6 +12,7 @@ import {
 import { isBigImage, makeThumbnail, sealFile, type EncryptedFile } from './attachments.ts';
 import { encryptionStateEvent, searchDecrypted, WAITING_FOR_KEY, whenDecrypted } from './crypto.ts';
 import { FriendsState } from './friends.ts';
+import { cryptoSettled } from './lateCrypto.ts';
 import { RoomWindows } from './roomWindow.ts';
 import { textContent } from './markdown.ts';
 import { SecurityState } from './security.ts';
@@ -95,6 +96,9 @@ export class ChatState {
   syncState: SyncState | null = null;
   /** Whether the first sync has filled the room list. */
   ready = false;
+  /** Resolves when `ready` turns true (start() goes on to read the profile and friends). */
+  readonly firstSync: Promise<void>;
+  private resolveFirstSync!: () => void;
   /** The user's own profile, read at start (sync only tells it through rooms' member events). */
   private ownProfile: { displayName?: string; avatarMxc?: string } = {};
   uploads: UploadState[] = [];
@@ -113,6 +117,7 @@ export class ChatState {
   constructor(client: MatrixClient) {
     this.client = client;
     this.userId = client.getUserId()!;
+    this.firstSync = new Promise((resolve) => { this.resolveFirstSync = resolve; });
     const changed = () => this.changed();
     this.friends = new FriendsState(client, changed);
     this.security = new SecurityState(client, this.userId, () => this.authPrompt);
@@ -144,7 +149,7 @@ export class ChatState {
     client.on(MatrixEventEvent.Replaced, changed);
   }
 
-  /** Starts syncing; resolves after the first sync has filled the room list. */
+  /** Starts syncing; resolves after the first sync has filled the room list (and the profile and friends are read). */
   async start(): Promise<void> {
     // Detached: messages being sent stay below the timeline until the server has them.
     // threadSupport: thread replies go to their thread, and sync asks for per-thread unread counts.
@@ -165,7 +170,9 @@ export class ChatState {
       this.client.once(HttpApiEvent.SessionLoggedOut, () => reject(new Error('The session was signed out')));
     });
     this.ready = true;
+    performance.mark('whisper:first-sync');
     this.changed();
+    this.resolveFirstSync();
     await Promise.all([this.loadOwnProfile(), this.friends.refresh().catch(() => {})]);
   }
 
@@ -512,6 +519,7 @@ export class ChatState {
 
   /** `encrypted` (the creation dialog's toggle) needs encryption running on this session. */
   async createGroup(name: string, invite: string[], encrypted = false): Promise<string> {
+    await cryptoSettled(this.client);
     const initial_state = encrypted && this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
     const { room_id } = await this.client.createRoom({ name, preset: Preset.PrivateChat, invite, initial_state });
     return room_id;
@@ -531,6 +539,7 @@ export class ChatState {
     });
     if (existing) return existing;
     // Encrypted by default, as in Element, whenever this session runs encryption.
+    await cryptoSettled(this.client);
     const initial_state = this.client.getCrypto() ? [encryptionStateEvent()] : undefined;
     const { room_id } = await this.client.createRoom({ is_direct: true, invite: [userId], preset: Preset.TrustedPrivateChat, initial_state });
     await this.addDirect(userId, room_id);

@@ -6,6 +6,7 @@
  */
 import { ClientEvent, UserEvent, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import { encryptionStateEvent } from './crypto.ts';
+import { cryptoSettled } from './lateCrypto.ts';
 import { Method, whisperRequest } from './whisperApi.ts';
 
 export type PresenceDot = 'online' | 'idle' | 'offline';
@@ -148,6 +149,7 @@ export class FriendsState {
     const body = v.startsWith('@') ? { user_id: v } : { username: v };
     const res = await whisperRequest<{ state: 'pending' | 'accepted'; room_id?: string }>(this.client, Method.Post, '/friends/requests', body);
     // The server makes the request's DM; encrypt it before anyone writes there, as for any new DM.
+    await cryptoSettled(this.client);
     if (res.state === 'pending' && res.room_id && this.client.getCrypto()) {
       const { type, content, state_key } = encryptionStateEvent();
       await this.client.sendStateEvent(res.room_id, type as never, content as never, state_key).catch(() => {});

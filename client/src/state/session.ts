@@ -4,7 +4,6 @@
  * saved session. Talks plain HTTP so it works before a MatrixClient exists.
  */
 import { PasswordReset } from './passwordReset.ts';
-import { SESSION_KEY } from './savedSession.ts';
 
 /** The subset of the Web Storage API we use, so tests can pass an in-memory one. */
 export interface KeyValueStore {
@@ -34,6 +33,7 @@ export class AuthError extends Error {
 export const TOTP_REQUIRED = 'ORG.WHISPER.TOTP_REQUIRED';
 
 const SERVER_KEY = 'whisper.serverUrl';
+const SESSION_KEY = 'whisper.session';
 
 /** `example.org` → `https://example.org`; trailing slashes dropped. */
 export function normaliseServerUrl(input: string): string {
