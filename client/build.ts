@@ -6,7 +6,12 @@
  */
 import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import * as esbuild from 'esbuild';
+
+const brotli = promisify(zlib.brotliCompress);
+const gzip = promisify(zlib.gzip);
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SRC = path.join(ROOT, 'client/src');
@@ -50,6 +55,7 @@ export async function buildClient(opts: { minify?: boolean } = {}): Promise<Buil
   const rel = (file: string) => path.relative(ASSETS, path.resolve(ROOT, file)).split(path.sep).join('/');
   await mkdir(path.join(ASSETS, 'pkg'), { recursive: true });
   await cp(CRYPTO_WASM, path.join(ASSETS, 'pkg', path.basename(CRYPTO_WASM)));
+  await precompress(ASSETS);
 
   const template = await readFile(path.join(SRC, 'index.html'), 'utf8');
   const head = [
@@ -61,6 +67,29 @@ export async function buildClient(opts: { minify?: boolean } = {}): Promise<Buil
   await writeFile(path.join(DIST, 'index.html'), template.replace('<!-- whisper:assets -->', head));
   await writeFile(path.join(DIST, 'meta.json'), JSON.stringify(result.metafile));
   return { script: rel(script), style: style && rel(style), files: outputs.map(([f]) => rel(f)) };
+}
+
+/** What the server sends compressed when the browser accepts it (source maps and notices are left as they are). */
+const COMPRESSED = new Set(['.js', '.css', '.wasm']);
+
+/**
+ * Writes `<file>.br` and `<file>.gz` beside each asset, once per build, for the server to send
+ * (homeserver/api/webClient.ts): the app's JavaScript and the 7.8 MB crypto WASM travel at a
+ * fifth to a third of their size, at no CPU cost per request.
+ */
+async function precompress(dir: string): Promise<void> {
+  const files = (await readdir(dir, { recursive: true })).filter((f) => COMPRESSED.has(path.extname(f)));
+  await Promise.all(files.map(async (name) => {
+    const file = path.join(dir, name);
+    const data = await readFile(file);
+    // Brotli's best quality is slow on megabytes; 9 is within a few percent of it there.
+    const quality = data.length > 2_000_000 ? 9 : zlib.constants.BROTLI_MAX_QUALITY;
+    const [br, gz] = await Promise.all([
+      brotli(data, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } }),
+      gzip(data, { level: 9 }),
+    ]);
+    await Promise.all([writeFile(`${file}.br`, br), writeFile(`${file}.gz`, gz)]);
+  }));
 }
 
 /** Every chunk `entry` imports statically, directly or through another chunk (not itself). */

@@ -10,6 +10,8 @@ import type { Page } from 'playwright-core';
 import type { TestServer } from './harness.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { DIST } from '../client/build.ts';
 import { screenshot, webClientSuite } from './browser.ts';
 
@@ -63,6 +65,26 @@ describe('web client in Chromium', function () {
     await wasm.body?.cancel();
     assert.equal((await fetch(srv.url + '/assets/..%2Fpackage.json')).status, 404);
     assert.equal((await fetch(srv.url + '/assets/nope/app.js')).status, 404);
+  });
+
+  it('sends the script and the crypto WASM brotli- or gzip-compressed to browsers that take it, the same bytes unpacked', async () => {
+    const html = await (await fetch(srv.url + '/')).text();
+    const script = html.match(/src="(\/assets\/app-[A-Z0-9]+\.js)"/)![1];
+    for (const asset of [script, '/assets/pkg/matrix_sdk_crypto_wasm_bg.wasm']) {
+      const plain = await rawGet(srv.url + asset, undefined);
+      assert.equal(plain.headers['content-encoding'], undefined);
+      assert.match(String(plain.headers.vary), /Accept-Encoding/i);
+      const br = await rawGet(srv.url + asset, 'gzip, deflate, br');
+      assert.equal(br.headers['content-encoding'], 'br');
+      assert.equal(Number(br.headers['content-length']), br.body.length);
+      assert.ok(br.body.length < plain.body.length / 3, `${asset}: ${br.body.length} of ${plain.body.length}`);
+      assert.ok(zlib.brotliDecompressSync(br.body).equals(plain.body));
+      const gz = await rawGet(srv.url + asset, 'gzip');
+      assert.equal(gz.headers['content-encoding'], 'gzip');
+      assert.ok(zlib.gunzipSync(gz.body).equals(plain.body));
+      // br;q=0 is a refusal.
+      assert.equal((await rawGet(srv.url + asset, 'br;q=0, gzip')).headers['content-encoding'], 'gzip');
+    }
   });
 
   it('two people register, DM, and chat live: badge, Markdown, edit, reply, reaction, typing, receipts, image, search', async () => {
@@ -261,3 +283,15 @@ describe('web client in Chromium', function () {
     assert.deepEqual(opened.problems(bob), []);
   });
 });
+
+/** A GET as it comes off the wire (fetch would unpack it), with the Accept-Encoding given. */
+function rawGet(url: string, acceptEncoding: string | undefined): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}

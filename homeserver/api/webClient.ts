@@ -15,6 +15,9 @@ const ASSET_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9]+)+$/;
 /** Names the build gives a content hash (`app-ABCD1234.js`, `chunk-ABCD1234.js`). */
 const HASHED = /-[A-Z0-9]{8}\./;
 
+/** The precompressed copies the build writes (client/build.ts), best first. */
+const ENCODINGS: Array<[string, string]> = [['br', '.br'], ['gzip', '.gz']];
+
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -78,19 +81,22 @@ export function webClientHandlers(publicUrl: () => string) {
       const name = ctx.params.file;
       if ((dir !== undefined && dir !== 'pkg') || !name || !ASSET_NAME.test(name)) throw errors.notFound('No such file');
       const file = path.join(DIST, 'assets', dir ?? '', name);
-      let size: number;
-      let mtime: Date;
-      try {
-        const s = await stat(file);
-        if (!s.isFile()) throw new Error('not a file');
-        size = s.size;
-        mtime = s.mtime;
-      } catch {
-        throw errors.notFound('No such file');
+      const plain = await fileStat(file);
+      if (!plain) throw errors.notFound('No such file');
+      // The build's precompressed copy, when the browser takes it (brotli first: smaller).
+      ctx.vary('Accept-Encoding');
+      let sent = { file, ...plain };
+      for (const [encoding, suffix] of ENCODINGS) {
+        if (ctx.acceptsEncodings(encoding, 'identity') !== encoding) continue;
+        const packed = await fileStat(`${file}${suffix}`);
+        if (!packed) continue;
+        sent = { file: `${file}${suffix}`, ...packed };
+        ctx.set('Content-Encoding', encoding);
+        break;
       }
       ctx.type = TYPES[path.extname(name)] ?? 'application/octet-stream';
-      ctx.length = size;
-      ctx.lastModified = mtime;
+      ctx.length = sent.size;
+      ctx.lastModified = plain.mtime;
       ctx.set('X-Content-Type-Options', 'nosniff');
       // Hashed names never change content; the WASM keeps its package's name, so it is revalidated.
       ctx.set('Cache-Control', HASHED.test(name) ? 'public, max-age=31536000, immutable' : 'no-cache');
@@ -99,7 +105,17 @@ export function webClientHandlers(publicUrl: () => string) {
         ctx.status = 304;
         return;
       }
-      ctx.body = createReadStream(file);
+      ctx.body = createReadStream(sent.file);
     },
   };
+}
+
+/** Size and time of a regular file, or undefined. */
+async function fileStat(file: string): Promise<{ size: number; mtime: Date } | undefined> {
+  try {
+    const s = await stat(file);
+    return s.isFile() ? { size: s.size, mtime: s.mtime } : undefined;
+  } catch {
+    return undefined;
+  }
 }
