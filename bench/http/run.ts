@@ -15,7 +15,7 @@ import { measureLoad, measureSequential, round, type LoadResult, type Sequential
 import { login, register, whoami } from './matrix.ts';
 import { targetStorage } from './postgres.ts';
 import { runMain } from '../shared/runMain.ts';
-import { envNumber } from '../shared/env.ts';
+import { envNumber, machineFacts } from '../shared/env.ts';
 
 const settings = {
   seconds: envNumber('BENCH_SECONDS', 5, true),
@@ -140,13 +140,7 @@ async function main(): Promise<void> {
     results,
     ratios,
     goals,
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? null,
-      totalMemMb: mb(os.totalmem()),
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
-    },
+    machine: machineFacts(),
     settings,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { round } from '../http/load.ts';
 import { register } from '../http/matrix.ts';
 import { runMain } from '../shared/runMain.ts';
-import { envNumber } from '../shared/env.ts';
+import { envNumber, machineFacts } from '../shared/env.ts';
 import { forkServer, stopChild, type ReadyLine } from '../shared/serverChild.ts';
 import { sampleRss } from './rss.ts';
 import type { ServeOptions } from './serve.ts';
@@ -254,7 +254,7 @@ async function main(): Promise<void> {
     memory,
     thumbnails: { source: '4000x3000 JPEG', concurrency: settings.thumbnailConcurrency, made: rates(made), cached: rates(cached), sharpInProcess: rates(direct) },
     goals: { ...goals, allMet: Object.values(goals).every((g) => g.met) },
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, totalMemMb: round(os.totalmem() / MiB, 0), loadAverage1m: round(os.loadavg()[0], 1), node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: machineFacts(),
     settings,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -39,7 +39,7 @@ import { buildPopulation, type Population, type Room } from './setup.ts';
 import { planMessages, prng, startSending } from './traffic.ts';
 import type { StatsReply } from './serve.ts';
 import { runMain } from '../shared/runMain.ts';
-import { envNumber } from '../shared/env.ts';
+import { envNumber, machineFacts } from '../shared/env.ts';
 
 const settings = {
   seconds: envNumber('BENCH_SECONDS', 60, true),
@@ -596,11 +596,7 @@ async function main(): Promise<void> {
       errors: 'non-2xx answers and exceptions of sends, long-polls and gap-filling /messages, from the first long-poll to the end',
     },
     machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? null,
-      totalMemMb: mb(os.totalmem()),
-      node: process.version,
-      platform: `${process.platform}-${process.arch}`,
+      ...machineFacts(),
       code: { ...code, changedDuringRun: JSON.stringify(codeVersion()) !== JSON.stringify(code) },
       note: 'the load generator (all clients and the sender, one process) runs on the same cores as the server child (and PostgreSQL); see runs.*.loadGenerator',
     },
