@@ -174,7 +174,7 @@ describe('npm start and the admin CLI (embedded database)', function () {
     await new Promise((r) => setTimeout(r, 20));
     server.child.kill('SIGTERM');
     assert.deepEqual(await Promise.all(inflight), Array(8).fill(200));
-    assert.equal(await server.exited, 0);
+    assert.equal(await server.exited, 0, server.output());
 
     server = await startServer(env);
     try {

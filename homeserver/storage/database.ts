@@ -11,6 +11,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import lockfile from 'proper-lockfile';
 import { migrations } from '../../migrations/index.ts';
+import { PGliteThread } from './pgliteThread.ts';
 import { pgliteNotifications, postgresNotifications, type DbNotifications } from './notifications.ts';
 
 export type Db = Knex;
@@ -73,6 +74,22 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   }
 }
 
+/** How long closing waits for statements still queued or running (work a finished request left behind). */
+const DRAIN_MS = 5000;
+
+/**
+ * Resolves once no statement is queued for a connection or running, or after DRAIN_MS:
+ * destroying the pool aborts what is still queued, and work the last requests started in the
+ * background (a device's last-seen time, an audit line) would be lost.
+ */
+async function drained(db: Db): Promise<void> {
+  const pool = (db.client as { pool?: { numUsed(): number; numPendingAcquires(): number } }).pool;
+  const until = Date.now() + DRAIN_MS;
+  while (pool && (pool.numUsed() > 0 || pool.numPendingAcquires() > 0) && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Runs PGlite's one-time initdb in a child process (see pgliteInit.ts). */
 async function initPgliteDir(dir: string, startParams: string[]): Promise<void> {
   if (existsSync(path.join(dir, 'PG_VERSION'))) return;
@@ -95,6 +112,7 @@ export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) 
       notifications,
       close: async () => {
         await notifications.close();
+        await drained(db);
         await db.destroy();
       },
     };
@@ -106,7 +124,7 @@ export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) 
     const pgliteDir = inMemory ? undefined : path.join(opts.dataDir, 'pglite');
     const startParams = [...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams, ...PGLITE_SETTINGS];
     if (pgliteDir) await initPgliteDir(pgliteDir, startParams);
-    const pglite = new PGlite({ dataDir: pgliteDir, startParams });
+    const pglite = new PGliteThread({ dataDir: pgliteDir, startParams }, onError);
     const db = knexFactory({
       client: ClientPgLite as unknown as typeof Knex.Client,
       dialect: 'postgres',
@@ -119,6 +137,7 @@ export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) 
       kind: 'pglite',
       notifications: pgliteNotifications(pglite),
       close: async () => {
+        await drained(db);
         await db.destroy();
         await release();
       },
