@@ -313,6 +313,12 @@ async function inside(): Promise<void> {
         const [cpu, machineBusyPct] = [cpuBetween(cpu0, sampleCpu(process.pid)), busy()];
         const [s1, r1, j1, n1, t1] = [await sentStats(), await Promise.all(viewerPages.map(recvStats)), ticksOf(janusPid), ticksOf(process.pid), Date.now()];
         const secs = (t1 - t0) / 1000;
+        // The RTP header extensions Janus offered the (first) viewer's video (relay settings such as playout-delay show here).
+        const viewerVideoExtensions = await viewerPages[0].evaluate(() => {
+          const sdp: string = (window as any).viewerPc.remoteDescription?.sdp ?? '';
+          const video = sdp.split(/\r?\nm=/).find((m) => m.startsWith('video')) ?? '';
+          return [...video.matchAll(/a=extmap:\d+ (\S+)/g)].map((m) => m[1]);
+        });
         const perViewer = await Promise.all(viewerPages.map(async (v, i) => {
           const lat = ((await v.evaluate((from) => (window as any).latencies.slice(from), r0[i].latencies)) as number[]).sort((a, b) => a - b);
           return {
@@ -341,6 +347,7 @@ async function inside(): Promise<void> {
           // All of this run's Chromium processes (the sender's and the viewers' pages, GPU, network, audio), % of one core.
           browserCpuPct: Object.entries(cpu).filter(([k]) => k.startsWith('chromium')).reduce((a, [, v]) => a + v, 0),
           cpu,
+          viewerVideoExtensions,
           perViewer,
         };
         log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps at ${perViewer.map((v) => `${v.width}x${v.height}`).join('/')}, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}%, chromium ${run.browserCpuPct.toFixed(0)}% CPU; load ${loadAverage[0]}`);
