@@ -285,20 +285,22 @@ async function inside(): Promise<void> {
           // Frames of the full-size layer (simulcast sends three: rid h); encode time of all layers (what the sender spends per frame).
           let frames = 0;
           let encodeS = 0;
+          let bytes = 0;
           (await (window as any).publisherPc.getStats()).forEach((r: any) => {
             if (r.type === 'outbound-rtp' && r.kind === 'video') {
               if (!r.rid || r.rid === 'h') frames = r.framesEncoded ?? 0;
               encodeS += r.totalEncodeTime ?? 0;
+              bytes += r.bytesSent ?? 0;
             }
           });
-          return { frames, encodeS, drawn: (window as any).framesDrawn };
+          return { frames, encodeS, bytes, drawn: (window as any).framesDrawn };
         });
         const recvStats = (v: typeof publisher) => v.evaluate(async () => {
-          const out = { frames: 0, packets: 0, lost: 0, freezes: 0, width: 0, height: 0, jitterS: 0, emitted: 0, decodeS: 0, keyFrames: 0, latencies: (window as any).latencies.length };
+          const out = { frames: 0, bytes: 0, packets: 0, lost: 0, freezes: 0, width: 0, height: 0, jitterS: 0, emitted: 0, decodeS: 0, keyFrames: 0, latencies: (window as any).latencies.length };
           (await (window as any).viewerPc.getStats()).forEach((r: any) => {
             if (r.type === 'inbound-rtp' && r.kind === 'video') {
               Object.assign(out, {
-                frames: r.framesDecoded ?? 0, packets: r.packetsReceived ?? 0, lost: r.packetsLost ?? 0, freezes: r.freezeCount ?? 0, width: r.frameWidth, height: r.frameHeight,
+                frames: r.framesDecoded ?? 0, bytes: r.bytesReceived ?? 0, packets: r.packetsReceived ?? 0, lost: r.packetsLost ?? 0, freezes: r.freezeCount ?? 0, width: r.frameWidth, height: r.frameHeight,
                 jitterS: r.jitterBufferDelay ?? 0, emitted: r.jitterBufferEmittedCount ?? 0, decodeS: r.totalDecodeTime ?? 0, keyFrames: r.keyFramesDecoded ?? 0,
               });
             }
@@ -323,7 +325,7 @@ async function inside(): Promise<void> {
           const lat = ((await v.evaluate((from) => (window as any).latencies.slice(from), r0[i].latencies)) as number[]).sort((a, b) => a - b);
           return {
             receivedFps: (r1[i].frames - r0[i].frames) / secs,
-            width: r1[i].width, height: r1[i].height,
+            width: r1[i].width, height: r1[i].height, receivedMbps: ((r1[i].bytes - r0[i].bytes) * 8) / secs / 1e6,
             latencyP50Ms: percentile(lat, 50), latencyP95Ms: percentile(lat, 95), latencySamples: lat.length,
             freezes: r1[i].freezes - r0[i].freezes,
             // Where a frame's time goes at the viewer: waiting in the jitter buffer, and decoding.
@@ -335,7 +337,7 @@ async function inside(): Promise<void> {
         }));
         const run = {
           mode, viewers, round: round + 1, loadAverage, machineBusyPct,
-          sentFps: (s1.frames - s0.frames) / secs, drawnFps: (s1.drawn - s0.drawn) / secs,
+          sentFps: (s1.frames - s0.frames) / secs, sentMbps: ((s1.bytes - s0.bytes) * 8) / secs / 1e6, drawnFps: (s1.drawn - s0.drawn) / secs,
           encodeMs: ((s1.encodeS - s0.encodeS) / Math.max(1, s1.frames - s0.frames)) * 1000,
           receivedFps: perViewer.reduce((a, v) => a + v.receivedFps, 0) / viewers,
           // What the relay delivered of what the sender sent: the sender's own pace (CPU on a busy box) factored out.
@@ -350,7 +352,7 @@ async function inside(): Promise<void> {
           viewerVideoExtensions,
           perViewer,
         };
-        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps, received ${run.receivedFps.toFixed(1)} fps at ${perViewer.map((v) => `${v.width}x${v.height}`).join('/')}, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}%, chromium ${run.browserCpuPct.toFixed(0)}% CPU; load ${loadAverage[0]}`);
+        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps (${run.sentMbps.toFixed(1)} Mbit/s), received ${run.receivedFps.toFixed(1)} fps at ${perViewer.map((v) => `${v.width}x${v.height}`).join('/')}, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}%, chromium ${run.browserCpuPct.toFixed(0)}% CPU; load ${loadAverage[0]}`);
         runs.push(run);
       } finally {
         for (const p of contexts) await p.context().close().catch(() => {});
@@ -373,7 +375,7 @@ async function inside(): Promise<void> {
     if (!mine.length) return undefined;
     const m = (k: string) => median(mine.map((r) => r[k]));
     return {
-      mode, viewers, rounds: mine.length, sentFps: m('sentFps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'),
+      mode, viewers, rounds: mine.length, sentFps: m('sentFps'), sentMbps: m('sentMbps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'),
       receivedHeight: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.height))), deliveredRatio: m('deliveredRatio'), encodeMs: m('encodeMs'), keyFramesPerViewer: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.keyFrames))), jitterBufferMs: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.jitterBufferMs))), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct'),
       browserCpuPct: m('browserCpuPct'), machineBusyPct: m('machineBusyPct'),
     };
