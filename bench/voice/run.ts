@@ -349,10 +349,13 @@ async function inside(): Promise<void> {
           // All of this run's Chromium processes (the sender's and the viewers' pages, GPU, network, audio), % of one core.
           browserCpuPct: Object.entries(cpu).filter(([k]) => k.startsWith('chromium')).reduce((a, [, v]) => a + v, 0),
           cpu,
+          // What the rest of the box used meanwhile (all cores' busy time less this run's processes), % of one core:
+          // the load average counts this run's own threads too.
+          otherCpuPct: Math.max(0, (machineBusyPct / 100) * os.cpus().length * 100 - Object.values(cpu).reduce((a, v) => a + v, 0)),
           viewerVideoExtensions,
           perViewer,
         };
-        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps (${run.sentMbps.toFixed(1)} Mbit/s), received ${run.receivedFps.toFixed(1)} fps at ${perViewer.map((v) => `${v.width}x${v.height}`).join('/')}, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}%, chromium ${run.browserCpuPct.toFixed(0)}% CPU; load ${loadAverage[0]}`);
+        log(`${mode}, ${viewers} viewer(s): sent ${run.sentFps.toFixed(1)} fps (${run.sentMbps.toFixed(1)} Mbit/s), received ${run.receivedFps.toFixed(1)} fps at ${perViewer.map((v) => `${v.width}x${v.height}`).join('/')}, p50 ${run.latencyP50Ms} ms, p95 ${run.latencyP95Ms} ms, encode ${run.encodeMs.toFixed(1)} ms, key frames ${perViewer.map((v) => v.keyFrames).join('/')}, jitter buffer ${perViewer.map((v) => v.jitterBufferMs.toFixed(1)).join('/')} ms, janus ${run.janusCpuPct.toFixed(0)}%, chromium ${run.browserCpuPct.toFixed(0)}% CPU, others ${run.otherCpuPct.toFixed(0)}%; load ${loadAverage[0]}`);
         runs.push(run);
       } finally {
         for (const p of contexts) await p.context().close().catch(() => {});
@@ -377,7 +380,7 @@ async function inside(): Promise<void> {
     return {
       mode, viewers, rounds: mine.length, sentFps: m('sentFps'), sentMbps: m('sentMbps'), receivedFps: m('receivedFps'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'),
       receivedHeight: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.height))), deliveredRatio: m('deliveredRatio'), encodeMs: m('encodeMs'), keyFramesPerViewer: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.keyFrames))), jitterBufferMs: median(mine.flatMap((r) => r.perViewer.map((v: any) => v.jitterBufferMs))), janusCpuPct: m('janusCpuPct'), nodeCpuPct: m('nodeCpuPct'),
-      browserCpuPct: m('browserCpuPct'), machineBusyPct: m('machineBusyPct'),
+      browserCpuPct: m('browserCpuPct'), machineBusyPct: m('machineBusyPct'), otherCpuPct: m('otherCpuPct'),
     };
   };
   const medians = viewerCounts.flatMap((v) => allModes.map((mode) => summary(mode, v))).filter(Boolean);
