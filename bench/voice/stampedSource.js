@@ -2,6 +2,8 @@
 // epoch) as 48 black/white blocks along the top edge, and a viewer-side reader that decodes
 // the blocks from the received video to measure glass-to-glass latency (both pages share the
 // same clock: they run in one browser).
+import { withOpusFecDtx } from '/media/sdp.ts';
+
 const BITS = 48;
 const BLOCK = 32;
 /** The width stampedSource draws at by default (what readStamps takes the stamp's size from). */
@@ -115,31 +117,59 @@ export async function bareJanus(url) {
     pc.onicecandidate = (e) => h.trickle(e.candidate ? { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } : null);
     return pc;
   };
+  /** Publishes on a new handle and PeerConnection: `addTracks` adds the transceivers, `munge` edits Janus's answer. */
+  const publishOn = async (room, display, bitrate, addTracks, munge = (sdp) => sdp) => {
+    const h = await attach();
+    const joined = await h.message({ request: 'join', ptype: 'publisher', room, display });
+    const pc = peer(h);
+    await addTracks(pc);
+    const offer = await pc.createOffer();
+    offer.sdp = withOpusFecDtx(offer.sdp);
+    await pc.setLocalDescription(offer);
+    const answer = await h.message({ request: 'configure', bitrate }, { type: 'offer', sdp: offer.sdp });
+    await pc.setRemoteDescription({ type: 'answer', sdp: munge(withOpusFecDtx(answer.jsep.sdp)) });
+    return { h, pc, feed: joined.plugindata.data.id };
+  };
   return {
-    /** startBitrate: where the encoder starts (as x-google-start-bitrate in Janus's answer; Whisper's client does the same). */
-    async publish(room, stream, { codec, maxBitrate, fps, startBitrate }) {
+    /** The room, with Whisper's audio settings (Opus, FEC, DTX) and room for everyone's microphone and the stream. */
+    async createRoom(room, { codec, maxBitrate }) {
       const h = await attach();
-      await h.message({ request: 'create', room, publishers: 4, bitrate: maxBitrate, videocodec: codec.replace('video/', '').toLowerCase() }).catch(() => {});
-      const joined = await h.message({ request: 'join', ptype: 'publisher', room, display: 'bare' });
-      const pc = peer(h);
-      const track = stream.getVideoTracks()[0];
-      track.contentHint = 'motion';
-      const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: [{ maxBitrate, maxFramerate: fps, scaleResolutionDownBy: 1 }] });
-      const caps = RTCRtpSender.getCapabilities('video').codecs;
-      t.setCodecPreferences([...caps.filter((c) => c.mimeType.toLowerCase() === codec.toLowerCase()), ...caps.filter((c) => /\/(rtx|red|ulpfec)$/i.test(c.mimeType))]);
-      const params = t.sender.getParameters();
-      params.degradationPreference = 'maintain-framerate';
-      await t.sender.setParameters(params).catch(() => {});
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      const answer = await h.message({ request: 'configure', bitrate: maxBitrate }, { type: 'offer', sdp: offer.sdp });
-      const sdp = startBitrate
-        ? answer.jsep.sdp.replace(/a=fmtp:(\d+) ([^\r\n]*packetization-mode[^\r\n]*)/g, `a=fmtp:$1 $2;x-google-start-bitrate=${Math.round(startBitrate / 1000)}`)
-        : answer.jsep.sdp;
-      await pc.setRemoteDescription({ type: 'answer', sdp });
-      window.publisherPc = pc;
-      return joined.plugindata.data.id;
+      await h.message({ request: 'create', room, publishers: 16, bitrate: maxBitrate, audiocodec: 'opus', opus_fec: true, opus_dtx: true, videocodec: codec.replace('video/', '').toLowerCase() });
     },
+    /**
+     * A call's microphone as Whisper's client publishes it (the same processing constraints,
+     * Opus with FEC and DTX, 128 kbit/s cap), muted the way Whisper mutes: the track disabled
+     * and Janus told not to relay it. Resolves with the feed.
+     */
+    async publishMic(room) {
+      const mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 }, video: false });
+      const [track] = mic.getAudioTracks();
+      track.enabled = false;
+      const { h, feed } = await publishOn(room, 'bare mic', 128_000, (pc) => pc.addTransceiver(track, { direction: 'sendonly', streams: [mic] }));
+      await h.message({ request: 'configure', streams: [{ mid: '0', send: false }] });
+      return feed;
+    },
+    /**
+     * The stream: one layer, or (simulcast) the three Whisper's "go live" sends (h, m, l at
+     * full, 1/2 and 1/4 size, 1/1, 1/4 and 1/16 of the bitrate). startBitrate: where the encoder
+     * starts (as x-google-start-bitrate in Janus's answer; Whisper's client does the same).
+     */
+    async publish(room, stream, { codec, maxBitrate, fps, startBitrate, simulcast }) {
+      const { pc, feed } = await publishOn(room, 'bare', maxBitrate, async (pc) => {
+        const track = stream.getVideoTracks()[0];
+        track.contentHint = 'motion';
+        const layer = (rid, scale) => ({ ...(simulcast ? { rid } : {}), maxBitrate: Math.round(maxBitrate / scale ** 2), maxFramerate: fps, scaleResolutionDownBy: scale });
+        const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: simulcast ? [layer('h', 1), layer('m', 2), layer('l', 4)] : [layer('h', 1)] });
+        const caps = RTCRtpSender.getCapabilities('video').codecs;
+        t.setCodecPreferences([...caps.filter((c) => c.mimeType.toLowerCase() === codec.toLowerCase()), ...caps.filter((c) => /\/(rtx|red|ulpfec)$/i.test(c.mimeType))]);
+        const params = t.sender.getParameters();
+        params.degradationPreference = 'maintain-framerate';
+        await t.sender.setParameters(params).catch(() => {});
+      }, (sdp) => (startBitrate ? sdp.replace(/a=fmtp:(\d+) ([^\r\n]*packetization-mode[^\r\n]*)/g, `a=fmtp:$1 $2;x-google-start-bitrate=${Math.round(startBitrate / 1000)}`) : sdp));
+      window.publisherPc = pc;
+      return feed;
+    },
+    /** Receives a feed; the stream's PeerConnection (video) is window.viewerPc. */
     async subscribe(room, feed) {
       const h = await attach();
       // Janus lists the feed once its PeerConnection is up on Janus's side too: retry a moment.
@@ -157,7 +187,7 @@ export async function bareJanus(url) {
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       await h.message({ request: 'start' }, { type: 'answer', sdp: answer.sdp });
-      window.viewerPc = pc;
+      if (pc.getReceivers().some((r) => r.track.kind === 'video')) window.viewerPc = pc;
       return stream;
     },
   };

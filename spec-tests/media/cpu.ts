@@ -38,11 +38,37 @@ function ticksOf(pid: number): number | undefined {
   }
 }
 
-export function sampleCpu(): Sample {
-  const ticks = new Map<number, { ticks: number; label: string }>();
+/** The parent of each process (from /proc/<pid>/stat). */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      out.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Ticks of the media processes, by pid. With `root`, only that process and those it started
+ * (its Chromium and Janus): another user's browsers on a shared box are not counted.
+ */
+export function sampleCpu(root?: number): Sample {
+  const ticks = new Map<number, { ticks: number; label: string }>();
+  const parentOf = root === undefined ? undefined : parents();
+  const under = (pid: number) => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parentOf!.get(p), hops++) if (p === root) return true;
+    return false;
+  };
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    if (parentOf && !under(pid)) continue;
     const label = labelOf(pid);
     if (!label) continue;
     const t = ticksOf(pid);

@@ -123,6 +123,8 @@ export class VoiceConnection extends EventTarget {
   private readonly streamVolumes = new Map<string, number>();
   /** Received audio being played, by feed. */
   private readonly players = new Map<number, HTMLAudioElement>();
+  /** When each received voice's synchronization source last played, as of the last level poll. */
+  private readonly sourceTimes = new WeakMap<RTCRtpReceiver, Map<number, number>>();
   private iceServers: RTCIceServer[] | undefined;
   private iceServersExpire = Infinity;
   private rejoining: Promise<void> | undefined;
@@ -410,28 +412,52 @@ export class VoiceConnection extends EventTarget {
     this.players.delete(feed);
   }
 
-  /** Speaking indicators: each voice's level as received (own: as captured, when sending). */
+  /**
+   * Speaking indicators: each voice's level as received (own: as captured, while sending).
+   * Every 150 ms, so it must be cheap: a received voice's level is the one its packets carry
+   * (the sender's RFC 6464 header extension, read from the receiver's synchronization source),
+   * and the own level is read only while the microphone sends. A full getStats() report per
+   * PeerConnection each time (what this did before) cost every page in a call CPU that its
+   * stream's encoder and decoders then lacked (bench/voice).
+   */
   private async pollLevels(): Promise<void> {
     const now = Date.now();
     const levels = new Map<string, number>();
     const voice = this.publishers.get('voice');
     if (voice && this.userId) {
       let level = 0;
-      (await voice.getStats()).forEach((r: any) => {
-        if (r.type === 'media-source' && r.kind === 'audio') level = r.audioLevel ?? 0;
-      });
-      levels.set(this.userId, this.transmitting ? level : 0);
+      if (this.transmitting) {
+        (await voice.getStats()).forEach((r: any) => {
+          if (r.type === 'media-source' && r.kind === 'audio') level = r.audioLevel ?? 0;
+        });
+      }
+      levels.set(this.userId, level);
     }
     for (const r of this.received.values()) {
       if (r.feed.kind !== 'voice') continue;
-      let level = 0;
-      (await r.pc.getStats()).forEach((st: any) => {
-        if (st.type === 'inbound-rtp' && st.kind === 'audio') level = st.audioLevel ?? 0;
-      });
-      levels.set(r.feed.user_id, Math.max(level, levels.get(r.feed.user_id) ?? 0));
+      levels.set(r.feed.user_id, Math.max(this.receivedLevel(r.pc), levels.get(r.feed.user_id) ?? 0));
     }
     for (const [userId, level] of levels) this.speakingChanged(userId, this.detector.update(userId, level, now));
     for (const userId of this.detector.speakers) if (!levels.has(userId)) this.speakingChanged(userId, this.detector.forget(userId) ? false : undefined);
+  }
+
+  /**
+   * The level of the latest audio played from a received PeerConnection, 0 when nothing new
+   * played since the last poll (a muted user's audio stops: Janus relays none of it, and the
+   * last packet's level would otherwise stay).
+   */
+  private receivedLevel(pc: RTCPeerConnection): number {
+    let level = 0;
+    for (const receiver of pc.getReceivers()) {
+      if (receiver.track.kind !== 'audio') continue;
+      const seen = this.sourceTimes.get(receiver) ?? new Map<number, number>();
+      this.sourceTimes.set(receiver, seen);
+      for (const source of receiver.getSynchronizationSources()) {
+        if (seen.get(source.source) !== source.timestamp) level = Math.max(level, source.audioLevel ?? 0);
+        seen.set(source.source, source.timestamp);
+      }
+    }
+    return level;
   }
 
   private speakingChanged(userId: string, change: boolean | undefined): void {
