@@ -54,6 +54,20 @@ describe('PGliteThread: PGlite on a worker thread', function () {
     assert.deepEqual(heard, ['one']);
   });
 
+  it("hands a transaction's notifications over together, before anything the first one wakes can run", async () => {
+    const heard: string[] = [];
+    let heardWhenFirstWoke = -1;
+    await db.listen('batch', (p) => {
+      heard.push(p);
+      if (heard.length === 1) queueMicrotask(() => (heardWhenFirstWoke = heard.length));
+    });
+    await db.query('BEGIN');
+    for (const p of ['a', 'b', 'c']) await db.query('SELECT pg_notify($1, $2)', ['batch', p]);
+    await db.query('COMMIT');
+    assert.deepEqual(heard, ['a', 'b', 'c'], 'heard before the commit returns');
+    assert.equal(heardWhenFirstWoke, 3);
+  });
+
   it('once closed, every call is refused', async () => {
     const other = new PGliteThread({ startParams });
     await other.waitReady;

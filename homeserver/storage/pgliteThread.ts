@@ -22,7 +22,8 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; error: SerializedError }
-  | { type: 'notify'; channel: string; payload: string }
+  /** The notifications one statement brought (a transaction's, at its commit), in order. */
+  | { type: 'notify'; notices: Array<{ channel: string; payload: string }> }
   | { type: 'failed'; error: SerializedError };
 
 /** Messages to the worker. */
@@ -66,7 +67,11 @@ export class PGliteThread {
     this.waitReady = new Promise<void>((resolve, reject) => {
       this.worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') resolve();
-        else if (msg.type === 'notify') for (const cb of this.listeners.get(msg.channel) ?? []) cb(msg.payload);
+        else if (msg.type === 'notify') {
+          // In one synchronous pass, as PGlite in this thread delivered them: every listener
+          // hears a transaction's notifications before anything they wake can run.
+          for (const { channel, payload } of msg.notices) for (const cb of this.listeners.get(channel) ?? []) cb(payload);
+        }
         else if (msg.type === 'failed') {
           this.fail(revive(msg.error));
           reject(this.broken);

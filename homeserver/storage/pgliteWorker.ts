@@ -10,13 +10,28 @@ const port = parentPort!;
 const opts = workerData as PGliteThreadOptions;
 const send = (msg: FromWorker) => port.postMessage(msg);
 
+/**
+ * PGlite calls the listeners in one synchronous pass as a statement's notifications arrive;
+ * they go to the main thread as one message, ahead of the statement's result.
+ */
+let batch: Array<{ channel: string; payload: string }> = [];
+const notified = (channel: string, payload: string) => {
+  if (batch.length === 0) {
+    queueMicrotask(() => {
+      send({ type: 'notify', notices: batch });
+      batch = [];
+    });
+  }
+  batch.push({ channel, payload });
+};
+
 try {
   const pglite = await PGlite.create({ dataDir: opts.dataDir, startParams: opts.startParams });
   port.on('message', (msg: ToWorker) => {
     const answer = async (): Promise<unknown> => {
       if (msg.type === 'query') return pglite.query(msg.sql, msg.params, msg.options as Parameters<PGlite['query']>[2]);
       if (msg.type === 'listen') {
-        await pglite.listen(msg.channel, (payload) => send({ type: 'notify', channel: msg.channel, payload }));
+        await pglite.listen(msg.channel, (payload) => notified(msg.channel, payload));
         return null;
       }
       await pglite.close();

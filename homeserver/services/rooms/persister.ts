@@ -186,7 +186,7 @@ export class EventPersister {
       return out;
     });
     if (stateAfter) this.states.committed(roomId, stateAfter);
-    for (const n of notices) await this.notifier.onChange(n);
+    await this.notifier.onChanges(notices);
     return results;
   }
 

@@ -35,7 +35,7 @@ export async function announced(
     await notifyAll(trx, CHANGES_CHANNEL, notices.map((n) => notifier.encode(n)));
   };
   const announce = async () => {
-    for (const n of notices) await notifier.onChange(n);
+    await notifier.onChanges(notices);
   };
   if (!q) {
     await db.transaction(run);

@@ -114,14 +114,21 @@ export class Notifier {
   }
 
   async onChange(n: Notice): Promise<void> {
+    await this.onChanges([n]);
+  }
+
+  /**
+   * One transaction's changes: all are heard before anyone wakes, so no sync answers with
+   * part of them (a new room without its name, say).
+   */
+  async onChanges(notices: Notice[]): Promise<void> {
+    for (const n of notices) this.hear(n);
+    for (const n of notices) await this.wakeFor(n);
+  }
+
+  private hear(n: Notice): void {
     for (const listener of this.listeners) listener(n);
     if (n.position > this.positions[n.stream]) this.positions[n.stream] = n.position;
-    if (n.userId) this.wake(n.userId, n.stream, n.position);
-    if (n.userId && PEER_STREAMS.has(n.stream)) {
-      for (const r of await roomState.roomsOfUser(this.db, n.userId, ['join'])) {
-        for (const peer of await this.membersOf(r.room_id)) this.wake(peer, n.stream, n.position);
-      }
-    }
     if (n.type === 'm.room.member' && n.stateKey && n.roomId) {
       const set = this.members.get(n.roomId);
       if (set) {
@@ -130,8 +137,17 @@ export class Notifier {
       } else {
         this.staleLoads.add(n.roomId);
       }
-      this.wake(n.stateKey, n.stream, n.position);
     }
+  }
+
+  private async wakeFor(n: Notice): Promise<void> {
+    if (n.userId) this.wake(n.userId, n.stream, n.position);
+    if (n.userId && PEER_STREAMS.has(n.stream)) {
+      for (const r of await roomState.roomsOfUser(this.db, n.userId, ['join'])) {
+        for (const peer of await this.membersOf(r.room_id)) this.wake(peer, n.stream, n.position);
+      }
+    }
+    if (n.type === 'm.room.member' && n.stateKey && n.roomId) this.wake(n.stateKey, n.stream, n.position);
     if (n.roomId) for (const userId of await this.membersOf(n.roomId)) this.wake(userId, n.stream, n.position);
   }
 
