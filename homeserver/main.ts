@@ -227,7 +227,7 @@ export interface RunningHomeserver {
 
 export async function startHomeserver(initial: Config, logger: Logger): Promise<RunningHomeserver> {
   const database = await openDatabase({ databaseUrl: initial.databaseUrl, dataDir: initial.dataDir }, (err) =>
-    logger.error({ err }, 'database connection failed (PostgreSQL notifications, or the PGlite worker)'),
+    logger.warn({ err }, 'database notification connection failed'),
   );
   let server: http.Server | undefined;
   try {

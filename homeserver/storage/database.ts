@@ -11,7 +11,6 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import lockfile from 'proper-lockfile';
 import { migrations } from '../../migrations/index.ts';
-import { PGliteThread } from './pgliteThread.ts';
 import { pgliteNotifications, postgresNotifications, type DbNotifications } from './notifications.ts';
 
 export type Db = Knex;
@@ -124,7 +123,7 @@ export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) 
     const pgliteDir = inMemory ? undefined : path.join(opts.dataDir, 'pglite');
     const startParams = [...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams, ...PGLITE_SETTINGS];
     if (pgliteDir) await initPgliteDir(pgliteDir, startParams);
-    const pglite = new PGliteThread({ dataDir: pgliteDir, startParams }, onError);
+    const pglite = new PGlite({ dataDir: pgliteDir, startParams });
     const db = knexFactory({
       client: ClientPgLite as unknown as typeof Knex.Client,
       dialect: 'postgres',

@@ -4,7 +4,7 @@
  * connection listens and reconnects when it drops; PGlite delivers in-process.
  */
 import pg from 'pg';
-import type { PGliteThread } from './pgliteThread.ts';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Queryable } from './database.ts';
 
 export interface Subscription {
@@ -32,7 +32,7 @@ export async function notifyAll(q: Queryable, channel: string, payloads: string[
   if (payloads.length) await q.raw('SELECT pg_notify(?, p) FROM unnest(?::text[]) AS n(p)', [channel, payloads]);
 }
 
-export function pgliteNotifications(pglite: PGliteThread): DbNotifications {
+export function pgliteNotifications(pglite: PGlite): DbNotifications {
   const unlisteners: Array<() => Promise<void>> = [];
   return {
     async listen(channel, sub) {
