@@ -24,8 +24,6 @@ import type { EventDraft, StoredEventWrites } from '../rooms/persister.ts';
 import { FRIEND_REQUEST_KEY, privacyOf, type FriendSummary } from './summary.ts';
 import type { AuditService } from '../audit.ts';
 
-type Writes = StoredEventWrites;
-
 export class FriendMembershipRules {
   private readonly summary: FriendSummary;
   private readonly audit: AuditService;
@@ -51,7 +49,7 @@ export class FriendMembershipRules {
     }
   }
 
-  async onStored(trx: Queryable, pdu: Pdu): Promise<Writes | undefined> {
+  async onStored(trx: Queryable, pdu: Pdu): Promise<StoredEventWrites | undefined> {
     if (pdu.type !== 'm.room.member' || typeof pdu.state_key !== 'string') return undefined;
     const membership = pdu.content.membership;
     const subject = pdu.state_key;

@@ -12,7 +12,8 @@ import {
   redactEvent,
   withHashes,
 } from './eventFormat.ts';
-import type { PduBody, RoomVersion } from './eventFormat.ts';
+import type { PduBody } from '../../storage/events.ts';
+import type { RoomVersion } from './eventFormat.ts';
 
 const VERSIONS: RoomVersion[] = ['10', '11'];
 

@@ -10,8 +10,6 @@ import type { PduBody } from '../../storage/events.ts';
 
 export type RoomVersion = '10' | '11';
 
-export type { PduBody };
-
 // Spec, server-server API "Size limits".
 const MAX_EVENT_BYTES = 65536;
 const MAX_KEY_BYTES = 255;

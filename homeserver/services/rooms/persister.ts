@@ -13,7 +13,7 @@ import * as eventTxns from '../../storage/eventTxns.ts';
 import * as roomState from '../../storage/roomState.ts';
 import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
 import { authStateKeysFor, checkEventAuth, stateKey as authKey, toAuthState, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
-import { checkEventSize, eventIdFor, redactEvent, withHashes, type PduBody } from './eventFormat.ts';
+import { checkEventSize, eventIdFor, redactEvent, withHashes } from './eventFormat.ts';
 import { advance, redacted, type RoomStateCache, type RoomStateSnapshot } from './stateCache.ts';
 
 export interface EventDraft {
@@ -207,7 +207,7 @@ export class EventPersister {
     for (const check of this.checks) await check(trx, draft);
     const latest = room.latest;
     const content = draft.type === 'm.room.redaction' && version === '11' && draft.redacts ? { ...draft.content, redacts: draft.redacts } : draft.content;
-    const body: PduBody = {
+    const body: events.PduBody = {
       room_id: draft.roomId,
       sender: draft.sender,
       type: draft.type,
@@ -280,7 +280,7 @@ export class EventPersister {
   private async applyRedaction(trx: Queryable, targetId: string, redactionId: string, version: RoomVersion): Promise<events.Pdu | undefined> {
     const target = await events.getEvent(trx, targetId);
     if (!target || target.redacted_by) return undefined;
-    const pdu = redactEvent(target.json as unknown as PduBody, version) as unknown as events.Pdu;
+    const pdu = redactEvent(target.json as unknown as events.PduBody, version) as unknown as events.Pdu;
     await events.setRedacted(trx, targetId, redactionId, pdu);
     return pdu;
   }
