@@ -280,10 +280,11 @@ async function main() {
         });
         return { ...(await vc.getStats()).publishers.stream, framesDrawn: (window as any).framesDrawn?.main, sourceFrames };
       });
-      // Up to three 5 s windows, the best one kept: a moment of load from elsewhere on a 2-core
-      // box (not the relay) can stall the sender's encoder for a second.
+      // Up to six 5 s windows, the best one kept: a moment of load on a 2-core box (not the
+      // relay) can starve the sender's canvas capture (a CI run: drawn 59.7 fps, captured 48,
+      // every frame captured was relayed and decoded) for longer than three windows.
       let best: { decodedFps: number } | undefined;
-      for (let window = 0; window < 3 && !(best && best.decodedFps >= 50); window++) {
+      for (let window = 0; window < 6 && !(best && best.decodedFps >= 50); window++) {
         const [before, sentBefore] = [await sample(), await sent()];
         const t0 = Date.now();
         const [cpu0, busy] = [sampleCpu(process.pid), machineBusy()];
