@@ -21,6 +21,7 @@ import * as threepids from './20261202_016_threepids.ts';
 import * as voiceProcesses from './20261202_017_voice_processes.ts';
 import * as hiddenInvites from './20261202_018_hidden_invites.ts';
 import * as signerDeviceLists from './20261202_019_signer_device_lists.ts';
+import * as roomDepth from './20261203_020_room_depth.ts';
 
 export interface Migration {
   up(knex: Knex): Promise<void>;
@@ -46,4 +47,5 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261202_017_voice_processes', voiceProcesses],
   ['20261202_018_hidden_invites', hiddenInvites],
   ['20261202_019_signer_device_lists', signerDeviceLists],
+  ['20261203_020_room_depth', roomDepth],
 ];

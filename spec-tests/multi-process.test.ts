@@ -103,6 +103,34 @@ for (const backend of backends().filter((b) => b.name === 'postgres')) {
       assert.equal(context.body.events_before[0].event_id, fromB.body.event_id);
     });
 
+    it('messages sent at once through A and B, each caching the room, still form one line, and a retried transaction id stays one event', async () => {
+      const owner = await a.register('lineowner');
+      const guest = await a.register('lineguest');
+      const roomId = (await a.request('POST', '/_matrix/client/v3/createRoom', { token: owner.access_token, body: { preset: 'public_chat' } })).body.room_id as string;
+      assert.equal((await onB('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, guest.access_token, {})).status, 200);
+      const viaA = (txn: string) => a.request('PUT', `${room(roomId)}/send/m.room.message/${txn}`, { token: owner.access_token, body: { msgtype: 'm.text', body: txn } });
+      const viaB = (txn: string) => onB('PUT', `${room(roomId)}/send/m.room.message/${txn}`, guest.access_token, { msgtype: 'm.text', body: txn });
+      // Both processes have the room cached after one send each; from then on each one's
+      // cached newest event is stale whenever the other has written.
+      assert.equal((await viaA('warm-a')).status, 200);
+      assert.equal((await viaB('warm-b')).status, 200);
+      const sent = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? viaB(`b${i}`) : viaA(`a${i}`))));
+      for (const r of sent) assert.equal(r.status, 200, JSON.stringify(r.body));
+      // Retried through the same process, interleaved with the other's sends: the same event.
+      const again = await Promise.all([viaA('a0'), viaB('x'), viaB('b1'), viaA('y')]);
+      assert.equal(again[0].body.event_id, sent[0].body.event_id);
+      assert.equal(again[2].body.event_id, sent[1].body.event_id);
+      // One line: every event at its own depth, linked after the one before it.
+      const rows = await a.hs.database.db('events').where({ room_id: roomId }).orderBy('stream_ordering').select('event_id', 'depth', 'json');
+      const ids = new Set(rows.map((r) => r.event_id));
+      for (const r of [...sent, ...again]) assert.ok(ids.has(r.body.event_id));
+      assert.equal(rows.filter((r) => r.json.type === 'm.room.message').length, 24, 'warm-up, 20, and two new ones: no duplicate');
+      rows.forEach((r, i) => {
+        assert.equal(Number(r.depth), i + 1, `depth of event ${i}`);
+        assert.deepEqual(r.json.prev_events, i === 0 ? [] : [rows[i - 1].event_id], `prev_events of event ${i}`);
+      });
+    });
+
     it('a push rule changed through A applies to the next message sent through B', async () => {
       const alice = await a.register('pushalice');
       const bob = await a.register('pushbob');

@@ -75,6 +75,11 @@ export interface NextEventWrites {
   rows?: PositionedRows[];
   /** A NOTIFY whose payload is `before` + position + `after` (delivered at commit). */
   notify?: { channel: string; around: [string, string] };
+  /**
+   * Lock the room's row FOR KEY SHARE before the position: a writer holding the room
+   * (`roomState.lockRoom`) is waited for, and locks are always taken room first, then stream.
+   */
+  roomShared?: boolean;
 }
 
 /**
@@ -88,6 +93,11 @@ export async function insertNextEvent(q: Queryable, row: Omit<EventRow, 'redacte
   const columns = Object.keys(values);
   const bindings: unknown[] = columns.map((c) => values[c] as unknown);
   const more: string[] = [];
+  let shared = '';
+  if (writes.roomShared) {
+    shared = 'k AS (SELECT 1 FROM rooms WHERE room_id = ? FOR KEY SHARE),\n       ';
+    bindings.unshift(row.room_id);
+  }
   if (writes.txn) {
     more.push('t AS (INSERT INTO event_txns (user_id, device_id, txn_id, event_id, created_ts) VALUES (?, ?, ?, ?, ?))');
     bindings.push(writes.txn.userId, writes.txn.deviceId, writes.txn.txnId, row.event_id, Date.now());
@@ -113,7 +123,7 @@ export async function insertNextEvent(q: Queryable, row: Omit<EventRow, 'redacte
   }
   // VALUES, not SELECT: the parameters take the columns' types.
   const result = await q.raw(
-    `WITH p AS (UPDATE stream_positions SET position = position + 1 WHERE stream = 'events' RETURNING position),
+    `WITH ${shared}p AS (UPDATE stream_positions SET position = position + 1 WHERE stream = 'events'${shared ? ' AND EXISTS (SELECT 1 FROM k)' : ''} RETURNING position),
        e AS (INSERT INTO events (stream_ordering, ${columns.map((c) => `"${c}"`).join(', ')})
              VALUES ((SELECT position FROM p), ${columns.map(() => '?').join(', ')}) RETURNING stream_ordering)${more.map((m) => `,\n       ${m}`).join('')}
      SELECT stream_ordering${notify} FROM e`,

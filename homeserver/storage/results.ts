@@ -13,3 +13,8 @@ export function affectedRows(result: unknown): number {
   if (typeof result === 'number') return result;
   return Number((result as { rowCount?: number } | null)?.rowCount ?? 0);
 }
+
+/** A unique index refused a row (SQLSTATE 23505), from pg or PGlite alike. */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}

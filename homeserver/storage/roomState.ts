@@ -78,9 +78,11 @@ export async function roomMembers(q: Queryable, roomId: string, memberships: str
 /**
  * Serialises writers of one room until the transaction ends: its state and newest event
  * stay as read while an event is worked out, so writers of different rooms run in parallel.
+ * The room's row is locked FOR UPDATE, which also holds off an event stored by a single
+ * statement (`insertNextEvent` with `roomShared`, whose row lock FOR KEY SHARE it excludes).
  */
 export async function lockRoom(q: Queryable, roomId: string): Promise<void> {
-  await q.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [roomId]);
+  await q.raw('SELECT 1 FROM rooms WHERE room_id = ? FOR UPDATE', [roomId]);
 }
 
 /**

@@ -1,19 +1,27 @@
 /**
- * The one writer of room events. In a transaction it allocates the event's stream position
- * (which locks the events stream until commit: positions commit in order), checks the auth
- * rules against the current state, links the event after the room's newest one (the room
- * graph is a line), derives its id, stores it and its state, and queues a notification that
- * other processes receive on commit. Local long-polls are woken right after the commit.
+ * The one writer of room events. It checks the auth rules against the current state, links
+ * the event after the room's newest one (the room graph is a line), derives its id, and
+ * stores it, its state and a notification that other processes receive on commit, in the
+ * statement that allocates its stream position (which locks the events stream until commit:
+ * positions commit in order). Local long-polls are woken right after the commit.
+ *
+ * Ordinary events (messages, reactions: no state, no redaction) are stored in that one
+ * statement and no transaction, after the room's newest event as this process last saw it;
+ * a room's writers in this process take turns. If another process wrote the room since, the
+ * room's unique (room, depth) index refuses the event and it goes the other way: a
+ * transaction that locks the room and reads it first, as every other event does.
  */
 import { randomBytes } from 'node:crypto';
 import { errors } from '../../errors.ts';
 import type { Db, Queryable } from '../../storage/database.ts';
 import * as events from '../../storage/events.ts';
 import * as eventTxns from '../../storage/eventTxns.ts';
+import { isUniqueViolation } from '../../storage/results.ts';
 import * as roomState from '../../storage/roomState.ts';
 import { CHANGES_CHANNEL, type Notice, type Notifier } from '../sync/notifier.ts';
 import { authStateKeysFor, checkEventAuth, stateKey as authKey, toAuthState, type AuthEvent, type AuthState, type RoomVersion } from './authRules.ts';
 import { checkEventSize, eventIdFor, redactEvent, withHashes } from './eventFormat.ts';
+import { KeyedTurns } from './keyedTurns.ts';
 import { advance, redacted, type RoomStateCache, type RoomStateSnapshot } from './stateCache.ts';
 
 export interface EventDraft {
@@ -63,15 +71,18 @@ export interface StoredEventWrites {
 /**
  * Work for the event's own transaction (e.g. push-rule evaluation): reads and decides before
  * the stream position is taken, returns the writes to do once it is known. `state` is the
- * room's state before the event.
+ * room's state before the event. For an ordinary event stored alone, `trx` is the database
+ * itself and its reads commit at once: such a hook writes only through what it returns.
  */
 export type StoredEventHook = (trx: Queryable, pdu: events.Pdu, state: RoomStateSnapshot) => Promise<StoredEventWrites | undefined>;
 
-/** Where the room stands inside a persist transaction: its newest event and its state. */
+/** Where the room stands while its events are worked out: its newest event and its state. */
 interface RoomCursor {
-  latest: { event_id: string; depth: number } | undefined;
   state: RoomStateSnapshot;
 }
+
+/** How often a transaction is tried again after another process wrote the room first. */
+const MAX_ATTEMPTS = 5;
 
 /** An event worked out under the room lock, waiting for its stream position. */
 interface PreparedEvent {
@@ -103,6 +114,8 @@ export class EventPersister {
   private readonly lockRooms: boolean;
   /** A room's version never changes: read once per room. */
   private readonly versions = new Map<string, RoomVersion>();
+  /** A room's writers in this process, one at a time. */
+  private readonly turns = new KeyedTurns();
 
   /**
    * `oneConnection`: the database has a single connection (PGlite), so its transactions never
@@ -145,21 +158,71 @@ export class EventPersister {
    * shares — stays locked only for the writes.
    */
   async persist(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
+    const roomId = drafts[0].roomId;
+    if (drafts.some((d) => d.roomId !== roomId)) throw new Error('persist: drafts of several rooms');
+    return this.turns.run(roomId, async () => {
+      const alone = !newRoom && drafts.length === 1 && isOrdinary(drafts[0]) ? await this.persistAlone(drafts[0]) : undefined;
+      return alone ? [alone] : this.persistInTransaction(drafts, newRoom);
+    });
+  }
+
+  /**
+   * An ordinary event, in one statement after the room's newest event as this process last
+   * saw it: the events stream stays locked only while that statement runs, not across a round
+   * trip to commit. Undefined when it cannot go so (the room is not cached here, the event
+   * needs more writes, or its checks refused it) or when the statement was refused: another process wrote the room
+   * since (the depth is taken) or the transaction id was used before. The caller then takes
+   * the transaction path, which reads the room (and the transaction id) first.
+   */
+  private async persistAlone(draft: EventDraft): Promise<PersistedEvent | undefined> {
+    const known = this.states.latest(draft.roomId);
+    if (!known?.head) return undefined;
+    const version = await this.versionOf(this.db, draft.roomId);
+    for (const make of this.precursors) if ((await make(this.db, draft)).length) return undefined;
+    const room: RoomCursor = { state: known };
+    // A refusal may come of state another process has changed since: only the transaction
+    // path, which reads the room, refuses.
+    const prepared = await this.prepare(this.db, draft, version, room).catch(() => undefined);
+    if (!prepared || prepared.writes.some((w) => w.atPosition)) return undefined;
+    let notice: Notice & { position: number };
+    try {
+      notice = await this.write(this.db, prepared, room);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      this.states.forget(draft.roomId);
+      return undefined;
+    }
+    this.states.committed(draft.roomId, room.state);
+    await this.notifier.onChanges([notice]);
+    return { eventId: prepared.pdu.event_id, position: notice.position, duplicate: false };
+  }
+
+  /** The transaction path, tried again while other processes keep writing the room first. */
+  private async persistInTransaction(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.persistOnce(drafts, newRoom);
+      } catch (err) {
+        // A new room's id is new: a refusal there is no race to retry.
+        if (!isUniqueViolation(err) || newRoom || attempt >= MAX_ATTEMPTS) throw err;
+        this.states.forget(drafts[0].roomId);
+      }
+    }
+  }
+
+  private async persistOnce(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
     const notices: Notice[] = [];
     const roomId = drafts[0].roomId;
     let stateAfter: RoomStateSnapshot | undefined;
     const results = await this.db.transaction(async (trx) => {
       const out: PersistedEvent[] = [];
-      if (drafts.some((d) => d.roomId !== roomId)) throw new Error('persist: drafts of several rooms');
       if (this.lockRooms) await roomState.lockRoom(trx, roomId);
       if (newRoom) await roomState.insertRoom(trx, newRoom);
       // The first draft's transaction id is looked up with the room's newest event.
       const firstTxn = drafts[0].txn && { userId: drafts[0].sender, ...drafts[0].txn };
       const head = newRoom ? {} : await events.roomHead(trx, roomId, firstTxn);
-      const latest = head.latest;
       const room: RoomCursor = {
-        latest,
-        state: newRoom ? { position: 0, events: new Map() } : await this.states.current(trx, roomId, latest?.stream_ordering ?? 0),
+        state: newRoom ? { position: 0, head: undefined, events: new Map() } : await this.states.current(trx, roomId, head.latest),
       };
       for (const [i, draft] of drafts.entries()) {
         if (draft.txn) {
@@ -205,7 +268,7 @@ export class EventPersister {
   private async prepare(trx: Queryable, draft: EventDraft, version: RoomVersion, room: RoomCursor): Promise<PreparedEvent> {
     const state = authState(draft, room.state);
     for (const check of this.checks) await check(trx, draft);
-    const latest = room.latest;
+    const latest = room.state.head;
     const content = draft.type === 'm.room.redaction' && version === '11' && draft.redacts ? { ...draft.content, redacts: draft.redacts } : draft.content;
     const body: events.PduBody = {
       room_id: draft.roomId,
@@ -257,6 +320,7 @@ export class EventPersister {
       txn: draft.txn && { userId: draft.sender, ...draft.txn },
       rows: p.writes.flatMap((w) => (w.rows ? [w.rows] : [])),
       notify: { channel: CHANGES_CHANNEL, around: this.notifier.encodeAround(notice) },
+      roomShared: this.lockRooms,
     });
     for (const w of p.writes) w.positioned?.(position);
     const row: events.EventRow = { ...stored, stream_ordering: position, redacted_by: null };
@@ -265,7 +329,6 @@ export class EventPersister {
         room_id: draft.roomId, type: draft.type, state_key: draft.stateKey, event_id: pdu.event_id, stream_ordering: position, membership,
       });
     }
-    room.latest = { event_id: pdu.event_id, depth: pdu.depth };
     room.state = advance(room.state, pdu, position);
     if (draft.type === 'm.room.redaction' && draft.redacts) {
       const target = await this.applyRedaction(trx, draft.redacts, pdu.event_id, p.version);
@@ -284,6 +347,11 @@ export class EventPersister {
     await events.setRedacted(trx, targetId, redactionId, pdu);
     return pdu;
   }
+}
+
+/** Neither state nor a redaction: an event that changes nothing but the timeline. */
+function isOrdinary(draft: EventDraft): boolean {
+  return draft.stateKey === undefined && draft.type !== 'm.room.redaction';
 }
 
 /** The current state entries the auth rules need for this draft. */
