@@ -60,6 +60,9 @@ function toRow(r: Record<string, unknown>): EventRow {
   };
 }
 
+/** An event's row as written, before its position is taken. */
+export type NewEventRow = Omit<EventRow, 'redacted_by' | 'stream_ordering'>;
+
 /** Rows of another table stored at an event's position (their `stream_ordering`). */
 export interface PositionedRows {
   /** A table whose columns the rows' keys name, plus `stream_ordering`. */
@@ -88,7 +91,7 @@ export interface NextEventWrites {
  * this statement to the commit, so every round trip after it delays every sender (on a busy
  * event loop, by milliseconds each). Returns the position.
  */
-export async function insertNextEvent(q: Queryable, row: Omit<EventRow, 'redacted_by' | 'stream_ordering'>, writes: NextEventWrites = {}): Promise<number> {
+export async function insertNextEvent(q: Queryable, row: NewEventRow, writes: NextEventWrites = {}): Promise<number> {
   const values: Record<string, unknown> = { ...row, json: JSON.stringify(row.json) };
   const columns = Object.keys(values);
   const bindings: unknown[] = columns.map((c) => values[c] as unknown);

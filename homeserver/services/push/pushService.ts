@@ -89,7 +89,7 @@ export class PushService {
     const rows = pdu.type === 'm.room.redaction' ? [] : await this.actionsFor(trx, pdu, roomState);
     return {
       rows: push.pushActionRows(rows),
-      positioned: (position) => this.unread.writing(position, {
+      writing: () => this.unread.writing({
         eventId: pdu.event_id, sender: pdu.sender, thread: threadOf(pdu), users: rows.map((r) => ({ userId: r.user_id, highlight: r.highlight })),
       }),
     };

@@ -18,7 +18,7 @@ function setup() {
       return structuredClone(stored);
     });
   const write = (position: number, actions: Partial<WrittenActions> & { users: WrittenActions['users'] }) =>
-    cache.writing(position, { eventId: `$e${position}`, sender: '@s', thread: 'main', ...actions });
+    cache.writing({ eventId: `$e${position}`, sender: '@s', thread: 'main', ...actions });
   const advance = (position: number, n: Partial<Notice> = {}) =>
     cache.advanced({ stream: 'events', position, roomId: '!r', eventId: `$e${position}`, ...n } as Notice);
   return { cache, loads, read, write, advance, store: (c: UnreadCounts) => (stored = c) };

@@ -47,12 +47,13 @@ export class UnreadCountCache {
   private readonly byRoom = new Map<string, Set<string>>();
   /** Bumped by everything that may change a room's counts: a read across a bump is not kept. */
   private readonly versions = new Map<string, number>();
-  private readonly written: LRUCache<number, WrittenActions> | undefined;
+  /** By event id: registered before the event's statement runs, whose notice may come first. */
+  private readonly written: LRUCache<string, WrittenActions> | undefined;
   private enabled = true;
 
   constructor(max: number) {
     this.entries = max < 1 ? undefined : new LRUCache<string, Entry>({ max, dispose: (entry, key) => this.unindex(entry.roomId, key) });
-    this.written = max < 1 ? undefined : new LRUCache<number, WrittenActions>({ max: WRITTEN_MAX });
+    this.written = max < 1 ? undefined : new LRUCache<string, WrittenActions>({ max: WRITTEN_MAX });
   }
 
   /**
@@ -74,18 +75,18 @@ export class UnreadCountCache {
     return counts;
   }
 
-  /** In the event's transaction, once its position is known: what it will count for whom. */
-  writing(position: number, actions: WrittenActions): void {
-    this.written?.set(position, actions);
+  /** Before the event's statement runs: what it will count for whom, once heard committed. */
+  writing(actions: WrittenActions): void {
+    this.written?.set(actions.eventId, actions);
   }
 
   /** An event heard in order past the frontier (from HeardEvents). */
   advanced(n: Notice): void {
     if (!n.roomId) return;
     this.bump(n.roomId);
-    const actions = this.written?.get(n.position);
-    this.written?.delete(n.position);
-    if (!actions || actions.eventId !== n.eventId) {
+    const actions = n.eventId ? this.written?.get(n.eventId) : undefined;
+    if (n.eventId) this.written?.delete(n.eventId);
+    if (!actions) {
       // Written elsewhere: what it counts for whom is not known here.
       this.dropRoom(n.roomId);
       return;

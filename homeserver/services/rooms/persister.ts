@@ -59,8 +59,11 @@ export function newRoomId(serverName: string): string {
 export interface StoredEventWrites {
   /** Rows stored in the statement that takes the position: no round trip of their own. */
   rows?: events.PositionedRows;
-  /** Told the position as soon as it is taken (before the commit, which may not come). */
-  positioned?: (position: number) => void;
+  /**
+   * Told just before the statement that stores the event runs: it may fail, or its
+   * transaction roll back, and when it commits, its notice may be heard before its answer.
+   */
+  writing?: () => void;
   /**
    * Writes that need statements of their own, after the position is taken: only for rare
    * events, since the events stream stays locked for every sender meanwhile.
@@ -110,7 +113,7 @@ export class EventPersister {
   private readonly hooks: StoredEventHook[] = [];
   private readonly checks: DraftCheck[] = [];
   private readonly precursors: DraftPrecursors[] = [];
-  private readonly writeWatchers: Array<(row: events.EventRow) => void> = [];
+  private readonly writeWatchers: Array<(row: events.NewEventRow) => void> = [];
   private readonly lockRooms: boolean;
   /** A room's version never changes: read once per room. */
   private readonly versions = new Map<string, RoomVersion>();
@@ -139,10 +142,11 @@ export class EventPersister {
   }
 
   /**
-   * Registers a watcher of each row as it is written, before its transaction commits (which
-   * it may not): what it keeps must wait for the commit's notice, which names the event.
+   * Registers a watcher of each row about to be written, before its position is taken and it
+   * commits (which it may not): what it keeps must wait for the commit's notice, which names
+   * the event and may be heard before the write is answered.
    */
-  onWrite(watcher: (row: events.EventRow) => void): void {
+  onWrite(watcher: (row: events.NewEventRow) => void): void {
     this.writeWatchers.push(watcher);
   }
 
@@ -299,7 +303,7 @@ export class EventPersister {
   /** Stores a prepared event at the next position, with its state, transaction id and hook writes. */
   private async write(trx: Queryable, p: PreparedEvent, room: RoomCursor): Promise<Notice & { position: number }> {
     const { draft, pdu, membership } = p;
-    const stored: Omit<events.EventRow, 'stream_ordering' | 'redacted_by'> = {
+    const stored: events.NewEventRow = {
       event_id: pdu.event_id,
       room_id: draft.roomId,
       type: draft.type,
@@ -316,13 +320,14 @@ export class EventPersister {
     };
     const touches = (draft.type === 'm.room.redaction' ? draft.redacts : undefined) ?? stored.relates_to ?? undefined;
     const notice: Omit<Notice, 'position'> = { stream: 'events', roomId: draft.roomId, type: draft.type, stateKey: draft.stateKey, membership: membership ?? undefined, touches, eventId: pdu.event_id };
+    for (const w of p.writes) w.writing?.();
+    for (const watch of this.writeWatchers) watch(stored);
     const position = await events.insertNextEvent(trx, stored, {
       txn: draft.txn && { userId: draft.sender, ...draft.txn },
       rows: p.writes.flatMap((w) => (w.rows ? [w.rows] : [])),
       notify: { channel: CHANGES_CHANNEL, around: this.notifier.encodeAround(notice) },
       roomShared: this.lockRooms,
     });
-    for (const w of p.writes) w.positioned?.(position);
     const row: events.EventRow = { ...stored, stream_ordering: position, redacted_by: null };
     if (draft.stateKey !== undefined) {
       await roomState.setCurrentState(trx, {
@@ -335,7 +340,6 @@ export class EventPersister {
       if (target) room.state = redacted(room.state, target);
     }
     for (const w of p.writes) await w.atPosition?.(trx, position);
-    for (const watch of this.writeWatchers) watch(row);
     return { ...notice, position, row };
   }
 

@@ -48,7 +48,9 @@ describe('RecentEventRows: the rows of recent events', () => {
   it('keeps a row written here once its commit is heard, even through the database before the writer', async () => {
     const s = standIns();
     const recent = new RecentEventRows(s.db, s.notifier, 100);
-    recent.writing(row(1));
+    // Registered before its statement ran: the position comes with the notice.
+    const { stream_ordering: _unknown, ...written } = row(1);
+    recent.writing(written);
     // The commit's NOTIFY (no row in it) arrives before the writer's own notice.
     s.hear({ position: 1, eventId: '$e1' });
     assert.deepEqual(bodies(await recent.at([1])), ['m1']);
@@ -59,6 +61,7 @@ describe('RecentEventRows: the rows of recent events', () => {
     const s = standIns();
     const recent = new RecentEventRows(s.db, s.notifier, 100);
     recent.writing(row(1, 'rolled back'));
+    recent.writing({ ...row(1, 'another writer'), event_id: '$third' });
     s.stored.set(1, { ...row(1, 'committed'), event_id: '$other' });
     s.hear({ position: 1, eventId: '$other' });
     assert.deepEqual(bodies(await recent.at([1])), ['committed']);

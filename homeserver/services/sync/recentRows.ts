@@ -3,10 +3,11 @@
  * event read it once, not once each: a row this process wrote is kept as its commit is heard,
  * one another process wrote is read once by position and kept.
  *
- * A row written here is held aside until the commit's notice for its position names its event
- * (a rolled-back write never is, and its position may go to another event). That notice can
- * come back through the database's notifications before the writer has gone on after its
- * commit, and wake the room's members at once: so the row is held from the write, not the commit.
+ * A row written here is held aside, by event id, until a commit's notice names its event and
+ * gives its position (a rolled-back write never is heard). That notice can come back through
+ * the database's notifications before the writer hears its statement answered (an event
+ * stored by a single statement commits with it), and wake the room's members at once: so the
+ * row is held from before the write, not from its answer.
  *
  * A stored row changes only when a later event redacts it or relates to it (its content, its
  * relations flag); that event's notice names it (`touches`) and drops it here, in every
@@ -25,8 +26,8 @@ export class RecentEventRows {
   private readonly db: Db;
   /** Keyed by position, grouped by event id (what a touching event names). */
   private readonly rows: InvalidatedCache<events.EventRow>;
-  /** Written, not yet heard committed (bounded: a rolled-back write is never heard). */
-  private readonly written: LRUCache<number, events.EventRow> | undefined;
+  /** Written, not yet heard committed, by event id (bounded: a rolled-back write is never heard). */
+  private readonly written: LRUCache<string, events.NewEventRow> | undefined;
 
   constructor(db: Db, notifier: Notifier, max: number) {
     this.db = db;
@@ -54,9 +55,9 @@ export class RecentEventRows {
     return positions.map((p) => found.get(p)).filter((r): r is events.EventRow => r !== undefined);
   }
 
-  /** A row is being written by this process (its transaction has not committed yet). */
-  writing(row: events.EventRow): void {
-    this.written?.set(row.stream_ordering, row);
+  /** A row is about to be written by this process (its position is not known yet). */
+  writing(row: events.NewEventRow): void {
+    this.written?.set(row.event_id, row);
   }
 
   /** Notifications stopped (false) or are back (true): a drop may have been missed meanwhile. */
@@ -68,8 +69,10 @@ export class RecentEventRows {
   private heard(n: Notice): void {
     if (n.stream !== 'events') return;
     if (n.touches) this.rows.invalidateGroup(n.touches);
-    const row = n.row ?? this.written?.get(n.position);
-    this.written?.delete(n.position);
+    if (!n.eventId) return;
+    const written = this.written?.get(n.eventId);
+    this.written?.delete(n.eventId);
+    const row = n.row ?? (written && { ...written, stream_ordering: n.position, redacted_by: null });
     if (row && row.event_id === n.eventId) this.rows.set(String(n.position), row, this.rows.mark(), row.event_id);
   }
 }
