@@ -110,6 +110,8 @@ export async function buildServices(config: Config, database: Database, logger: 
   const ownRooms = new OwnRooms(db, notifier, heard, Math.round(OWN_ROOMS_CACHE_USERS * config.cacheFactor));
   const unread = new UnreadCountCache(Math.round(UNREAD_COUNT_ENTRIES * config.cacheFactor));
   heard.onAdvance((n) => unread.advanced(n));
+  /** Services built below that must hear of a gap in notifications too. */
+  const gapListeners: Array<(listening: boolean) => void> = [];
   notifier.subscribe((n) => {
     if (n.stream === 'receipts' && n.roomId && n.userId) unread.receipt(n.roomId, n.userId);
   });
@@ -124,6 +126,7 @@ export async function buildServices(config: Config, database: Database, logger: 
       recentRows.listening(listening);
       unread.listening(listening);
       ownRooms.listening(listening);
+      for (const also of gapListeners) also(listening);
       if (listening) void committedPositions(db).then((p) => notifier.resync(p));
     },
   });
@@ -160,6 +163,7 @@ export async function buildServices(config: Config, database: Database, logger: 
   const presence = new PresenceService({
     db, notifier, blocks: blockLists, timings: { offlineAfterMs: config.presenceOfflineAfterMs, idleAfterMs: config.presenceIdleAfterMs, activeGranularityMs: config.presenceActiveGranularityMs },
   });
+  gapListeners.push((listening) => presence.listening(listening));
   const friendSummary = new FriendSummary(accountData);
   const friendRules = new FriendMembershipRules(friendSummary, audit);
   persister.check((trx, draft) => friendRules.check(trx, draft));

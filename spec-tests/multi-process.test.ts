@@ -131,6 +131,20 @@ for (const backend of backends().filter((b) => b.name === 'postgres')) {
       });
     });
 
+    it('a presence change through B is heard by A at once: the next send through A makes the user online again', async () => {
+      const u = await a.register('presencer');
+      const status = () => a.request('GET', `/_matrix/client/v3/presence/${encodeURIComponent(u.user_id)}/status`, { token: u.access_token }).then((r) => r.body.presence);
+      // A knows the user online (a sync and a send through A).
+      await a.request('GET', '/_matrix/client/v3/sync?timeout=0', { token: u.access_token });
+      const roomId = (await a.request('POST', '/_matrix/client/v3/createRoom', { token: u.access_token, body: {} })).body.room_id as string;
+      assert.equal(await status(), 'online');
+      assert.equal((await onB('PUT', `/_matrix/client/v3/presence/${encodeURIComponent(u.user_id)}/status`, u.access_token, { presence: 'unavailable' })).status, 200);
+      assert.ok(await eventually(async () => (await status()) === 'unavailable'));
+      // A must not answer from what it knew before B's change.
+      await a.request('PUT', `${room(roomId)}/send/m.room.message/p1`, { token: u.access_token, body: { msgtype: 'm.text', body: 'back' } });
+      assert.ok(await eventually(async () => (await status()) === 'online'), 'the send made the user online again');
+    });
+
     it('a push rule changed through A applies to the next message sent through B', async () => {
       const alice = await a.register('pushalice');
       const bob = await a.register('pushbob');

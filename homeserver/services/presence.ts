@@ -34,13 +34,11 @@ export interface PresenceContent {
   status_msg?: string;
 }
 
-/** How long what this process knows of a user's presence is trusted without reading it again. */
-const KNOWN_TTL_MS = 10_000;
-
 interface Known {
   state: PresenceState;
   lastActive: number;
-  at: number;
+  /** The presence stream position of the row as known (its last change). */
+  position: number;
 }
 const STATUS_MSG_MAX = 512;
 
@@ -56,10 +54,14 @@ export class PresenceService {
   /** Online users active here whose last activity the next tick records (one batch). */
   private readonly activeNow = new Set<string>();
   /**
-   * What this process last wrote or read per user, to skip writes that change nothing. Another
-   * process may change it meanwhile (its tick sets offline), so an entry is trusted briefly.
+   * What this process last wrote or read per user, to skip writes that change nothing. A
+   * change by another process (its tick sets offline) is announced on the presence stream, and
+   * its notice drops the entry; while notifications are down, nothing is trusted.
    */
   private readonly known = new Map<string, Known>();
+  private trusted = true;
+  /** Bumped by every presence notice: a read across a bump is not kept. */
+  private heardChanges = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(deps: { db: Db; notifier: Notifier; blocks: BlockLists; timings: PresenceTimings }) {
@@ -67,6 +69,12 @@ export class PresenceService {
     this.blocks = deps.blocks;
     this.notifier = deps.notifier;
     this.timings = deps.timings;
+    deps.notifier.subscribe((n) => {
+      if (n.stream !== 'presence' || !n.userId) return;
+      this.heardChanges++;
+      // Our own write is heard too: an entry that already holds that change stays.
+      if ((this.known.get(n.userId)?.position ?? Infinity) < n.position) this.known.delete(n.userId);
+    });
     // A tick often enough that offline comes within a few seconds of the timeout.
     this.timer = setInterval(() => void this.tick().catch(() => {}), Math.max(250, Math.min(5000, this.timings.offlineAfterMs / 6)));
     this.timer.unref();
@@ -150,6 +158,12 @@ export class PresenceService {
     return new Map((await presence.getPresence(this.db, userIds)).map((r) => [r.user_id, r.state]));
   }
 
+  /** Notifications stopped (false) or are back (true): changes may have been missed meanwhile. */
+  listening(on: boolean): void {
+    this.trusted = on;
+    this.known.clear();
+  }
+
   close(): void {
     clearInterval(this.timer);
   }
@@ -181,18 +195,20 @@ export class PresenceService {
     if (users.length === 0) return;
     await announced(this.db, this.notifier, 'presence', async (trx, position) => {
       const changed = await presence.touchActive(trx, users, now, position);
-      for (const userId of changed) this.known.set(userId, { state: 'online', lastActive: now, at: now });
+      for (const userId of changed) this.known.set(userId, { state: 'online', lastActive: now, position });
       return changed.map((userId) => ({ userId }));
     });
   }
 
   private async current(userId: string): Promise<Known | undefined> {
-    const cached = this.known.get(userId);
-    if (cached && Date.now() - cached.at < KNOWN_TTL_MS) return cached;
+    const cached = this.trusted ? this.known.get(userId) : undefined;
+    if (cached) return cached;
+    const mark = this.heardChanges;
     const [row] = await presence.getPresence(this.db, [userId]);
     if (!row) return undefined;
-    const known = { state: row.state, lastActive: row.last_active_ts, at: Date.now() };
-    this.known.set(userId, known);
+    const known = { state: row.state, lastActive: row.last_active_ts, position: Number(row.stream_position) };
+    // Not kept if a change was heard while reading: the row may predate it.
+    if (this.trusted && mark === this.heardChanges) this.known.set(userId, known);
     return known;
   }
 
@@ -214,7 +230,7 @@ export class PresenceService {
         last_sync_ts: this.open.has(userId) || this.synced.has(userId) ? now : (row?.last_sync_ts ?? now),
         stream_position: position,
       });
-      this.known.set(userId, { state: change.state, lastActive, at: now });
+      this.known.set(userId, { state: change.state, lastActive, position });
       return { userId };
     }, q);
   }
