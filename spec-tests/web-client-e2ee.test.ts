@@ -73,8 +73,19 @@ describe('web client in Chromium: end-to-end encryption', function () {
   async function attachmentsAreEncrypted(alice: Page, bob: Page, aliceToken: string, roomId: string): Promise<void> {
     const login = await srv.request('POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: PASSWORD } });
     assert.equal(login.status, 200);
+    // Bob's browser encrypts for the devices it knows: wait until it has fetched this new
+    // one's keys (after alice's device list changed in its sync), or the picture may be sent
+    // before it, and only a key-sharing request would let the new device read it.
+    const newDevice = login.body.device_id as string;
+    const bobKnows = bob.waitForResponse(async (r) => {
+      if (!r.url().endsWith('/_matrix/client/v3/keys/query')) return false;
+      const body = (await r.json().catch(() => ({}))) as { device_keys?: Record<string, Record<string, unknown>> };
+      return Boolean(body.device_keys?.[login.body.user_id]?.[newDevice]);
+    }, { timeout: 30_000 });
+    bobKnows.catch(() => {}); // awaited below; not an unhandled rejection if the login fails first
     const element = await startSdk(srv, { ...login.body, password: PASSWORD }, { crypto: true });
     try {
+      await bobKnows;
       const uploads: { contentUri: string; type: string | null }[] = [];
       bob.on('response', (res) => {
         if (!res.url().includes('/_matrix/media/v3/upload')) return;
