@@ -174,9 +174,10 @@ export class EventPersister {
    * An ordinary event, in one statement after the room's newest event as this process last
    * saw it: the events stream stays locked only while that statement runs, not across a round
    * trip to commit. Undefined when it cannot go so (the room is not cached here, the event
-   * needs more writes, or its checks refused it) or when the statement was refused: another process wrote the room
-   * since (the depth is taken) or the transaction id was used before. The caller then takes
-   * the transaction path, which reads the room (and the transaction id) first.
+   * needs more writes, or its checks refused it) or when the statement was refused: another
+   * process wrote the room since (the depth is taken) or the transaction id was used before.
+   * The caller then takes the transaction path, which reads the room (and the transaction
+   * id) first.
    */
   private async persistAlone(draft: EventDraft): Promise<PersistedEvent | undefined> {
     const known = this.states.latest(draft.roomId);
