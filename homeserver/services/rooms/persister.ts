@@ -156,10 +156,11 @@ export class EventPersister {
   }
 
   /**
-   * Persists the drafts (all of one room) in order, in one transaction. `newRoom` is created
-   * first. The room is locked while each event is worked out (state, auth, hashes, push
-   * rules); the events stream position is taken last, so the stream — which every room
-   * shares — stays locked only for the writes.
+   * Persists the drafts (all of one room) in order: one ordinary event alone in one statement
+   * when the room is cached here, anything else in one transaction (`newRoom` created first).
+   * The room is locked while each event is worked out (state, auth, hashes, push rules); the
+   * events stream position is taken last, so the stream — which every room shares — stays
+   * locked only for the writes.
    */
   async persist(drafts: EventDraft[], newRoom?: roomState.RoomRow): Promise<PersistedEvent[]> {
     const roomId = drafts[0].roomId;
