@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
+import { PgliteProcessClient } from './pgliteClient.ts';
+import { PgliteProcess } from './pgliteProcess.ts';
 import lockfile from 'proper-lockfile';
 import { migrations } from '../../migrations/index.ts';
 import { pgliteNotifications, postgresNotifications, type DbNotifications } from './notifications.ts';
@@ -28,6 +29,8 @@ export interface Database {
   db: Db;
   kind: 'postgres' | 'pglite';
   notifications: DbNotifications;
+  /** PGlite's child process (benchmarks count its CPU and memory). */
+  childPid?: number;
   close(): Promise<void>;
 }
 
@@ -123,21 +126,28 @@ export async function openDatabase(opts: DatabaseOptions, onError: (err: Error) 
     const pgliteDir = inMemory ? undefined : path.join(opts.dataDir, 'pglite');
     const startParams = [...(PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams, ...PGLITE_SETTINGS];
     if (pgliteDir) await initPgliteDir(pgliteDir, startParams);
-    const pglite = new PGlite({ dataDir: pgliteDir, startParams });
+    const child = await PgliteProcess.start({ dataDir: pgliteDir, startParams, onError });
     const db = knexFactory({
-      client: ClientPgLite as unknown as typeof Knex.Client,
+      client: PgliteProcessClient as unknown as typeof Knex.Client,
       dialect: 'postgres',
-      // knex-pglite takes our instance, so LISTEN/NOTIFY can use it too; knex closes it.
-      connection: { pglite } as unknown as Knex.StaticConnectionConfig,
+      connection: { process: child } as unknown as Knex.StaticConnectionConfig,
     });
-    await migrate(db);
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.destroy();
+      await child.close();
+      throw err;
+    }
     return {
       db,
       kind: 'pglite',
-      notifications: pgliteNotifications(pglite),
+      notifications: pgliteNotifications(child),
+      childPid: child.pid,
       close: async () => {
         await drained(db);
         await db.destroy();
+        await child.close();
         await release();
       },
     };

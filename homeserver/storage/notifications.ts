@@ -1,10 +1,10 @@
 /**
  * PostgreSQL LISTEN/NOTIFY, on both databases: how one server process tells the others (and
  * itself) that something changed, after the change commits. With PostgreSQL a dedicated
- * connection listens and reconnects when it drops; PGlite delivers in-process.
+ * connection listens and reconnects when it drops; PGlite's child process sends them over its IPC channel.
  */
 import pg from 'pg';
-import type { PGlite } from '@electric-sql/pglite';
+import type { PgliteProcess } from './pgliteProcess.ts';
 import type { Queryable } from './database.ts';
 
 export interface Subscription {
@@ -32,16 +32,11 @@ export async function notifyAll(q: Queryable, channel: string, payloads: string[
   if (payloads.length) await q.raw('SELECT pg_notify(?, p) FROM unnest(?::text[]) AS n(p)', [channel, payloads]);
 }
 
-export function pgliteNotifications(pglite: PGlite): DbNotifications {
-  const unlisteners: Array<() => Promise<void>> = [];
+export function pgliteNotifications(child: PgliteProcess): DbNotifications {
   return {
-    async listen(channel, sub) {
-      unlisteners.push(await pglite.listen(channel, (payload) => sub.onMessage(payload)));
-    },
-    async close() {
-      // PGlite closes with the database; nothing to release first.
-      unlisteners.length = 0;
-    },
+    listen: (channel, sub) => child.listen(channel, sub),
+    // The child stops listening when it closes with the database.
+    close: async () => {},
   };
 }
 
