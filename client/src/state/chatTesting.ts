@@ -4,8 +4,8 @@ import type { TestServer, TestUser } from '../../../spec-tests/harness.ts';
 import { ChatState } from './chat.ts';
 
 /** The user's ChatState, signed in with their test session and started. */
-export async function startChat(srv: TestServer, user: TestUser): Promise<ChatState> {
-  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id });
+export async function startChat(srv: TestServer, user: TestUser, fetchFn?: typeof fetch): Promise<ChatState> {
+  const client = createClient({ baseUrl: srv.url, accessToken: user.access_token, userId: user.user_id, deviceId: user.device_id, fetchFn });
   const chat = new ChatState(client);
   await chat.start();
   return chat;

@@ -101,4 +101,36 @@ describeServer('ChatState: threads', {}, (srv) => {
     await until('the unread reply at alice', () => alice.threads.unreadInThreads(roomId).unread === 1);
     assert.deepEqual(alice.threads.list(roomId).map((t) => [t.rootId, t.unread]), [[second, 1], [rootId, 0]]);
   });
+
+  it('a reply whose echo comes through sync before the send answers is sent, not failed', async () => {
+    // Bob's second client holds back the answer to every send until its sync has the echo:
+    // the order a busy server (or another server process) gives.
+    const login = await srv().request('POST', '/_matrix/client/v3/login', {
+      body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bob' }, password: 'correct horse battery staple' },
+    });
+    const bobUser: TestUser = { ...login.body, password: 'correct horse battery staple' };
+    let sync: ChatState | undefined;
+    const slowSends: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const url = String(input instanceof Request ? input.url : input);
+      if (init?.method === 'PUT' && /\/send\//.test(url)) {
+        const { event_id } = (await res.clone().json()) as { event_id: string };
+        // The echo has been handled once the sdk knows the event by its id (not the local one).
+        await until('the echo before the answer', () => sync?.room(roomId)?.findEventById(event_id)?.getUnsigned().transaction_id);
+      }
+      return res;
+    };
+    sync = await startChat(srv(), bobUser, slowSends);
+    chats.push(sync);
+    // The first reply of a new thread, and a second one.
+    const root = await alice.sendText(roomId, 'anyone seen my headset?');
+    await until('the new root at the new client', () => sync.room(roomId)?.findEventById(root));
+    for (const text of ['not me', 'on my way']) {
+      const id = await sync.threads.send(roomId, root, text);
+      assert.match(id, /^\$/);
+    }
+    const sent = sync.room(roomId)!.getThread(root)!.timeline.find((e) => ChatState.bodyOf(e) === 'on my way')!;
+    assert.equal(sent.status, null, 'the reply shows as sent');
+    assert.equal(ChatState.bodyOf(sent), 'on my way');
+  });
 });
