@@ -57,3 +57,45 @@ export function isLocalDatabase(url: string): boolean {
     return false;
   }
 }
+
+/** Page size for /proc's resident-set counts; 4 KiB on x86_64 and most arm64 kernels. */
+const PAGE_BYTES = 4096;
+
+/**
+ * CPU seconds (user+system) and resident bytes of every process below `rootPid` (the server's
+ * PGlite child, say), from /proc. Empty on machines without it.
+ */
+export function descendantsUsage(rootPid: number): { cpuSeconds: number; rssBytes: number } {
+  const parents = new Map<number, number>();
+  const usage = new Map<number, { ticks: number; rssPages: number }>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return { cpuSeconds: 0, rssBytes: 0 };
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command: state(3) ppid(4) … utime(14) stime(15) … rss(24).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    parents.set(Number(pid), Number(f[1]));
+    usage.set(Number(pid), { ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) });
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === rootPid) return true;
+    return false;
+  };
+  let ticks = 0;
+  let rssPages = 0;
+  for (const [pid, u] of usage) {
+    if (!below(pid)) continue;
+    ticks += u.ticks;
+    rssPages += u.rssPages;
+  }
+  return { cpuSeconds: ticks / CLOCK_TICKS_PER_SEC, rssBytes: rssPages * PAGE_BYTES };
+}

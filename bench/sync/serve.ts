@@ -25,6 +25,7 @@ import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { listenOnLoopback } from '../shared/listen.ts';
 import { collectGarbage, serveAsChild, type StartedServer } from '../shared/childSide.ts';
+import { descendantsUsage } from './proc.ts';
 
 export type ServeKind = 'whisper' | 'koa-longpoll';
 
@@ -55,6 +56,9 @@ export interface StatsReply {
   id: number;
   cpuUserUs: number;
   cpuSystemUs: number;
+  /** CPU of the server's own child processes (PGlite's), not in cpuUserUs/cpuSystemUs. */
+  childCpuUs: number;
+  /** Resident bytes of the server and its child processes together. */
   rss: number;
   heapUsed: number;
   /** Lifetime peak resident set size, bytes. */
@@ -133,13 +137,15 @@ function pauseMeter(): () => StatsReply['pauses'] {
 function stats(id: number, pauses: () => StatsReply['pauses']): StatsReply {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
+  const children = descendantsUsage(process.pid);
   return {
     pauses: pauses(),
     type: 'stats',
     id,
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
-    rss: mem.rss,
+    childCpuUs: Math.round(children.cpuSeconds * 1e6),
+    rss: mem.rss + children.rssBytes,
     heapUsed: mem.heapUsed,
     maxRss: process.resourceUsage().maxRSS * 1024,
   };
