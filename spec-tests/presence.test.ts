@@ -81,6 +81,30 @@ describeServer('presence', { presenceOfflineAfterMs: 1500, presenceIdleAfterMs: 
     const bobs = await sync(bob, undefined, 0, '&set_presence=offline');
     assert.equal(presenceOf(bobs.body, alice.user_id)?.status_msg, 'playing Factorio');
   });
+
+  it('who may look follows joins and leaves at once (the room peers a process keeps)', async () => {
+    const alice = await srv().register();
+    const erin = await srv().register();
+    const setMsg = (msg: string) =>
+      srv().request('PUT', `${V3}/presence/${encodeURIComponent(alice.user_id)}/status`, { token: alice.access_token, body: { presence: 'online', status_msg: msg } });
+    await setMsg('lobby');
+    // Erin's peers are worked out (and kept) before she shares a room with alice.
+    assert.equal((await status(erin, alice)).status, 403);
+    let since = (await sync(erin, undefined, 0, '&set_presence=offline')).body.next_batch;
+    const roomId = await shareRoom(srv(), alice, erin);
+    assert.equal((await status(erin, alice)).body.status_msg, 'lobby', 'a peer once joined');
+    since = (await sync(erin, since, 0, '&set_presence=offline')).body.next_batch;
+    await setMsg('in a match');
+    const heard = await sync(erin, since, 5000, '&set_presence=offline');
+    assert.equal(presenceOf(heard.body, alice.user_id)?.status_msg, 'in a match');
+
+    await srv().request('POST', `${V3}/rooms/${encodeURIComponent(roomId)}/leave`, { token: erin.access_token, body: {} });
+    assert.equal((await status(erin, alice)).status, 403, 'not a peer once she left');
+    since = (await sync(erin, heard.body.next_batch, 0, '&set_presence=offline')).body.next_batch;
+    await setMsg('back in the lobby');
+    const after = await sync(erin, since, 500, '&set_presence=offline');
+    assert.equal(presenceOf(after.body, alice.user_id), undefined, 'no presence of someone she no longer shares a room with');
+  });
 });
 
 describeServer('user directory', {}, (srv) => {
@@ -186,5 +210,35 @@ describeServer('presence: activity', { presenceOfflineAfterMs: 60_000, presenceI
     }
     assert.equal(seen.presence, 'online');
     assert.equal(seen.currently_active, true);
+  });
+});
+
+describeServer('presence: staying active', { presenceOfflineAfterMs: 60_000, presenceIdleAfterMs: 60_000, presenceActiveGranularityMs: 2000 }, (srv) => {
+  const sync = (u: TestUser, since?: string, timeout = 0, extra = '') =>
+    srv().request('GET', `${V3}/sync?timeout=${timeout}${since ? `&since=${since}` : ''}${extra}`, { token: u.access_token });
+  const rowOf = async (u: TestUser) => {
+    const r = await srv().hs.database.db('presence').where({ user_id: u.user_id }).first();
+    return { position: Number(r.stream_position), lastActive: Number(r.last_active_ts) };
+  };
+
+  it('a user who keeps chatting stays currently active, and nobody is woken to hear it', async () => {
+    const [fay, gus] = [await srv().register(), await srv().register()];
+    const room = await shareRoom(srv(), fay, gus);
+    await sync(fay);
+    const since = (await sync(gus, undefined, 0, '&set_presence=offline')).body.next_batch;
+    const before = await rowOf(fay);
+    // Past half the granularity: still currently active, but the activity is worth keeping.
+    await new Promise((r) => setTimeout(r, 1200));
+    await srv().request('PUT', `${V3}/rooms/${encodeURIComponent(room)}/send/m.room.message/t1`, { token: fay.access_token, body: { msgtype: 'm.text', body: 'still here' } });
+    await srv().hs.services.presence.tick();
+    const after = await rowOf(fay);
+    assert.ok(after.lastActive >= before.lastActive + 1000, 'the activity is recorded');
+    assert.equal(after.position, before.position, 'at no new position');
+    const res = await sync(gus, since, 300, '&set_presence=offline');
+    assert.ok(res.body.rooms?.join?.[room], 'gus got the message');
+    assert.equal(presenceOf(res.body, fay.user_id), undefined, 'and no presence change of fay');
+    const seen = await srv().request('GET', `${V3}/presence/${encodeURIComponent(fay.user_id)}/status`, { token: gus.access_token });
+    assert.equal(seen.body.currently_active, true);
+    assert.ok(seen.body.last_active_ago < 1000, `fresh activity (${seen.body.last_active_ago} ms ago)`);
   });
 });

@@ -41,6 +41,13 @@ interface Known {
   position: number;
 }
 const STATUS_MSG_MAX = 512;
+/** Presence positions whose changed rows are kept for syncs (a few minutes of ticks and changes). */
+const POSITIONS_KEPT = 1000;
+
+/** A presence position heard, and (once a sync asked) the rows changed there, as read. */
+interface ChangedAt {
+  rows?: Promise<presence.PresenceRow[]>;
+}
 
 export class PresenceService {
   private readonly db: Db;
@@ -53,6 +60,14 @@ export class PresenceService {
   private readonly synced = new Set<string>();
   /** Online users active here whose last activity the next tick records (one batch). */
   private readonly activeNow = new Set<string>();
+  /** Online users still currently active whose activity the next tick records without a notice. */
+  private readonly activeQuietly = new Set<string>();
+  /**
+   * Presence changes heard, by position (positions are taken under the stream's lock, so they
+   * are contiguous and commit in order). When many change at once (friends coming online
+   * together), each position's rows are read once for every sync they wake, not once per sync.
+   */
+  private readonly changedAt = new Map<number, ChangedAt>();
   /**
    * What this process last wrote or read per user, to skip writes that change nothing. A
    * change by another process (its tick sets offline) is announced on the presence stream, and
@@ -74,6 +89,7 @@ export class PresenceService {
       this.heardChanges++;
       // Our own write is heard too: an entry that already holds that change stays.
       if ((this.known.get(n.userId)?.position ?? Infinity) < n.position) this.known.delete(n.userId);
+      this.heardAt(n.position);
     });
     // A tick often enough that offline comes within a few seconds of the timeout.
     this.timer = setInterval(() => void this.tick().catch(() => {}), Math.max(250, Math.min(5000, this.timings.offlineAfterMs / 6)));
@@ -111,7 +127,12 @@ export class PresenceService {
   async active(userId: string): Promise<void> {
     const known = await this.current(userId);
     if (known && known.state === 'online') {
-      if (Date.now() - known.lastActive >= this.timings.activeGranularityMs) this.activeNow.add(userId);
+      const ago = Date.now() - known.lastActive;
+      // Past the granularity the user no longer counts as currently active: coming back is news.
+      if (ago >= this.timings.activeGranularityMs) this.activeNow.add(userId);
+      // Still currently active: the activity is kept fresh, and nobody is told (as in Synapse),
+      // so a user who keeps chatting never shows a flip and costs no one a sync.
+      else if (ago >= this.timings.activeGranularityMs / 2) this.activeQuietly.add(userId);
       return;
     }
     await this.write(userId, { state: 'online', activeNow: true });
@@ -127,7 +148,7 @@ export class PresenceService {
   /** GET /presence/{userId}/status: for the user and those who share a room with them. */
   async getStatus(requesterId: string, userId: string): Promise<PresenceContent> {
     if (!(await users.getUser(this.db, userId))) throw errors.notFound('Unknown user.');
-    if (requesterId !== userId && !(await deviceLists.usersSharingRoomWith(this.db, requesterId)).has(userId)) {
+    if (requesterId !== userId && !(await this.notifier.peersOf(requesterId, this.notifier.current().events)).has(userId)) {
       throw errors.forbidden('You do not share a room with this user.');
     }
     // Someone who blocked the requester always looks offline to them.
@@ -138,14 +159,15 @@ export class PresenceService {
 
   /**
    * m.presence events for a sync: everyone the user shares a room with (and the user) —
-   * all of them on an initial sync, those who changed in (after, upTo] otherwise.
+   * all of them on an initial sync, those who changed in (after, upTo] otherwise. `atEvents`:
+   * the sync's events position, as of which room peers are counted.
    */
-  async forSync(userId: string, initial: boolean, after: number, upTo: number): Promise<Array<{ type: 'm.presence'; sender: string; content: PresenceContent }>> {
+  async forSync(userId: string, initial: boolean, after: number, upTo: number, atEvents: number): Promise<Array<{ type: 'm.presence'; sender: string; content: PresenceContent }>> {
     if (!initial && upTo <= after) return [];
-    const shared = [...(await deviceLists.usersSharingRoomWith(this.db, userId))];
+    const shared = [...(await this.notifier.peersOf(userId, atEvents))];
     const blockers = await this.blocks.blockersOf(userId);
     const peers = shared.filter((p) => !blockers.has(p));
-    const rows = initial ? await presence.getPresence(this.db, peers) : await presence.changedBetween(this.db, peers, after, upTo);
+    const rows = initial ? await presence.getPresence(this.db, peers) : await this.changedBetween(peers, after, upTo);
     const now = Date.now();
     return rows
       .filter((r) => !initial || r.state !== 'offline' || r.status_msg)
@@ -162,6 +184,44 @@ export class PresenceService {
   listening(on: boolean): void {
     this.trusted = on;
     this.known.clear();
+    this.changedAt.clear();
+  }
+
+  private heardAt(position: number): void {
+    if (!this.trusted || this.changedAt.has(position)) return;
+    this.changedAt.set(position, {});
+    // Positions are heard in order: the first kept is the oldest.
+    if (this.changedAt.size > POSITIONS_KEPT) this.changedAt.delete(this.changedAt.keys().next().value!);
+  }
+
+  /**
+   * The rows of these users that changed in (after, upTo]: from the changes heard when every
+   * position in between was heard here, else from the database.
+   */
+  private async changedBetween(userIds: string[], after: number, upTo: number): Promise<presence.PresenceRow[]> {
+    if (upTo - after > POSITIONS_KEPT) return presence.changedBetween(this.db, userIds, after, upTo);
+    const wanted = new Set(userIds);
+    const reads: Array<Promise<presence.PresenceRow[]>> = [];
+    for (let p = after + 1; p <= upTo; p++) {
+      const at = this.changedAt.get(p);
+      if (!at) return presence.changedBetween(this.db, userIds, after, upTo);
+      // All the position's rows, once: a notice names one user, and others of the same
+      // position may not have been heard yet when this sync runs.
+      at.rows ??= presence.changedAt(this.db, p).catch((err: unknown) => {
+        at.rows = undefined; // read again next time
+        throw err;
+      });
+      reads.push(at.rows);
+    }
+    // A row read at an earlier position may have moved on since: each user's newest wins.
+    const newest = new Map<string, presence.PresenceRow>();
+    for (const rows of await Promise.all(reads)) {
+      for (const r of rows) {
+        if (!wanted.has(r.user_id) || r.stream_position > upTo) continue;
+        if ((newest.get(r.user_id)?.stream_position ?? -1) < r.stream_position) newest.set(r.user_id, r);
+      }
+    }
+    return [...newest.values()];
   }
 
   close(): void {
@@ -191,7 +251,15 @@ export class PresenceService {
   /** Last activity of the online users active since the last tick, announced as one position. */
   private async recordActivity(now: number): Promise<void> {
     const users = [...this.activeNow];
+    const quietly = [...this.activeQuietly].filter((u) => !this.activeNow.has(u));
     this.activeNow.clear();
+    this.activeQuietly.clear();
+    if (quietly.length) {
+      for (const userId of await presence.touchActive(this.db, quietly, now)) {
+        const known = this.known.get(userId);
+        if (known) known.lastActive = now;
+      }
+    }
     if (users.length === 0) return;
     await announced(this.db, this.notifier, 'presence', async (trx, position) => {
       const changed = await presence.touchActive(trx, users, now, position);

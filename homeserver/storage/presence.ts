@@ -33,14 +33,20 @@ export async function changedBetween(q: Queryable, userIds: string[], after: num
   return rows.map(toRow);
 }
 
+/** The rows whose last change was at this position. */
+export async function changedAt(q: Queryable, position: number): Promise<PresenceRow[]> {
+  return (await q<PresenceRow>('presence').where('stream_position', position)).map(toRow);
+}
+
 /**
- * These users, where still online, were active at `ts`; their rows move to `position`. One
+ * These users, where still online, were active at `ts`; with a position their rows move to it
+ * (an announced change), without one they stay where they are (nobody hears of it). One
  * statement for a process's batch. Returns the users changed.
  */
-export async function touchActive(q: Queryable, userIds: string[], ts: number, position: number): Promise<string[]> {
+export async function touchActive(q: Queryable, userIds: string[], ts: number, position?: number): Promise<string[]> {
   if (userIds.length === 0) return [];
   const rows = await q('presence').whereIn('user_id', userIds).where({ state: 'online' }).where('last_active_ts', '<', ts)
-    .update({ last_active_ts: ts, stream_position: position }, ['user_id']);
+    .update(position === undefined ? { last_active_ts: ts } : { last_active_ts: ts, stream_position: position }, ['user_id']);
   return (rows as Array<{ user_id: string }>).map((r) => r.user_id);
 }
 

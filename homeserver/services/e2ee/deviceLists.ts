@@ -75,7 +75,7 @@ export class DeviceListService {
     }
     if (!listsMoved && memberChanges.length === 0) return { changed: [], left: [] };
 
-    const peers = await deviceLists.usersSharingRoomWith(this.db, userId);
+    const peers = await this.notifier.peersOf(userId, upTo.events);
     // The user's own devices count too: their other sessions must learn of a new one.
     const changed = new Set(listsMoved ? await deviceLists.changedBetween(this.db, [...peers], after.device_lists, upTo.device_lists) : []);
     const gone = new Set<string>();

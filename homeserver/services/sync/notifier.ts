@@ -7,7 +7,9 @@
  */
 import type { Db } from '../../storage/database.ts';
 import type { EventRow } from '../../storage/events.ts';
+import * as deviceLists from '../../storage/deviceLists.ts';
 import * as roomState from '../../storage/roomState.ts';
+import { RoomPeers } from './roomPeers.ts';
 import { STREAMS, zeroToken, type Stream, type SyncToken } from './tokens.ts';
 
 export const CHANGES_CHANNEL = 'whisper_changes';
@@ -57,6 +59,8 @@ export class Notifier {
   /** Rooms whose member list changed while it was loading (the load is discarded). */
   private readonly staleLoads = new Set<string>();
   private readonly listeners: Array<(n: Notice) => void> = [];
+  /** Who shares a joined room with whom, kept current by the membership events heard here. */
+  private readonly peers: RoomPeers;
 
   /** Positions from which this process has heard every change (its start, or its last resync). */
   private trustFrom: SyncToken;
@@ -65,6 +69,17 @@ export class Notifier {
     this.db = db;
     this.positions = { ...zero(), ...start };
     this.trustFrom = { ...this.positions };
+    this.peers = new RoomPeers(db);
+  }
+
+  /**
+   * The user and everyone sharing a joined room with them, as of events position `at`: from
+   * what this process heard when it has heard that far, else from the database. (Either may
+   * include a peer who joined later, as the database's current state does.)
+   */
+  async peersOf(userId: string, at: number): Promise<Set<string>> {
+    if (at <= this.positions.events) return this.peers.peersOf(userId);
+    return deviceLists.usersSharingRoomWith(this.db, userId);
   }
 
   /**
@@ -130,6 +145,7 @@ export class Notifier {
     for (const listener of this.listeners) listener(n);
     if (n.position > this.positions[n.stream]) this.positions[n.stream] = n.position;
     if (n.type === 'm.room.member' && n.stateKey && n.roomId) {
+      this.peers.heardMembership(n.roomId, n.stateKey);
       const set = this.members.get(n.roomId);
       if (set) {
         if (LISTENING.has(n.membership ?? '')) set.add(n.stateKey);
@@ -143,8 +159,8 @@ export class Notifier {
   private async wakeFor(n: Notice): Promise<void> {
     if (n.userId) this.wake(n.userId, n.stream, n.position);
     if (n.userId && PEER_STREAMS.has(n.stream)) {
-      for (const r of await roomState.roomsOfUser(this.db, n.userId, ['join'])) {
-        for (const peer of await this.membersOf(r.room_id)) this.wake(peer, n.stream, n.position);
+      for (const roomId of await this.peers.roomsOf(n.userId)) {
+        for (const peer of await this.membersOf(roomId)) this.wake(peer, n.stream, n.position);
       }
     }
     if (n.type === 'm.room.member' && n.stateKey && n.roomId) this.wake(n.stateKey, n.stream, n.position);
@@ -156,6 +172,7 @@ export class Notifier {
     for (const s of STREAMS) if ((positions[s] ?? 0) > this.positions[s]) this.positions[s] = positions[s]!;
     this.trustFrom = { ...this.positions };
     this.members.clear();
+    this.peers.reset();
     for (const userId of [...this.waiters.keys()]) for (const s of STREAMS) this.wake(userId, s, this.positions[s]);
   }
 

@@ -161,7 +161,7 @@ export class SyncService {
     const [toDevice, lists, presence] = await Promise.all([
       this.toDevice.forSync(requester.userId, requester.deviceId, w.after.to_device, w.upTo.to_device),
       initial ? { changed: [], left: [] } : this.deviceLists.changesFor(requester.userId, w.after, w.upTo, known),
-      this.presence.forSync(requester.userId, initial, w.after.presence, w.upTo.presence),
+      this.presence.forSync(requester.userId, initial, w.after.presence, w.upTo.presence, w.upTo.events),
     ]);
     response.to_device.events = toDevice.events;
     response.device_lists = lists;
