@@ -7,13 +7,14 @@ import { errorMiddleware } from './middleware/errors.ts';
 import { jsonBodyMiddleware } from './middleware/jsonBody.ts';
 import { requestLogMiddleware } from './middleware/requestLog.ts';
 import { allowedMethods, buildRouter, takesFormBody, takesRawBody } from './routes.ts';
+import { rememberMatches } from './routeMatches.ts';
 import type { WhisperState } from './types.ts';
 
 export function createApp(services: Services, logger: Logger): Koa<WhisperState> {
   const app = new Koa<WhisperState>({ proxy: services.config.trustProxy });
   // Errors are rendered by our middleware; Koa's own handler would log to stderr.
   app.silent = true;
-  const router = buildRouter(services);
+  const router = rememberMatches(buildRouter(services));
   app.use(requestLogMiddleware(logger));
   app.use(errorMiddleware(logger));
   app.use(corsMiddleware);

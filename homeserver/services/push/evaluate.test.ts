@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { evaluatePushRules, globMatch, lookupKey, parseMemberCount, splitKeyPath } from './evaluate.ts';
+import { EventMatcher, evaluatePushRules, globMatch, lookupKey, parseMemberCount, splitKeyPath } from './evaluate.ts';
 import type { PushContext, PushEvent } from './evaluate.ts';
 import { buildPushRules } from './ruleset.ts';
 import type { Ruleset, UserPushRules } from './ruleset.ts';
@@ -70,6 +70,23 @@ describe('push/evaluate: predefined rules', () => {
     const intentional = evaluatePushRules(rules(), message({ body: 'Alice Liddell alice', 'm.mentions': {} }), ctx());
     assert.equal(intentional.ruleId, '.m.rule.message');
     assert.equal(intentional.highlight, false);
+  });
+
+  it('one matcher over an event serves every recipient as a fresh evaluation does', () => {
+    const carol = '@carol:example.org';
+    const event = message({ body: 'Alice? Carol, alice liddell and *stars*' });
+    const recipients: PushContext[] = [
+      ctx(),
+      ctx({ displayName: 'Nobody Here' }),
+      ctx({ userId: carol, displayName: 'Carol' }),
+      ctx({ userId: '@dave:example.org', displayName: null }),
+      ctx({ userId: BOB }),
+    ];
+    const rulesOf = (c: PushContext) => buildPushRules(c.userId, { custom: { content: [{ rule_id: 'stars', pattern: '*star?*', actions: ['notify'], enabled: true }] } }).global;
+    const matcher = new EventMatcher(event);
+    const shared = recipients.map((c) => evaluatePushRules(rulesOf(c), matcher, c).ruleId);
+    assert.deepEqual(shared, recipients.map((c) => evaluatePushRules(rulesOf(c), event, c).ruleId));
+    assert.deepEqual(shared, ['.m.rule.contains_display_name', '.m.rule.contains_user_name', '.m.rule.contains_display_name', 'stars', undefined]);
   });
 
   it('matches display names and localparts at word boundaries only', () => {

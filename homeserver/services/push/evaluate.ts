@@ -145,9 +145,40 @@ export function globMatch(pattern: string, value: string, words = false): boolea
   return matchTokens(globTokens(pattern.toLowerCase()), codePoints(value.toLowerCase()), words);
 }
 
-/** A literal (no wildcards) case-insensitively between word boundaries, for display names. */
-function containsWords(needle: string, haystack: string): boolean {
-  return matchTokens(codePoints(needle.toLowerCase()), codePoints(haystack.toLowerCase()), true);
+/**
+ * One event as the rules see it, with what they work out from it kept: the values at keys,
+ * texts as lower-case code points, and patterns as tokens. One per event serves all its
+ * recipients, whose rules are mostly the same defaults (a group message in a room of twenty
+ * otherwise turned its body into code points dozens of times).
+ */
+export class EventMatcher {
+  readonly event: PushEvent;
+  /** Deprecated body-scanning rules apply only to events without intentional mentions (v1.7). */
+  readonly hasMentions: boolean;
+  private readonly values = new Map<string, unknown>();
+  private readonly texts = new Map<string, number[]>();
+  private readonly patterns = new Map<string, number[]>();
+
+  constructor(event: PushEvent) {
+    this.event = event;
+    const content: unknown = event.content;
+    this.hasMentions = typeof content === 'object' && content !== null && Object.hasOwn(content, 'm.mentions');
+  }
+
+  value(key: string): unknown {
+    if (!this.values.has(key)) this.values.set(key, lookupKey(this.event, key));
+    return this.values.get(key);
+  }
+
+  /** A glob (or, `literal`, a plain text such as a display name) against a text of the event. */
+  matches(pattern: string, text: string, words: boolean, literal = false): boolean {
+    const key = literal ? `\0${pattern}` : pattern;
+    let tokens = this.patterns.get(key);
+    if (!tokens) this.patterns.set(key, (tokens = literal ? codePoints(pattern.toLowerCase()) : globTokens(pattern.toLowerCase())));
+    let points = this.texts.get(text);
+    if (!points) this.texts.set(text, (points = codePoints(text.toLowerCase())));
+    return matchTokens(tokens, points, words);
+  }
 }
 
 function compare(count: number, is: string): boolean {
@@ -166,28 +197,29 @@ function isScalar(value: unknown): boolean {
   return value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number';
 }
 
-function conditionHolds(condition: PushCondition, event: PushEvent, ctx: PushContext): boolean {
+function conditionHolds(condition: PushCondition, m: EventMatcher, ctx: PushContext): boolean {
   switch (condition.kind) {
     case 'event_match': {
       if (typeof condition.key !== 'string' || typeof condition.pattern !== 'string') return false;
-      const value = lookupKey(event, condition.key);
+      const value = m.value(condition.key);
       if (typeof value !== 'string') return false;
-      return globMatch(condition.pattern, value, condition.key === 'content.body');
+      return m.matches(condition.pattern, value, condition.key === 'content.body');
     }
     case 'event_property_is': {
       if (typeof condition.key !== 'string' || !isScalar(condition.value)) return false;
-      const value = lookupKey(event, condition.key);
+      const value = m.value(condition.key);
       return isScalar(value) && value === condition.value;
     }
     case 'event_property_contains': {
       if (typeof condition.key !== 'string' || !isScalar(condition.value)) return false;
-      const value = lookupKey(event, condition.key);
+      const value = m.value(condition.key);
       return Array.isArray(value) && value.some((v) => isScalar(v) && v === condition.value);
     }
     case 'contains_display_name': {
-      const body = lookupKey(event, 'content.body');
+      const body = m.value('content.body');
       const name = ctx.displayName?.trim();
-      return typeof body === 'string' && !!name && containsWords(name, body);
+      // The name is matched literally, between word boundaries.
+      return typeof body === 'string' && !!name && m.matches(name, body, true, true);
     }
     case 'room_member_count':
       return typeof condition.is === 'string' && compare(ctx.roomMemberCount, condition.is);
@@ -204,20 +236,20 @@ function conditionHolds(condition: PushCondition, event: PushEvent, ctx: PushCon
   }
 }
 
-function ruleMatches(kind: RuleKind, rule: PushRule, event: PushEvent, ctx: PushContext): boolean {
+function ruleMatches(kind: RuleKind, rule: PushRule, m: EventMatcher, ctx: PushContext): boolean {
   switch (kind) {
     case 'override':
     case 'underride':
-      return (rule.conditions ?? []).every((c) => conditionHolds(c, event, ctx));
+      return (rule.conditions ?? []).every((c) => conditionHolds(c, m, ctx));
     case 'content': {
-      const body = lookupKey(event, 'content.body');
-      return typeof rule.pattern === 'string' && typeof body === 'string' && globMatch(rule.pattern, body, true);
+      const body = m.value('content.body');
+      return typeof rule.pattern === 'string' && typeof body === 'string' && m.matches(rule.pattern, body, true);
     }
     case 'room':
       // Ids are case-sensitive and may not be globs: an exact comparison.
-      return event.room_id === rule.rule_id;
+      return m.event.room_id === rule.rule_id;
     case 'sender':
-      return event.sender === rule.rule_id;
+      return m.event.sender === rule.rule_id;
   }
 }
 
@@ -242,18 +274,17 @@ function outcome(rule: PushRule): PushResult {
 
 /**
  * Evaluates `ruleset` (the `global` of `buildPushRules`) for one recipient. The recipient's
- * own events never notify (spec) even if a caller asks.
+ * own events never notify (spec) even if a caller asks. For several recipients of one event,
+ * pass one EventMatcher of it to each call.
  */
-export function evaluatePushRules(ruleset: Ruleset, event: PushEvent, ctx: PushContext): PushResult {
-  if (event.sender === ctx.userId) return { notify: false, highlight: false };
-  // Deprecated body-scanning rules apply only to events without intentional mentions (v1.7).
-  const content: unknown = event.content;
-  const hasMentions = typeof content === 'object' && content !== null && Object.hasOwn(content, 'm.mentions');
+export function evaluatePushRules(ruleset: Ruleset, event: PushEvent | EventMatcher, ctx: PushContext): PushResult {
+  const m = event instanceof EventMatcher ? event : new EventMatcher(event);
+  if (m.event.sender === ctx.userId) return { notify: false, highlight: false };
   for (const kind of KIND_ORDER) {
     for (const rule of ruleset[kind]) {
       if (!rule.enabled) continue;
-      if (hasMentions && rule.default && LEGACY_MENTION_RULE_IDS.has(rule.rule_id)) continue;
-      if (ruleMatches(kind, rule, event, ctx)) return outcome(rule);
+      if (m.hasMentions && rule.default && LEGACY_MENTION_RULE_IDS.has(rule.rule_id)) continue;
+      if (ruleMatches(kind, rule, m, ctx)) return outcome(rule);
     }
   }
   return { notify: false, highlight: false };

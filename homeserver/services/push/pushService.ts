@@ -14,7 +14,7 @@ import type { StoredEventWrites } from '../rooms/persister.ts';
 import { toClientEvents, type Viewer } from '../rooms/clientEvents.ts';
 import type { AccountDataService } from '../streams/accountData.ts';
 import type { BlockLists } from '../friends/blockLists.ts';
-import { evaluatePushRules } from './evaluate.ts';
+import { EventMatcher, evaluatePushRules } from './evaluate.ts';
 import { buildPushRules, type PushRulesJson, type UserPushRules } from './ruleset.ts';
 import type { UnreadCountCache, UnreadCounts } from './unreadCache.ts';
 import type { HeardEvents } from '../sync/heardEvents.ts';
@@ -113,10 +113,11 @@ export class PushService {
     const senderPower = userPowerLevel(state, pdu.sender);
     const threadId = threadOf(pdu);
     const rows: Array<Omit<push.PushActionRow, 'stream_ordering'>> = [];
+    const matcher = new EventMatcher(pdu);
     for (const userId of recipients) {
       const ruleset = rulesets.get(userId)!.global;
       const member = state.get(authKey('m.room.member', userId));
-      const result = evaluatePushRules(ruleset, pdu, {
+      const result = evaluatePushRules(ruleset, matcher, {
         userId,
         displayName: (member?.content.displayname as string | undefined) ?? null,
         roomMemberCount: joined.length,
