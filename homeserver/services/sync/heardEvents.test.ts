@@ -66,6 +66,29 @@ describe('HeardEvents: the events positions this process has heard', () => {
     assert.deepEqual([...heard.overview(['!r19', '!r20', '!r3'], 16, 20)!.roomsWithEvents], ['!r19', '!r20']);
   });
 
+  it("answers a room's positions and its membership changes across trims, for any window kept", () => {
+    const s = standIns();
+    const heard = new HeardEvents(s.db, s.notifier, 0, 40);
+    for (let p = 1; p <= 200; p++) {
+      const member = p % 10 === 0;
+      s.hear({ position: p, roomId: p % 3 === 0 ? '!busy' : `!quiet${p % 7}`, ...(member ? { type: 'm.room.member', stateKey: `@u${p}`, membership: 'join' } : {}) });
+    }
+    // At least the newest 40 are kept (trims come in batches).
+    const low = 200 - 40;
+    assert.equal(heard.positionsIn('!busy', 100, 200), undefined, 'trimmed away');
+    const expected = [];
+    for (let p = low + 1; p <= 200; p++) if (p % 3 === 0) expected.push(p);
+    assert.deepEqual(heard.positionsIn('!busy', low, 200), expected);
+    assert.deepEqual(heard.positionsIn('!busy', 190, 195), [192, 195]);
+    assert.deepEqual(heard.positionsIn('!nowhere', 190, 195), []);
+    const o = heard.overview(['!busy', '!quiet0'], 185, 200)!;
+    assert.deepEqual([...o.roomsWithEvents], ['!busy', '!quiet0']);
+    // 190 and 200 are membership events: 190 in !quiet1 (not asked), 200 in !quiet4 (not asked); 195 none.
+    assert.deepEqual(o.memberEvents, []);
+    assert.deepEqual(heard.overview(['!quiet1'], 185, 200)!.memberEvents, [{ room_id: '!quiet1', user_id: '@u190', membership: 'join' }]);
+    assert.deepEqual(heard.overview(['!busy'], low, 200)!.memberEvents, [{ room_id: '!busy', user_id: '@u180', membership: 'join' }]);
+  });
+
   it('trusts nothing while notifications are down, and restarts from the committed position', async () => {
     const s = standIns(10);
     const heard = new HeardEvents(s.db, s.notifier, 10, 100);

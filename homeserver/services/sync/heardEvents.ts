@@ -8,7 +8,7 @@
  * from others by NOTIFY. Positions can be heard out of order — a local commit at N+1 before
  * another process's NOTIFY of N — so those above the frontier wait until the ones before them
  * arrive. While notifications are down nothing is trusted; when they are back, what was missed
- * is committed by then, and the frontier restarts from the committed position with an empty log.
+ * is committed by then, and the frontier restarts from the committed position with nothing kept.
  */
 import type { Db } from '../../storage/database.ts';
 import { committedPositions } from '../../storage/streams.ts';
@@ -28,8 +28,13 @@ export class HeardEvents {
   private frontierAt: number | undefined;
   /** Heard above the frontier, waiting for the positions before them. */
   private readonly ahead = new Map<number, Notice>();
-  /** The notices of positions low+1 … frontier, in order (positions are contiguous). */
-  private log: Notice[] = [];
+  /**
+   * What was heard of positions low+1 … frontier (positions are contiguous): each room's
+   * positions, and the membership events, in order. A sync asks about its few rooms over a
+   * window that, for a client woken rarely, spans thousands of positions.
+   */
+  private byRoom = new Map<string, number[]>();
+  private members: Notice[] = [];
   private low: number;
   /** Counts the changes of listening, so a late answer from before the last one is ignored. */
   private epoch = 0;
@@ -56,35 +61,40 @@ export class HeardEvents {
 
   /** The window's overview for these rooms, or undefined when not every position in it is known here. */
   overview(roomIds: string[], after: number, upTo: number): WindowOverview | undefined {
-    const heard = this.window(after, upTo);
-    if (!heard) return undefined;
-    const wanted = new Set(roomIds);
+    if (!this.covers(after, upTo)) return undefined;
     const out: WindowOverview = { roomsWithEvents: new Set(), memberEvents: [] };
-    for (const n of heard) {
-      if (!n.roomId || !wanted.has(n.roomId)) continue;
-      out.roomsWithEvents.add(n.roomId);
-      if (n.type === 'm.room.member' && n.stateKey !== undefined) {
-        out.memberEvents.push({ room_id: n.roomId, user_id: n.stateKey, membership: n.membership ?? '' });
-      }
+    for (const roomId of roomIds) if (this.inRoom(roomId, after, upTo).length) out.roomsWithEvents.add(roomId);
+    if (out.roomsWithEvents.size === 0) return out;
+    const from = firstAbove(this.members, after, (n) => n.position);
+    for (let i = from; i < this.members.length && this.members[i].position <= upTo; i++) {
+      const n = this.members[i];
+      if (!out.roomsWithEvents.has(n.roomId!)) continue;
+      out.memberEvents.push({ room_id: n.roomId!, user_id: n.stateKey!, membership: n.membership ?? '' });
     }
     return out;
   }
 
   /** The positions of the room's events in (after, upTo], oldest first, or undefined when not every position in it is known here. */
   positionsIn(roomId: string, after: number, upTo: number): number[] | undefined {
-    return this.window(after, upTo)?.filter((n) => n.roomId === roomId).map((n) => n.position);
+    return this.covers(after, upTo) ? this.inRoom(roomId, after, upTo) : undefined;
   }
 
-  /** The notices of (after, upTo], when every position in it was heard and is still kept. */
-  private window(after: number, upTo: number): Notice[] | undefined {
-    if (this.frontierAt === undefined || upTo > this.frontierAt || after < this.low) return undefined;
-    return this.log.slice(after - this.low, Math.max(0, upTo - this.low));
+  /** Every position in (after, upTo] was heard and is still kept. */
+  private covers(after: number, upTo: number): boolean {
+    return this.frontierAt !== undefined && upTo <= this.frontierAt && after >= this.low;
+  }
+
+  private inRoom(roomId: string, after: number, upTo: number): number[] {
+    const positions = this.byRoom.get(roomId);
+    if (!positions) return [];
+    return positions.slice(firstAbove(positions, after, Number), firstAbove(positions, upTo, Number));
   }
 
   /** Notifications stopped (false) or are back (true). */
   listening(on: boolean): void {
     this.ahead.clear();
-    this.log = [];
+    this.byRoom = new Map();
+    this.members = [];
     this.frontierAt = undefined;
     const epoch = ++this.epoch;
     if (!on) return;
@@ -111,16 +121,37 @@ export class HeardEvents {
     for (let next = this.ahead.get(this.frontierAt + 1); next; next = this.ahead.get(this.frontierAt + 1)) {
       this.ahead.delete(next.position);
       this.frontierAt = next.position;
-      // The log outlives the rows a local commit carries: those are for RecentEventRows.
+      // What is kept outlives the rows a local commit carries: those are for RecentEventRows.
       const { row: _row, ...bare } = next;
-      this.log.push(bare);
+      if (bare.roomId) {
+        const positions = this.byRoom.get(bare.roomId);
+        if (positions) positions.push(bare.position);
+        else this.byRoom.set(bare.roomId, [bare.position]);
+        if (bare.type === 'm.room.member' && bare.stateKey !== undefined) this.members.push(bare);
+      }
       for (const listener of this.advanceListeners) listener(next);
     }
     // Trimmed in batches, not one shift per notice.
-    if (this.log.length > this.keep + Math.max(1, this.keep >> 2)) {
-      const drop = this.log.length - this.keep;
-      this.log = this.log.slice(drop);
-      this.low += drop;
+    if (this.frontierAt - this.low > this.keep + Math.max(1, this.keep >> 2)) {
+      this.low = this.frontierAt - this.keep;
+      for (const [roomId, positions] of this.byRoom) {
+        const kept = positions.slice(firstAbove(positions, this.low, Number));
+        if (kept.length) this.byRoom.set(roomId, kept);
+        else this.byRoom.delete(roomId);
+      }
+      this.members = this.members.slice(firstAbove(this.members, this.low, (n) => n.position));
     }
   }
+}
+
+/** The index of the first item whose position is above `position` (items ascending). */
+function firstAbove<T>(items: readonly T[], position: number, positionOf: (item: T) => number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (positionOf(items[mid]) <= position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
