@@ -38,7 +38,19 @@ export interface Notice {
 interface Waiter {
   since: SyncToken;
   resolve: () => void;
+  /** A presence change will wake it (see wakeSoon). */
+  soon?: NodeJS.Timeout;
 }
+
+/**
+ * Presence wakes are spread out: when many friends come online together, every one of their
+ * peers' long-polls would answer in the same instant, and messages sent then would wait
+ * behind a thousand sync answers. Each presence wake waits up to this much per presence wake
+ * already waiting (a few peers: at once; a crowd: over a second or two), at most the maximum.
+ * Anything else for the user wakes them at once, presence included.
+ */
+const PRESENCE_SPREAD_PER_WAKE_MS = 2;
+const PRESENCE_SPREAD_MAX_MS = 2000;
 
 /** Memberships whose holders hear about a room's changes. */
 const LISTENING = new Set(['join', 'invite', 'knock']);
@@ -59,6 +71,8 @@ export class Notifier {
   /** Rooms whose member list changed while it was loading (the load is discarded). */
   private readonly staleLoads = new Set<string>();
   private readonly listeners: Array<(n: Notice) => void> = [];
+  /** Long-polls a presence change will wake shortly. */
+  private presenceWakesWaiting = 0;
   /** Who shares a joined room with whom, kept current by the membership events heard here. */
   private readonly peers: RoomPeers;
 
@@ -187,6 +201,11 @@ export class Notifier {
         since,
         resolve: () => {
           clearTimeout(timer);
+          if (waiter.soon) {
+            clearTimeout(waiter.soon);
+            waiter.soon = undefined;
+            this.presenceWakesWaiting--;
+          }
           signal?.removeEventListener('abort', waiter.resolve);
           set!.delete(waiter);
           if (set!.size === 0) this.waiters.delete(userId);
@@ -215,7 +234,18 @@ export class Notifier {
     if (position > seen[stream]) seen[stream] = position;
     const set = this.waiters.get(userId);
     if (!set) return;
-    for (const w of [...set]) if (position > w.since[stream]) w.resolve();
+    for (const w of [...set]) {
+      if (position <= w.since[stream]) continue;
+      if (stream === 'presence') this.wakeSoon(w);
+      else w.resolve();
+    }
+  }
+
+  private wakeSoon(w: Waiter): void {
+    if (w.soon) return;
+    const spread = Math.min(PRESENCE_SPREAD_MAX_MS, this.presenceWakesWaiting * PRESENCE_SPREAD_PER_WAKE_MS);
+    this.presenceWakesWaiting++;
+    w.soon = setTimeout(w.resolve, Math.random() * spread);
   }
 
   private async membersOf(roomId: string): Promise<Iterable<string>> {
