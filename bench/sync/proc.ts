@@ -1,23 +1,32 @@
 /**
- * CPU time of a local PostgreSQL cluster, from /proc (Linux): the sum of user+system time of
- * every process named "postgres", plus the time of the ones the postmaster has already
- * reaped (its cutime+cstime), so backends that come and go during a window still count.
- * Machine-wide: any other client of the same cluster counts too.
+ * Processes' CPU and memory from /proc (Linux), for what process.cpuUsage() cannot see: a
+ * local PostgreSQL cluster's, and a server's own child processes' (PGlite runs in one).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of /proc/<pid>/stat times; 100 on every mainstream Linux. */
 const CLOCK_TICKS_PER_SEC = 100;
 
-export function postgresCpuSeconds(): number | null {
-  let ticks = 0;
-  let found = false;
+/** One process as /proc/<pid>/stat tells it: times in clock ticks, resident set in pages. */
+interface ProcStat {
+  pid: number;
+  command: string;
+  ppid: number;
+  ticks: number;
+  /** Times of its children it has reaped (cutime+cstime). */
+  reapedTicks: number;
+  rssPages: number;
+}
+
+/** Every process's stat line, read now; null on machines without /proc. */
+function readProcStats(): ProcStat[] | null {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {
     return null;
   }
+  const out: ProcStat[] = [];
   for (const pid of pids) {
     let stat: string;
     try {
@@ -25,28 +34,39 @@ export function postgresCpuSeconds(): number | null {
     } catch {
       continue; // gone meanwhile
     }
-    const open = stat.indexOf('(');
     const close = stat.lastIndexOf(')');
-    if (stat.slice(open + 1, close) !== 'postgres') continue;
-    // Fields after the command: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17).
+    // Fields after the command: state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17) … rss(24).
     const f = stat.slice(close + 2).split(' ');
-    const utime = Number(f[11]);
-    const stime = Number(f[12]);
-    const ppid = Number(f[1]);
-    ticks += utime + stime;
-    // The postmaster (its parent is not postgres): add what its reaped children used.
-    const parentIsPostgres = (() => {
-      try {
-        const p = readFileSync(`/proc/${ppid}/stat`, 'utf8');
-        return p.slice(p.indexOf('(') + 1, p.lastIndexOf(')')) === 'postgres';
-      } catch {
-        return false;
-      }
-    })();
-    if (!parentIsPostgres) ticks += Number(f[13]) + Number(f[14]);
-    found = true;
+    out.push({
+      pid: Number(pid),
+      command: stat.slice(stat.indexOf('(') + 1, close),
+      ppid: Number(f[1]),
+      ticks: Number(f[11]) + Number(f[12]),
+      reapedTicks: Number(f[13]) + Number(f[14]),
+      rssPages: Number(f[21]),
+    });
   }
-  return found ? ticks / CLOCK_TICKS_PER_SEC : null;
+  return out;
+}
+
+/**
+ * CPU time of a local PostgreSQL cluster: the sum of user+system time of every process named
+ * "postgres", plus the time of the ones the postmaster has already reaped, so backends that
+ * come and go during a window still count. Machine-wide: any other client of the same
+ * cluster counts too.
+ */
+export function postgresCpuSeconds(): number | null {
+  const stats = readProcStats();
+  const postgres = stats?.filter((p) => p.command === 'postgres') ?? [];
+  if (postgres.length === 0) return null;
+  const pids = new Set(postgres.map((p) => p.pid));
+  let ticks = 0;
+  for (const p of postgres) {
+    ticks += p.ticks;
+    // The postmaster (its parent is not postgres): add what its reaped children used.
+    if (!pids.has(p.ppid)) ticks += p.reapedTicks;
+  }
+  return ticks / CLOCK_TICKS_PER_SEC;
 }
 
 export function isLocalDatabase(url: string): boolean {
@@ -63,39 +83,21 @@ const PAGE_BYTES = 4096;
 
 /**
  * CPU seconds (user+system) and resident bytes of every process below `rootPid` (the server's
- * PGlite child, say), from /proc. Empty on machines without it.
+ * PGlite child, say), from /proc. Zero on machines without it.
  */
 export function descendantsUsage(rootPid: number): { cpuSeconds: number; rssBytes: number } {
-  const parents = new Map<number, number>();
-  const usage = new Map<number, { ticks: number; rssPages: number }>();
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return { cpuSeconds: 0, rssBytes: 0 };
-  }
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // Fields after the command: state(3) ppid(4) … utime(14) stime(15) … rss(24).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    parents.set(Number(pid), Number(f[1]));
-    usage.set(Number(pid), { ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) });
-  }
+  const stats = readProcStats() ?? [];
+  const parents = new Map(stats.map((p) => [p.pid, p.ppid]));
   const below = (pid: number): boolean => {
     for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === rootPid) return true;
     return false;
   };
   let ticks = 0;
   let rssPages = 0;
-  for (const [pid, u] of usage) {
-    if (!below(pid)) continue;
-    ticks += u.ticks;
-    rssPages += u.rssPages;
+  for (const p of stats) {
+    if (!below(p.pid)) continue;
+    ticks += p.ticks;
+    rssPages += p.rssPages;
   }
   return { cpuSeconds: ticks / CLOCK_TICKS_PER_SEC, rssBytes: rssPages * PAGE_BYTES };
 }

@@ -40,23 +40,23 @@ export class RoomPeers {
   }
 
   /** The rooms the user has joined. */
-  async roomsOf(userId: string): Promise<Set<string>> {
-    const kept = this.rooms.get(userId);
-    if (kept) return kept;
-    const mark = this.changes;
-    const rooms = new Set((await roomState.roomsOfUser(this.db, userId, ['join'])).map((r) => r.room_id));
-    if (mark === this.changes) this.rooms.set(userId, rooms);
-    return rooms;
+  roomsOf(userId: string): Promise<Set<string>> {
+    return this.kept(this.rooms, userId, async () => (await roomState.roomsOfUser(this.db, userId, ['join'])).map((r) => r.room_id));
   }
 
   /** The room's joined members. */
-  async membersOf(roomId: string): Promise<Set<string>> {
-    const kept = this.members.get(roomId);
-    if (kept) return kept;
+  membersOf(roomId: string): Promise<Set<string>> {
+    return this.kept(this.members, roomId, async () => (await roomState.roomMembers(this.db, roomId, ['join'])).map((r) => r.user_id));
+  }
+
+  /** What `map` holds at `key`, else what `read` gives, kept unless a membership event came meanwhile. */
+  private async kept(map: Map<string, Set<string>>, key: string, read: () => Promise<string[]>): Promise<Set<string>> {
+    const held = map.get(key);
+    if (held) return held;
     const mark = this.changes;
-    const members = new Set((await roomState.roomMembers(this.db, roomId, ['join'])).map((r) => r.user_id));
-    if (mark === this.changes) this.members.set(roomId, members);
-    return members;
+    const found = new Set(await read());
+    if (mark === this.changes) map.set(key, found);
+    return found;
   }
 
   /** The user and everyone who shares a joined room with them. */
