@@ -47,10 +47,11 @@ interface Server {
   output: () => string;
 }
 
-function startServer(env: Record<string, string>): Promise<Server> {
+/** `group`: in a process group of its own, as a terminal runs it (Ctrl-C signals the group). */
+function startServer(env: Record<string, string>, group = false): Promise<Server> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'homeserver/cli/start.ts')], {
-      cwd: ROOT, env: baseEnv({ WHISPER_PORT: '0', ...env }),
+      cwd: ROOT, env: baseEnv({ WHISPER_PORT: '0', ...env }), detached: group,
     });
     let out = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -152,9 +153,10 @@ describe('npm start and the admin CLI (embedded database)', function () {
     }
   });
 
-  it('SIGTERM lets in-flight requests finish, closes cleanly, and the data survives a restart', async () => {
+  for (const how of ['SIGTERM', 'Ctrl-C'] as const) it(`${how} lets in-flight requests finish, closes cleanly, and the data survives a restart`, async () => {
     const env = { WHISPER_DATA_DIR: dataDir };
-    let server = await startServer(env);
+    // Ctrl-C: SIGINT to the whole process group, the embedded database's process included.
+    let server = await startServer(env, how === 'Ctrl-C');
     assert.equal((await register(server.url, 'keeper')).status, 200);
     // Logins take argon2 time: several are still running when the signal arrives. Each is
     // fully sent (its own connection, 'finish') before the signal, so it is truly in flight.
@@ -172,7 +174,8 @@ describe('npm start and the admin CLI (embedded database)', function () {
     );
     await Promise.all(sent);
     await new Promise((r) => setTimeout(r, 20));
-    server.child.kill('SIGTERM');
+    if (how === 'Ctrl-C') process.kill(-server.child.pid!, 'SIGINT');
+    else server.child.kill('SIGTERM');
     assert.deepEqual(await Promise.all(inflight), Array(8).fill(200));
     assert.equal(await server.exited, 0, server.output());
 

@@ -107,6 +107,10 @@ process.on('message', (msg: PgliteRequest) => {
 });
 
 let closing = false;
+// Ctrl-C in a terminal signals the whole process group: the server stops first, finishing its
+// requests, and then closes us. A signal of our own would cut that short.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 // The parent went away without closing us (it crashed or was killed): nothing else can reach
 // this database, and PGlite's files are left consistent by closing it.
 process.on('disconnect', () => {
