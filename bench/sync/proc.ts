@@ -81,21 +81,30 @@ export function isLocalDatabase(url: string): boolean {
 /** Page size for /proc's resident-set counts; 4 KiB on x86_64 and most arm64 kernels. */
 const PAGE_BYTES = 4096;
 
-/**
- * CPU seconds (user+system) and resident bytes of every process below `rootPid` (the server's
- * PGlite child, say), from /proc. Zero on machines without it.
- */
-export function descendantsUsage(rootPid: number): { cpuSeconds: number; rssBytes: number } {
+/** Processes below `rootPid`, with their stat lines. */
+function descendants(rootPid: number): ProcStat[] {
   const stats = readProcStats() ?? [];
   const parents = new Map(stats.map((p) => [p.pid, p.ppid]));
   const below = (pid: number): boolean => {
     for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === rootPid) return true;
     return false;
   };
+  return stats.filter((p) => below(p.pid));
+}
+
+/** The ids of every process below `rootPid` (the server's PGlite child, say). */
+export function descendantPids(rootPid: number): number[] {
+  return descendants(rootPid).map((p) => p.pid);
+}
+
+/**
+ * CPU seconds (user+system) and resident bytes of every process below `rootPid`, from /proc.
+ * Zero on machines without it.
+ */
+export function descendantsUsage(rootPid: number): { cpuSeconds: number; rssBytes: number } {
   let ticks = 0;
   let rssPages = 0;
-  for (const p of stats) {
-    if (!below(p.pid)) continue;
+  for (const p of descendants(rootPid)) {
     ticks += p.ticks;
     rssPages += p.rssPages;
   }

@@ -31,10 +31,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, round } from '../http/load.ts';
 import { targetStorage } from '../http/postgres.ts';
-import { startServerChild, type ServerChild } from './children.ts';
+import { startServerChild, vmRssOf, type ServerChild } from './children.ts';
 import { KoaPoller, Ledger, newPollStats, SyncPoller, type PollStats, type Poller } from './clients.ts';
 import { JsonClient, mapLimit } from './http.ts';
-import { isLocalDatabase, postgresCpuSeconds } from './proc.ts';
+import { descendantPids, isLocalDatabase, postgresCpuSeconds } from './proc.ts';
 import { buildPopulation, type Population, type Room } from './setup.ts';
 import { planMessages, prng, startSending } from './traffic.ts';
 import type { StatsReply } from './serve.ts';
@@ -384,9 +384,12 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   const parent0 = process.cpuUsage();
   const eld = monitorEventLoopDelay({ resolution: 10 });
   eld.enable();
-  let peakRss = child.vmRss() ?? 0;
+  // The server with its children (PGlite's process), as the other RSS figures count it.
+  const family = [child.pid, ...descendantPids(child.pid)];
+  const familyRss = () => family.reduce((sum, pid) => sum + (vmRssOf(pid) ?? 0), 0);
+  let peakRss = familyRss();
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, child.vmRss() ?? 0);
+    peakRss = Math.max(peakRss, familyRss());
   }, 250);
   log(`${label}: sending ${plan.length} messages at ${settings.ratePerSec}/s (${round(groupShare * 100, 1)}% to groups)`);
   const loadStart = performance.now();
@@ -521,6 +524,7 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
       idleAfterSetup: idle.rssMb,
       peakDuringLoad: peakRss ? mb(peakRss) : null,
       lifetimePeak: mb(lifetime.maxRss),
+      note: "the server with its child processes (PGlite's), except lifetimePeak: the server process alone",
     },
     idle,
     loadGenerator: {
