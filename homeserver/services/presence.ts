@@ -8,7 +8,6 @@
  */
 import { errors } from '../errors.ts';
 import type { Db, Queryable } from '../storage/database.ts';
-import * as deviceLists from '../storage/deviceLists.ts';
 import * as friends from '../storage/friends.ts';
 import * as presence from '../storage/presence.ts';
 import * as users from '../storage/users.ts';
