@@ -20,6 +20,8 @@ export interface ServerChild {
   stats(): Promise<StatsReply>;
   /** The same after two full GCs in the child. */
   statsAfterGc(): Promise<StatsReply>;
+  /** As stats, with the pauses since the previous windowStats (a meter of its own). */
+  windowStats(): Promise<StatsReply>;
   /** The child's current VmRSS in bytes, read from /proc (no work for the child), or null. */
   vmRss(): number | null;
   stop(): Promise<void>;
@@ -40,7 +42,7 @@ export async function startServerChild(opts: ServeOptions): Promise<ServerChild>
 
 
   let nextId = 1;
-  const ask = (type: 'stats' | 'gc') =>
+  const ask = (type: 'stats' | 'gc' | 'window') =>
     new Promise<StatsReply>((resolve, reject) => {
       const id = nextId++;
       const timer = setTimeout(() => {
@@ -70,6 +72,7 @@ export async function startServerChild(opts: ServeOptions): Promise<ServerChild>
     pid,
     stats: () => ask('stats'),
     statsAfterGc: () => ask('gc'),
+    windowStats: () => ask('window'),
     vmRss: () => vmRssOf(pid),
     stop: () => stopChild(child, pid),
   };

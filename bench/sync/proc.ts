@@ -110,3 +110,22 @@ export function descendantsUsage(rootPid: number): { cpuSeconds: number; rssByte
   }
   return { cpuSeconds: ticks / CLOCK_TICKS_PER_SEC, rssBytes: rssPages * PAGE_BYTES };
 }
+
+/** The machine's CPU counters (/proc/stat, all cores), in clock ticks; null without /proc. */
+export interface MachineTicks {
+  busy: number;
+  steal: number;
+  total: number;
+}
+
+export function machineTicks(): MachineTicks | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    const busy = user + nice + system + irq + softirq;
+    return { busy, steal: steal ?? 0, total: busy + idle + iowait + (steal ?? 0) };
+  } catch {
+    return null;
+  }
+}

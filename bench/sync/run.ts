@@ -27,14 +27,14 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, round } from '../http/load.ts';
 import { targetStorage } from '../http/postgres.ts';
 import { startServerChild, vmRssOf, type ServerChild } from './children.ts';
 import { KoaPoller, Ledger, newPollStats, SyncPoller, type PollStats, type Poller } from './clients.ts';
 import { JsonClient, mapLimit } from './http.ts';
-import { descendantPids, isLocalDatabase, postgresCpuSeconds } from './proc.ts';
+import { descendantPids, isLocalDatabase, machineTicks, postgresCpuSeconds, type MachineTicks } from './proc.ts';
+import { pauseMeter } from '../shared/pauses.ts';
 import { buildPopulation, type Population, type Room } from './setup.ts';
 import { planMessages, prng, startSending } from './traffic.ts';
 import type { StatsReply } from './serve.ts';
@@ -185,6 +185,61 @@ async function idleKoa(): Promise<IdleResult & { errors: PollStats['errors'] }> 
   http.close();
   await child.stop();
   return { ...idle, errors: stats.errors };
+}
+
+interface PauseWindow {
+  atS: number;
+  serverLoopMaxMs: number;
+  serverGcMaxMs: number;
+  serverGcMs: number;
+  serverCpuPercent: number;
+  loadGenLoopMaxMs: number;
+  loadGenGcMaxMs: number;
+  machineBusyPercent: number | null;
+  machineStealPercent: number | null;
+}
+
+/** Reads the server's and this process's pauses, and the machine's CPU, window by window. */
+function pauseWindows(child: ServerChild, loadStart: number) {
+  const list: PauseWindow[] = [];
+  const lg = pauseMeter();
+  let lastMachine: MachineTicks | null = machineTicks();
+  let lastCpu: number | undefined;
+  let lastAt = performance.now();
+  void child.windowStats().then((s) => (lastCpu ??= cpuSecondsOf(s)), () => {});
+  const take = async (): Promise<void> => {
+    const mine = lg();
+    const machine = machineTicks();
+    try {
+      const server = await child.windowStats();
+      const at = performance.now();
+      const cpu = cpuSecondsOf(server);
+      const share = (a: MachineTicks | null, b: MachineTicks | null, f: (t: MachineTicks) => number) =>
+        a && b && b.total > a.total ? round(((f(b) - f(a)) / (b.total - a.total)) * 100, 1) : null;
+      list.push({
+        atS: round((at - loadStart) / 1000, 1),
+        serverLoopMaxMs: round(server.pauses.loopDelayMaxMs),
+        serverGcMaxMs: round(server.pauses.gcMaxMs),
+        serverGcMs: round(server.pauses.gcTotalMs),
+        serverCpuPercent: lastCpu === undefined ? NaN : round(((cpu - lastCpu) / ((at - lastAt) / 1000)) * 100, 1),
+        loadGenLoopMaxMs: round(mine.loopDelayMaxMs),
+        loadGenGcMaxMs: round(mine.gcMaxMs),
+        machineBusyPercent: share(lastMachine, machine, (t) => t.busy),
+        machineStealPercent: share(lastMachine, machine, (t) => t.steal),
+      });
+      lastCpu = cpu;
+      lastAt = at;
+      lastMachine = machine;
+    } catch (err) {
+      log(`window stats failed: ${(err as Error).message}`);
+    }
+  };
+  return { list, take };
+}
+
+/** A pauses reading with its figures rounded, for the report. */
+function roundAll<T extends object>(o: T): T {
+  return JSON.parse(JSON.stringify(o, (_k, v) => (typeof v === 'number' ? round(v) : v)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -382,8 +437,7 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   const pg0 = pgLocal ? postgresCpuSeconds() : null;
   const cpu0 = await child.stats();
   const parent0 = process.cpuUsage();
-  const eld = monitorEventLoopDelay({ resolution: 10 });
-  eld.enable();
+  const loadGenPauses = pauseMeter();
   // The server with its children (PGlite's process), as the other RSS figures count it.
   const family = [child.pid, ...descendantPids(child.pid)];
   const familyRss = () => family.reduce((sum, pid) => sum + (vmRssOf(pid) ?? 0), 0);
@@ -393,6 +447,7 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   }, 250);
   log(`${label}: sending ${plan.length} messages at ${settings.ratePerSec}/s (${round(groupShare * 100, 1)}% to groups)`);
   const loadStart = performance.now();
+  const windows = pauseWindows(child, loadStart);
   const sendHttp = new JsonClient(child.url, settings.sendConnections);
   cleanups.push(async () => sendHttp.close());
   const sending = startSending({
@@ -401,6 +456,7 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   });
   const progress = setInterval(() => {
     const s = (performance.now() - loadStart) / 1000;
+    void windows.take();
     log(`  ${s.toFixed(0)} s: ${sending.stats.issued} issued, ${sending.stats.ok} ok, ${ledger.deliveredPairs} deliveries, ${stats.limitedSyncs} limited, ${sending.stats.non2xx + sending.stats.exceptions + stats.errors.syncNon2xx + stats.errors.syncExceptions} errors`);
   }, 5000);
   await sending.issued;
@@ -422,7 +478,8 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   const drainSeconds = (performance.now() - drainStart) / 1000;
   clearInterval(progress);
   clearInterval(sampler);
-  eld.disable();
+  const lgPauses = loadGenPauses();
+  await windows.take();
   const cpu2 = await child.stats();
   const pg2 = pgLocal ? postgresCpuSeconds() : null;
   log(`${label}: drained in ${drainSeconds.toFixed(1)} s`);
@@ -527,11 +584,11 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
       note: "the server with its child processes (PGlite's), except lifetimePeak: the server process alone",
     },
     idle,
+    windows: { every5s: windows.list, note: 'per 5 s of the load and drain (by when it was measured, not when the messages were sent): the server\'s and the load generator\'s longest event-loop delay and GC pauses, the server\'s CPU (with its database child), and the whole machine\'s busy and steal share of its cores; a delivery spike with both processes stalled and the machine busy points at the machine' },
     loadGenerator: {
       cpuSeconds: round((parent1.user + parent1.system) / 1e6),
       cpuPercent: round(((parent1.user + parent1.system) / 1e6 / loadSeconds) * 100, 1),
-      eventLoopDelayP99Ms: round(eld.percentile(99) / 1e6),
-      eventLoopDelayMaxMs: round(eld.max / 1e6),
+      pauses: roundAll(lgPauses),
       maxScheduleSlipMs: round(s.maxScheduleSlipMs),
     },
     ...(v.lost || v.duplicated ? { diagnosis: { lostSamples: v.lostSamples, lostHistoryCheck: history, duplicateSamples: v.dupSamples } } : {}),

@@ -20,7 +20,7 @@
  * baseline for what a held /sync costs Whisper.
  */
 import http from 'node:http';
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { pauseMeter, type Pauses } from '../shared/pauses.ts';
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { listenOnLoopback } from '../shared/listen.ts';
@@ -47,7 +47,7 @@ export interface ReadyLine {
 }
 
 export interface StatsRequest {
-  type: 'stats' | 'gc';
+  type: 'stats' | 'gc' | 'window';
   id: number;
 }
 
@@ -64,7 +64,7 @@ export interface StatsReply {
   /** Lifetime peak resident set size, bytes. */
   maxRss: number;
   /** Since the previous stats: the server's event-loop delay, and its GC pauses. */
-  pauses: { loopDelayP99Ms: number; loopDelayMaxMs: number; gcCount: number; gcTotalMs: number; gcMaxMs: number; majorGcCount: number };
+  pauses: Pauses;
 }
 
 const DEFAULT_POLL_MS = 30_000;
@@ -113,27 +113,6 @@ async function startKoaLongPoll(): Promise<StartedServer> {
 }
 
 
-/** The server's pauses, counted from one stats request to the next. */
-function pauseMeter(): () => StatsReply['pauses'] {
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  let gc = { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0, majorGcCount: 0 };
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      gc.gcCount++;
-      gc.gcTotalMs += e.duration;
-      gc.gcMaxMs = Math.max(gc.gcMaxMs, e.duration);
-      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.majorGcCount++;
-    }
-  }).observe({ entryTypes: ['gc'] });
-  return () => {
-    const out = { loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, ...gc };
-    loop.reset();
-    gc = { gcCount: 0, gcTotalMs: 0, gcMaxMs: 0, majorGcCount: 0 };
-    return out;
-  };
-}
-
 function stats(id: number, pauses: () => StatsReply['pauses']): StatsReply {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
@@ -153,17 +132,20 @@ function stats(id: number, pauses: () => StatsReply['pauses']): StatsReply {
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
 let pauses: (() => StatsReply['pauses']) | undefined;
+/** A second meter, read every few seconds for the per-window diagnosis. */
+let windowPauses: (() => StatsReply['pauses']) | undefined;
 serveAsChild(
   'sync serve.ts',
   async () => {
     const started = opts.kind === 'koa-longpoll' ? await startKoaLongPoll() : await startBenchWhisper(opts);
     pauses = pauseMeter();
+    windowPauses = pauseMeter();
     return started;
   },
   (msg) => {
-    if (msg?.type !== 'stats' && msg?.type !== 'gc') return undefined;
+    if (msg?.type !== 'stats' && msg?.type !== 'gc' && msg?.type !== 'window') return undefined;
     if (msg.type === 'gc') collectGarbage();
-    return stats(msg.id ?? 0, pauses!);
+    return stats(msg.id ?? 0, msg.type === 'window' ? windowPauses! : pauses!);
   },
   { kind: opts.kind },
 );
