@@ -3,6 +3,7 @@
  * children (so an interrupted run can kill them by PID), and a stop with a SIGKILL fallback.
  * Shared by bench/http and bench/sync.
  */
+import { appendFileSync } from 'node:fs';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
@@ -51,7 +52,10 @@ export async function forkServer<R extends ReadyLine>(script: string, opts: { ki
     const timer = setTimeout(() => reject(new Error(`${opts.kind} child not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
     const onExit = (code: number | null) => reject(new Error(`${opts.kind} child exited (${code}) before it was ready`));
     child.once('exit', onExit);
+    // BENCH_SERVER_STDOUT: a file that gets the servers' other stdout lines (--trace-gc output, say).
+    const copyTo = process.env.BENCH_SERVER_STDOUT;
     lines.on('line', (line) => {
+      if (copyTo) appendFileSync(copyTo, `${child.pid} ${line}\n`);
       let parsed: unknown;
       try {
         parsed = JSON.parse(line);

@@ -567,7 +567,7 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
     serverCpuSecondsUntilDrained: round(cpuSecondsOf(cpu2) - cpuSecondsOf(cpu0)),
     serverDatabaseChildCpuPercent: round(((cpu1.childCpuUs - cpu0.childCpuUs) / 1e6 / loadSeconds) * 100, 1),
     serverCpuNote: 'the Whisper child over the load window (process.cpuUsage, all its threads) plus its own children (PGlite runs in one; serverDatabaseChildCpuPercent is that part); percent of one core, the machine has 2 (200%); UntilDrained adds the backlog and drain',
-    serverPausesDuringLoad: { ...Object.fromEntries(Object.entries(cpu1.pauses).map(([k, v]) => [k, round(v)])), note: "the server's own event-loop delay and garbage-collection pauses over the load window (perf_hooks in the child)" },
+    serverPausesDuringLoad: { ...roundAll(cpu1.pauses), note: "the server's own event-loop delay and garbage-collection pauses over the load window (perf_hooks in the child)" },
     ...(backend === 'postgres'
       ? {
           postgresCpuSeconds: pg0 !== null && pg1 !== null ? round(pg1 - pg0) : null,
