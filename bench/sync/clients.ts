@@ -141,7 +141,6 @@ export interface PollerOptions {
 export abstract class Poller {
   protected readonly o: PollerOptions;
   protected stopped = false;
-  private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
 
   constructor(o: PollerOptions) {
@@ -152,9 +151,16 @@ export abstract class Poller {
     this.loop ??= this.run();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops after the request in flight, which the caller ends by closing the client's
+   * connections (one AbortSignal per poll cost more than the poll's other objects together).
+   */
+  halt(): void {
     this.stopped = true;
-    this.abort.abort();
+  }
+
+  /** Resolves once the loop has ended (after halt and the end of its request). */
+  async finished(): Promise<void> {
     await this.loop;
   }
 
@@ -167,7 +173,7 @@ export abstract class Poller {
     while (!this.stopped) {
       try {
         stats.requests++;
-        const res = await http.request('GET', this.path(timeout), { token: this.o.token, signal: this.abort.signal, timeoutMs: timeout + CLIENT_GRACE_MS });
+        const res = await http.request('GET', this.path(timeout), { token: this.o.token, timeoutMs: timeout + CLIENT_GRACE_MS });
         if (this.stopped) break;
         if (res.status !== 200) {
           stats.errors.syncNon2xx++;
