@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forkServer, stopChild } from '../shared/serverChild.ts';
 
-import type { ReadyLine, ServeOptions, StatsReply } from './serve.ts';
+import type { ReadyLine, ServeOptions, StatsReply, StatsRequest } from './serve.ts';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
 const IPC_TIMEOUT_MS = 30_000;
@@ -22,6 +22,8 @@ export interface ServerChild {
   statsAfterGc(): Promise<StatsReply>;
   /** As stats, with the pauses since the previous windowStats (a meter of its own). */
   windowStats(): Promise<StatsReply>;
+  /** Samples the child's heap for `ms` (allocations kept past a scavenge) into `file`. */
+  sampleHeap(ms: number, file: string): Promise<void>;
   /** The child's current VmRSS in bytes, read from /proc (no work for the child), or null. */
   vmRss(): number | null;
   stop(): Promise<void>;
@@ -42,21 +44,22 @@ export async function startServerChild(opts: ServeOptions): Promise<ServerChild>
 
 
   let nextId = 1;
-  const ask = (type: 'stats' | 'gc' | 'window') =>
-    new Promise<StatsReply>((resolve, reject) => {
+  /** Sends a request and waits for the reply of `replyType` with the same id. */
+  const ask = <R extends { type: string; id: number }>(request: Record<string, unknown>, replyType: R['type'], timeoutMs = IPC_TIMEOUT_MS) =>
+    new Promise<R>((resolve, reject) => {
       const id = nextId++;
       const timer = setTimeout(() => {
         child.off('message', onMessage);
-        reject(new Error(`${opts.kind} child did not answer '${type}' within ${IPC_TIMEOUT_MS} ms`));
-      }, IPC_TIMEOUT_MS);
-      const onMessage = (msg: StatsReply) => {
-        if (msg?.type !== 'stats' || msg.id !== id) return;
+        reject(new Error(`${opts.kind} child did not answer '${String(request.type)}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onMessage = (msg: R) => {
+        if (msg?.type !== replyType || msg.id !== id) return;
         clearTimeout(timer);
         child.off('message', onMessage);
         resolve(msg);
       };
       child.on('message', onMessage);
-      child.send({ type, id }, (err) => {
+      child.send({ ...request, id }, (err) => {
         if (err) {
           clearTimeout(timer);
           child.off('message', onMessage);
@@ -64,15 +67,20 @@ export async function startServerChild(opts: ServeOptions): Promise<ServerChild>
         }
       });
     });
+  const stats = (type: StatsRequest['type']) => ask<StatsReply>({ type }, 'stats');
 
   const pid = ready.pid;
   return {
     kind: opts.kind,
     url: ready.url,
     pid,
-    stats: () => ask('stats'),
-    statsAfterGc: () => ask('gc'),
-    windowStats: () => ask('window'),
+    stats: () => stats('stats'),
+    statsAfterGc: () => stats('gc'),
+    windowStats: () => stats('window'),
+    sampleHeap: async (ms, file) => {
+      const reply = await ask<{ type: 'heapSampled'; id: number; error?: string }>({ type: 'heapSample', ms, file }, 'heapSampled', ms + IPC_TIMEOUT_MS);
+      if (reply.error) throw new Error(`heap sample failed: ${reply.error}`);
+    },
     vmRss: () => vmRssOf(pid),
     stop: () => stopChild(child, pid),
   };

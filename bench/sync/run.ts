@@ -21,9 +21,13 @@
  * DATABASE_URL (adds a
  * PostgreSQL run on a scratch database it creates and drops), BENCH_CACHE_BASELINE (1: also
  * runs PGlite with the server's in-memory caches off, WHISPER_CACHE_FACTOR=0, and reports the
- * cached run's figures against it; 0 skips it), BENCH_BACKENDS (pglite,postgres: which to run).
+ * cached run's figures against it; 0 skips it), BENCH_BACKENDS (pglite,postgres: which to run),
+ * BENCH_HEAP_SAMPLE_DIR (a folder: from 10 s into the load, 8 s of allocation sampling of the
+ * server and of the load generator, written there as <run>-server.heapprofile and
+ * <run>-loadgen.heapprofile, with the objects later freed by a major GC: what gets promoted).
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +39,7 @@ import { KoaPoller, Ledger, newPollStats, SyncPoller, type PollStats, type Polle
 import { JsonClient, mapLimit } from './http.ts';
 import { descendantPids, isLocalDatabase, machineTicks, postgresCpuSeconds, type MachineTicks } from './proc.ts';
 import { pauseMeter } from '../shared/pauses.ts';
+import { sampleHeap } from '../shared/heapSample.ts';
 import { buildPopulation, type Population, type Room } from './setup.ts';
 import { planMessages, prng, startSending } from './traffic.ts';
 import type { StatsReply } from './serve.ts';
@@ -68,6 +73,18 @@ const SAMPLES = 10;
 const GOALS = { p99Ms: 50, lost: 0, duplicated: 0 };
 
 const log = (msg: string) => console.error(`[bench:sync] ${msg}`);
+const heapSampleDir = process.env.BENCH_HEAP_SAMPLE_DIR;
+const HEAP_SAMPLE_AFTER_MS = 10_000;
+const HEAP_SAMPLE_MS = 8_000;
+
+/** The server's and this process's allocation samples over the same seconds of load. */
+async function sampleHeaps(child: ServerChild, dir: string, label: string): Promise<void> {
+  await sleep(HEAP_SAMPLE_AFTER_MS);
+  mkdirSync(dir, { recursive: true });
+  const files = [path.join(dir, `${label}-server.heapprofile`), path.join(dir, `${label}-loadgen.heapprofile`)];
+  await Promise.all([child.sampleHeap(HEAP_SAMPLE_MS, files[0]), sampleHeap(HEAP_SAMPLE_MS, files[1])]);
+  log(`heap samples written: ${files.join(', ')}`);
+}
 
 /** Which server code was measured: the commit, and whether server files differed from it. */
 function codeVersion(): { commit: string | null; serverFilesModified: boolean | null } {
@@ -461,7 +478,9 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
     void windows.take();
     log(`  ${s.toFixed(0)} s: ${sending.stats.issued} issued, ${sending.stats.ok} ok, ${ledger.deliveredPairs} deliveries, ${stats.limitedSyncs} limited, ${sending.stats.non2xx + sending.stats.exceptions + stats.errors.syncNon2xx + stats.errors.syncExceptions} errors`);
   }, 5000);
+  const heapSampling = heapSampleDir ? sampleHeaps(child, heapSampleDir, label) : Promise.resolve();
   await sending.issued;
+  await heapSampling;
   const loadSeconds = (performance.now() - loadStart) / 1000;
   const cpu1 = await child.stats();
   const parent1 = process.cpuUsage(parent0);

@@ -21,6 +21,7 @@
  */
 import http from 'node:http';
 import { pauseMeter, type Pauses } from '../shared/pauses.ts';
+import { sampleHeap } from '../shared/heapSample.ts';
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
 import { listenOnLoopback } from '../shared/listen.ts';
@@ -49,6 +50,14 @@ export interface ReadyLine {
 export interface StatsRequest {
   type: 'stats' | 'gc' | 'window';
   id: number;
+}
+
+/** Samples the server's heap for `ms` into `file`; answered by {type: 'heapSampled', id}. */
+export interface HeapSampleRequest {
+  type: 'heapSample';
+  id: number;
+  ms: number;
+  file: string;
 }
 
 export interface StatsReply {
@@ -143,6 +152,14 @@ serveAsChild(
     return started;
   },
   (msg) => {
+    if (msg?.type === 'heapSample') {
+      const { id, ms, file } = msg as HeapSampleRequest;
+      void sampleHeap(ms, file).then(
+        () => process.send?.({ type: 'heapSampled', id }),
+        (err: unknown) => process.send?.({ type: 'heapSampled', id, error: (err as Error).message }),
+      );
+      return undefined;
+    }
     if (msg?.type !== 'stats' && msg?.type !== 'gc' && msg?.type !== 'window') return undefined;
     if (msg.type === 'gc') collectGarbage();
     return stats(msg.id ?? 0, msg.type === 'window' ? windowPauses! : pauses!);
