@@ -51,7 +51,7 @@ export interface SyncLogEntry {
   limitedRooms: number;
 }
 
-export class Ledger implements ArrivalSink {
+export class Ledger {
   readonly messages: SentMessage[] = [];
   /** Per user: sequence number → what arrived. */
   readonly received: Array<Map<number, Receipt>>;
@@ -74,59 +74,27 @@ export class Ledger implements ArrivalSink {
   }
 
   record(user: number, roomId: string, event: any, at: number, via: string): number | undefined {
-    const seq = benchSeq(event);
-    if (seq === undefined || !this.recordArrival({ user, roomId, seq, eventId: String(event.event_id), at, via })) return undefined;
-    return seq;
-  }
-
-  logSync(user: number, entry: SyncLogEntry): void {
-    if (this.recording) this.syncLog[user].push(entry);
-  }
-
-  /** Counts one arrival of a benchmark message; false if the ledger never sent it (to that room). */
-  recordArrival({ user, roomId, seq, eventId, at, via }: Arrival): boolean {
+    if (event?.type !== 'm.room.message') return undefined;
+    const m = BODY.exec(String(event.content?.body ?? ''));
+    if (!m) return undefined;
+    const seq = Number(m[1]);
     const msg = this.messages[seq];
     if (!msg || this.roomIndex.get(roomId) !== msg.room) {
       this.unknown++;
-      return false;
+      return undefined;
     }
     const mine = this.received[user];
     const r = mine.get(seq);
     if (r) {
       r.count++;
-      r.eventIds.push(eventId);
+      r.eventIds.push(String(event.event_id));
       r.via.push(via);
     } else {
-      mine.set(seq, { count: 1, firstAt: at, eventIds: [eventId], via: [via] });
+      mine.set(seq, { count: 1, firstAt: at, eventIds: [String(event.event_id)], via: [via] });
       if (user !== msg.sender) this.deliveredPairs++;
     }
-    return true;
+    return seq;
   }
-}
-
-/** One copy of a benchmark message reaching a client. */
-export interface Arrival {
-  user: number;
-  roomId: string;
-  seq: number;
-  eventId: string;
-  /** performance.now() of the thread that owns the ledger. */
-  at: number;
-  via: string;
-}
-
-/** Where a client puts what it received: the ledger, or a worker's channel to it. */
-export interface ArrivalSink {
-  /** The message's sequence number if it is a benchmark message, else undefined. */
-  record(user: number, roomId: string, event: any, at: number, via: string): number | undefined;
-  logSync(user: number, entry: SyncLogEntry): void;
-}
-
-/** The sequence number a benchmark message carries in its body, if `event` is one. */
-export function benchSeq(event: any): number | undefined {
-  if (event?.type !== 'm.room.message') return undefined;
-  const m = BODY.exec(String(event.content?.body ?? ''));
-  return m ? Number(m[1]) : undefined;
 }
 
 export interface PollStats {
@@ -167,8 +135,6 @@ export interface PollerOptions {
   timeoutMs: number;
   /** The first long-poll's timeout, so that the clients' poll cycles are spread evenly. */
   firstTimeoutMs: number;
-  /** The ledger's clock (performance.now() of its thread); a worker's own differs. */
-  now: () => number;
 }
 
 /** One long-polling client. `run` resolves once stopped. */
@@ -216,7 +182,7 @@ export abstract class Poller {
           continue;
         }
         stats.responses++;
-        await this.handle(res.body, this.o.now());
+        await this.handle(res.body, performance.now());
         timeout = this.o.timeoutMs;
       } catch (err) {
         if (this.stopped) break;
@@ -232,9 +198,9 @@ export abstract class Poller {
 export class SyncPoller extends Poller {
   private since: string;
   private readonly filterId: string;
-  private readonly ledger: ArrivalSink;
+  private readonly ledger: Ledger;
 
-  constructor(o: PollerOptions & { since: string; filterId: string; ledger: ArrivalSink }) {
+  constructor(o: PollerOptions & { since: string; filterId: string; ledger: Ledger }) {
     super(o);
     this.since = o.since;
     this.filterId = o.filterId;
@@ -258,7 +224,7 @@ export class SyncPoller extends Poller {
         limitedRooms++;
         stats.limitedSyncs++;
         const gap = await this.fillGap(roomId, String(timeline.prev_batch), since);
-        const gapAt = this.o.now();
+        const gapAt = performance.now();
         for (const e of gap) {
           const seq = this.ledger.record(this.o.user, roomId, e, gapAt, `gap ${timeline.prev_batch}…${since}`);
           if (seq !== undefined) seqs.push(seq);
@@ -273,7 +239,7 @@ export class SyncPoller extends Poller {
       stats.responsesWithMessages++;
       stats.messageEvents += seqs.length;
     }
-    this.ledger.logSync(this.o.user, { since, next, at, seqs, limitedRooms });
+    if (this.ledger.recording) this.ledger.syncLog[this.o.user].push({ since, next, at, seqs, limitedRooms });
     this.since = next;
   }
 

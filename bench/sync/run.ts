@@ -15,8 +15,7 @@
  * BENCH_GROUPS (10), BENCH_GROUP_SIZE (20), BENCH_IDLE_SECONDS (10), BENCH_DRAIN_SECONDS
  * (10), BENCH_MAX_BACKLOG_SECONDS (600: how long, after the last message is issued, sends
  * still queued in an overloaded server may take before counting as errors), BENCH_POLL_TIMEOUT_MS (30000), BENCH_TIMELINE_LIMIT (50), BENCH_SEED (1),
- * BENCH_REGISTER_CONCURRENCY (8), BENCH_SETUP_CONCURRENCY (16), BENCH_CLIENT_THREADS (4: worker
- * threads the long-polling clients are spread over, see clientWorker.ts), BENCH_SEND_CONNECTIONS (100:
+ * BENCH_REGISTER_CONCURRENCY (8), BENCH_SETUP_CONCURRENCY (16), BENCH_SEND_CONNECTIONS (100:
  * the senders' keep-alive connections; a send issued while all are busy waits in the load
  * generator, and that wait counts in its latency, which runs from the scheduled issue),
  * DATABASE_URL (adds a
@@ -36,8 +35,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, round } from '../http/load.ts';
 import { targetStorage } from '../http/postgres.ts';
 import { startServerChild, vmRssOf, type ServerChild } from './children.ts';
-import { Ledger, type PollStats } from './clients.ts';
-import { ClientPool } from './clientPool.ts';
+import { KoaPoller, Ledger, newPollStats, SyncPoller, type PollStats, type Poller } from './clients.ts';
 import { JsonClient, mapLimit } from './http.ts';
 import { descendantPids, isLocalDatabase, machineTicks, postgresCpuSeconds, type MachineTicks } from './proc.ts';
 import { pauseMeter } from '../shared/pauses.ts';
@@ -63,7 +61,6 @@ const settings = {
   registerConcurrency: envNumber('BENCH_REGISTER_CONCURRENCY', 8, true),
   setupConcurrency: envNumber('BENCH_SETUP_CONCURRENCY', 16, true),
   sendConnections: envNumber('BENCH_SEND_CONNECTIONS', 100, true),
-  clientThreads: envNumber('BENCH_CLIENT_THREADS', 4, true),
   cacheBaseline: envNumber('BENCH_CACHE_BASELINE', 1, true) > 0,
   /** BENCH_BACKENDS: a comma-separated subset of pglite,postgres (default: every one available). */
   backends: process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim()),
@@ -185,15 +182,26 @@ function firstTimeouts(n: number, seed: number): number[] {
   return Array.from({ length: n }, () => 1 + Math.floor(rnd() * settings.pollTimeoutMs));
 }
 
+/** Stops the pollers: each ends once its request in flight fails as `http` closes. */
+async function stopPollers(pollers: Poller[], http: JsonClient): Promise<void> {
+  for (const p of pollers) p.halt();
+  await http.close();
+  await Promise.all(pollers.map((p) => p.finished()));
+}
+
 async function idleKoa(): Promise<IdleResult & { errors: PollStats['errors'] }> {
   const child = await startChild('koa-longpoll');
+  const http = new JsonClient(child.url);
+  const stats = newPollStats();
   const timeouts = firstTimeouts(settings.clients, settings.seed + 7);
-  const clients = timeouts.map((firstTimeoutMs, user) => ({ user, token: randomBytes(24).toString('base64url'), firstTimeoutMs }));
-  const pool = new ClientPool('koa', child.url, settings.pollTimeoutMs, clients, settings.clientThreads);
-  const stats = pool.stats;
-  log(`koa: ${clients.length} clients long-polling (${settings.clientThreads} threads)`);
-  const idle = await measureIdle(child, stats, clients.length, 'koa');
-  await pool.stop();
+  const pollers = timeouts.map(
+    (firstTimeoutMs, user) =>
+      new KoaPoller({ http, stats, user, token: randomBytes(24).toString('base64url'), timeoutMs: settings.pollTimeoutMs, firstTimeoutMs }),
+  );
+  for (const p of pollers) p.start();
+  log(`koa: ${pollers.length} clients long-polling`);
+  const idle = await measureIdle(child, stats, pollers.length, 'koa');
+  await stopPollers(pollers, http);
   await child.stop();
   return { ...idle, errors: stats.errors };
 }
@@ -417,24 +425,28 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   log(`${label}: ${starts.length} initial syncs in ${initialSyncSeconds.toFixed(1)} s`);
 
   const ledger = new Ledger(pop.users.length, pop.rooms);
+  const stats = newPollStats();
   const timeouts = firstTimeouts(pop.users.length, settings.seed + 7);
-  const clients = pop.users.map((u, user) => ({
-    user, token: u.accessToken, firstTimeoutMs: timeouts[user], since: String(starts[user].next_batch), filterId: pop.filterIds[user],
-  }));
-  const pool = new ClientPool('sync', child.url, settings.pollTimeoutMs, clients, settings.clientThreads, ledger);
-  const stats = pool.stats;
+  const pollers = pop.users.map(
+    (u, user) =>
+      new SyncPoller({
+        http, stats, user, token: u.accessToken, timeoutMs: settings.pollTimeoutMs, firstTimeoutMs: timeouts[user],
+        since: String(starts[user].next_batch), filterId: pop.filterIds[user], ledger,
+      }),
+  );
   let pollersStopped = false;
   const stopAll = async () => {
     if (pollersStopped) return;
     pollersStopped = true;
-    await pool.stop();
+    await stopPollers(pollers, http);
   };
   cleanups.push(stopAll);
+  for (const p of pollers) p.start();
   const setupSeconds = (performance.now() - setupStart) / 1000;
-  log(`${label}: ${clients.length} clients long-polling (${settings.clientThreads} threads); setup took ${setupSeconds.toFixed(1)} s`);
+  log(`${label}: ${pollers.length} clients long-polling; setup took ${setupSeconds.toFixed(1)} s`);
 
   const pgLocal = backend === 'postgres' && isLocalDatabase(databaseUrl!);
-  const idle = await measureIdle(child, stats, clients.length, label, pgLocal);
+  const idle = await measureIdle(child, stats, pollers.length, label, pgLocal);
 
   // ---- load
   const plan = planMessages(pop.rooms, Math.round(settings.ratePerSec * settings.seconds), settings.seed);
@@ -445,7 +457,6 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   const cpu0 = await child.stats();
   const parent0 = process.cpuUsage();
   const loadGenPauses = pauseMeter();
-  pool.mark();
   // The server with its children (PGlite's process), as the other RSS figures count it.
   const family = [child.pid, ...descendantPids(child.pid)];
   const familyRss = () => family.reduce((sum, pid) => sum + (vmRssOf(pid) ?? 0), 0);
@@ -599,8 +610,6 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
       cpuSeconds: round((parent1.user + parent1.system) / 1e6),
       cpuPercent: round(((parent1.user + parent1.system) / 1e6 / loadSeconds) * 100, 1),
       pauses: roundAll(lgPauses),
-      clientThreadPauses: pool.threadPauses.map((p) => roundAll(p)),
-      pausesNote: "pauses: the main thread's (the sender and the ledger); clientThreadPauses: each clients' thread's, whose pauses delay the arrivals it stamps",
       maxScheduleSlipMs: round(s.maxScheduleSlipMs),
     },
     ...(v.lost || v.duplicated ? { diagnosis: { lostSamples: v.lostSamples, lostHistoryCheck: history, duplicateSamples: v.dupSamples } } : {}),
@@ -673,7 +682,7 @@ async function main(): Promise<void> {
     machine: {
       ...machineFacts(),
       code: { ...code, changedDuringRun: JSON.stringify(codeVersion()) !== JSON.stringify(code) },
-      note: `the load generator (the sender and the ledger in one thread, the clients in ${settings.clientThreads} worker threads of the same process, each with its own heap) runs on the same cores as the server child (and PostgreSQL); see runs.*.loadGenerator (its CPU counts every thread; its pauses are the main thread's)`,
+      note: 'the load generator (all clients and the sender, one process) runs on the same cores as the server child (and PostgreSQL); see runs.*.loadGenerator',
     },
     runs,
     idle,
