@@ -141,6 +141,7 @@ export interface PollerOptions {
 export abstract class Poller {
   protected readonly o: PollerOptions;
   protected stopped = false;
+  private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
 
   constructor(o: PollerOptions) {
@@ -151,16 +152,9 @@ export abstract class Poller {
     this.loop ??= this.run();
   }
 
-  /**
-   * Stops after the request in flight, which the caller ends by closing the client's
-   * connections (one AbortSignal per poll cost more than the poll's other objects together).
-   */
-  halt(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
-  }
-
-  /** Resolves once the loop has ended (after halt and the end of its request). */
-  async finished(): Promise<void> {
+    this.abort.abort();
     await this.loop;
   }
 
@@ -173,7 +167,7 @@ export abstract class Poller {
     while (!this.stopped) {
       try {
         stats.requests++;
-        const res = await http.request('GET', this.path(timeout), { token: this.o.token, timeoutMs: timeout + CLIENT_GRACE_MS });
+        const res = await http.request('GET', this.path(timeout), { token: this.o.token, signal: this.abort.signal, timeoutMs: timeout + CLIENT_GRACE_MS });
         if (this.stopped) break;
         if (res.status !== 200) {
           stats.errors.syncNon2xx++;

@@ -1,15 +1,11 @@
 /**
- * A small JSON-over-HTTP client for the load generator, on undici's connection pool: by
- * default without a connection cap, so each of the 1,000 long-polls gets a connection; with
- * a cap, requests beyond it wait in the pool's queue, in order.
- *
- * Why undici and not node:http: the load generator measures delivery times on its own event
- * loop, so its garbage-collection pauses land in the figures, and a long-poll's client-side
- * objects outlive a young-generation cycle and get promoted. In one 60 s run each, the load
- * generator's GC time was 1.5 s with node:http and 1.1 s with this client; its scavenges
- * still pause it 15-30 ms on this 2-core box (--trace-gc-nvp: 13-16 MB promoted each).
+ * A small JSON-over-HTTP client for the load generator: node:http with a keep-alive agent,
+ * by default without a socket cap so each of the 1,000 long-polls gets a connection. (undici
+ * is not a dependency here; node:http also costs the parent, which shares 2 cores with the
+ * server, less CPU per request than fetch.) With a cap, requests beyond it wait in the
+ * agent's queue, in order.
  */
-import { errors, Pool } from 'undici';
+import http from 'node:http';
 
 export interface JsonResponse {
   status: number;
@@ -36,44 +32,47 @@ export class HttpError extends Error {
 
 export class JsonClient {
   readonly base: URL;
-  private readonly pool: Pool;
+  private readonly agent: http.Agent;
 
-  constructor(baseUrl: string, maxConnections?: number) {
+  constructor(baseUrl: string, maxSockets = Infinity) {
     this.base = new URL(baseUrl);
-    // No pipelining: a long-poll holds its connection. Timeouts are per request (below).
-    this.pool = new Pool(this.base.origin, { connections: maxConnections ?? null, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
+    this.agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets, maxFreeSockets: 4096, scheduling: 'lifo' });
   }
 
-  /**
-   * Resolves with any status; rejects on a network error, a timeout or an abort. Timeouts are
-   * undici's own timers, not AbortSignal.timeout: a signal per request (with AbortSignal.any
-   * to join the caller's) left about 7 KB of listeners and weak references per long-poll.
-   */
-  async request(method: string, path: string, opts: RequestOptions = {}): Promise<JsonResponse> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    let payload: string | undefined;
-    if (opts.body !== undefined) {
-      payload = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
+  /** Resolves with any status; rejects on a network error, a timeout or an abort. */
+  request(method: string, path: string, opts: RequestOptions = {}): Promise<JsonResponse> {
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    if (payload !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(payload);
     }
-    const timeout = opts.timeoutMs ?? 0;
-    try {
-      const res = await this.pool.request({ method: method as 'GET', path, headers, body: payload, signal: opts.signal, headersTimeout: timeout, bodyTimeout: timeout });
-      const text = await res.body.text();
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = text;
+    return new Promise<JsonResponse>((resolve, reject) => {
+      const req = http.request(
+        { host: this.base.hostname, port: this.base.port, path, method, headers, agent: this.agent, signal: opts.signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown;
+            try {
+              body = text ? JSON.parse(text) : undefined;
+            } catch {
+              body = text;
+            }
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+        },
+      );
+      req.on('error', reject);
+      if (opts.timeoutMs !== undefined) {
+        req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`${method} ${path.split('?')[0]}: no answer within ${opts.timeoutMs} ms`)));
       }
-      return { status: res.statusCode, body };
-    } catch (err) {
-      if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
-        throw new Error(`${method} ${path.split('?')[0]}: no answer within ${opts.timeoutMs} ms`);
-      }
-      throw err;
-    }
+      req.end(payload);
+    });
   }
 
   /** As request, but throws unless the status is 200. */
@@ -83,9 +82,14 @@ export class JsonClient {
     return res.body;
   }
 
-  /** Closes every connection; requests in flight fail. */
-  async close(): Promise<void> {
-    if (!this.pool.destroyed) await this.pool.destroy().catch(() => {});
+  /** Open sockets (in use and idle), for the report. */
+  sockets(): number {
+    const count = (r: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(r).reduce((n, list) => n + (list?.length ?? 0), 0);
+    return count(this.agent.sockets) + count(this.agent.freeSockets);
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 }
 

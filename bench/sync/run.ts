@@ -182,11 +182,8 @@ function firstTimeouts(n: number, seed: number): number[] {
   return Array.from({ length: n }, () => 1 + Math.floor(rnd() * settings.pollTimeoutMs));
 }
 
-/** Stops the pollers: each ends once its request in flight fails as `http` closes. */
-async function stopPollers(pollers: Poller[], http: JsonClient): Promise<void> {
-  for (const p of pollers) p.halt();
-  await http.close();
-  await Promise.all(pollers.map((p) => p.finished()));
+async function stopPollers(pollers: Poller[]): Promise<void> {
+  await Promise.all(pollers.map((p) => p.stop()));
 }
 
 async function idleKoa(): Promise<IdleResult & { errors: PollStats['errors'] }> {
@@ -201,7 +198,8 @@ async function idleKoa(): Promise<IdleResult & { errors: PollStats['errors'] }> 
   for (const p of pollers) p.start();
   log(`koa: ${pollers.length} clients long-polling`);
   const idle = await measureIdle(child, stats, pollers.length, 'koa');
-  await stopPollers(pollers, http);
+  await stopPollers(pollers);
+  http.close();
   await child.stop();
   return { ...idle, errors: stats.errors };
 }
@@ -438,7 +436,7 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   const stopAll = async () => {
     if (pollersStopped) return;
     pollersStopped = true;
-    await stopPollers(pollers, http);
+    await stopPollers(pollers);
   };
   cleanups.push(stopAll);
   for (const p of pollers) p.start();
@@ -521,8 +519,8 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   await stopAll();
   const lifetime = await child.stats();
   await child.stop();
-  await http.close();
-  await sendHttp.close();
+  http.close();
+  sendHttp.close();
 
   const s = sending.stats;
   const sendSorted = [...s.latencies].sort((a, b) => a - b);
