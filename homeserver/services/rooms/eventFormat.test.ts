@@ -307,6 +307,24 @@ describe('eventFormat', () => {
       const message = withHashes(pdu());
       assert.equal(eventIdFor(message, '10'), eventIdFor(message, '11'));
     });
+
+    // eventIdFor hashes a redacted view that shares the event's values instead of copying them.
+    for (const version of ['10', '11'] as const) {
+      it(`v${version}: is the hash of redactEvent's copy, and leaves the event alone`, () => {
+        const create = withHashes(pdu({ type: 'm.room.create', state_key: '', content: { room_version: version, predecessor: { room_id: '!old:b' } } }));
+        const power = withHashes(pdu({ type: 'm.room.power_levels', state_key: '', content: { users: { '@a:b': 100 }, invite: 0, other: { x: 1 } } }));
+        for (const event of [create, power, withHashes(pdu())]) {
+          const before = structuredClone(event);
+          const copy = redactEvent(event, version) as unknown as Record<string, unknown>;
+          delete copy.signatures;
+          delete copy.unsigned;
+          delete copy.event_id;
+          const expected = `$${createHash('sha256').update(canonicalJson(copy)).digest('base64url')}`;
+          assert.equal(eventIdFor(event, version), expected);
+          assert.deepEqual(event, before);
+        }
+      });
+    }
   });
 
   describe('redaction', () => {

@@ -140,6 +140,10 @@ const POWER_LEVEL_KEYS_V10 = [
   'ban', 'events', 'events_default', 'kick', 'redact', 'state_default', 'users', 'users_default',
 ];
 
+/** How kept values are carried over: deep-copied, or shared with the source (for hashing only). */
+type Carry = <V>(value: V) => V;
+const shared: Carry = (value) => value;
+
 /**
  * The spec's redaction algorithm: strips every top-level key not needed for auth and the
  * content keys not listed for the event's type. Returns a new, deep-copied object; `unsigned`
@@ -149,19 +153,23 @@ export function redactEvent<T extends PduBody | Record<string, unknown>>(
   event: T,
   roomVersion: RoomVersion,
 ): T {
+  return redactWith(event, roomVersion, structuredClone);
+}
+
+function redactWith<T extends PduBody | Record<string, unknown>>(event: T, roomVersion: RoomVersion, carry: Carry): T {
   const source = event as Record<string, unknown>;
   const kept = roomVersion === '11' ? KEPT_KEYS_V11 : KEPT_KEYS_V10;
   const out: Record<string, unknown> = {};
   for (const key of kept) {
     if (key !== 'content' && Object.hasOwn(source, key) && source[key] !== undefined) {
-      out[key] = structuredClone(source[key]);
+      out[key] = carry(source[key]);
     }
   }
   const type = typeof source.type === 'string' ? source.type : '';
   const content = isObject(source.content) ? source.content : {};
   // Every server keeps a `content` object on a redacted event, even an empty one, so the
   // reference hash agrees.
-  out.content = redactContent(type, content, roomVersion);
+  out.content = redactContent(type, content, roomVersion, carry);
   return out as T;
 }
 
@@ -170,7 +178,9 @@ export function redactContent(
   type: string,
   content: Record<string, unknown>,
   roomVersion: RoomVersion,
+  carry: Carry = structuredClone,
 ): Record<string, unknown> {
+  const pick = (source: Record<string, unknown>, keys: readonly string[]) => pickWith(source, keys, carry);
   const v11 = roomVersion === '11';
   switch (type) {
     case 'm.room.member': {
@@ -182,7 +192,7 @@ export function redactContent(
     }
     case 'm.room.create':
       // v11 keeps it all (room_version, m.federate, predecessor matter to auth forever).
-      return v11 ? structuredClone(content) : pick(content, ['creator']);
+      return v11 ? carry(content) : pick(content, ['creator']);
     case 'm.room.join_rules':
       return pick(content, ['join_rule', 'allow']);
     case 'm.room.power_levels':
@@ -197,11 +207,11 @@ export function redactContent(
   }
 }
 
-function pick(source: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+function pickWith(source: Record<string, unknown>, keys: readonly string[], carry: Carry): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     if (Object.hasOwn(source, key) && source[key] !== undefined) {
-      out[key] = structuredClone(source[key]);
+      out[key] = carry(source[key]);
     }
   }
   return out;
@@ -246,7 +256,9 @@ export function withHashes(event: PduBody): PduBody & { hashes: { sha256: string
  * this keeps the id stable for stored events that carry theirs.
  */
 export function eventIdFor(event: PduBody, roomVersion: RoomVersion): string {
-  const redacted = redactEvent(event as unknown as Record<string, unknown>, roomVersion);
+  // Only hashed, never kept or changed: the kept values are shared, not deep-copied (a copy of
+  // prev_events, auth_events and content on every send showed in profiles).
+  const redacted = redactWith(event as unknown as Record<string, unknown>, roomVersion, shared);
   const body = without(redacted, ['signatures', 'unsigned', 'event_id']);
   return `$${sha256(canonicalJson(body)).toString('base64url')}`;
 }
