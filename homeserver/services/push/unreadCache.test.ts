@@ -41,7 +41,14 @@ describe('UnreadCountCache: unread counts kept in memory', () => {
     assert.deepEqual(counts, { main: { notification_count: 1, highlight_count: 0 }, threads: { $root: { notification_count: 1, highlight_count: 1 } } });
     assert.equal(s.loads.length, 1, 'no second read');
     counts.main.notification_count = 99;
-    assert.equal((await s.read('@u', none)).main.notification_count, 1, 'answers are copies');
+    counts.threads.$root.highlight_count = 99;
+    counts.threads.$other = { notification_count: 5, highlight_count: 0 };
+    const again = await s.read('@u', none);
+    assert.deepEqual(again, { main: { notification_count: 1, highlight_count: 0 }, threads: { $root: { notification_count: 1, highlight_count: 1 } } }, 'answers are copies, threads too');
+    s.write(14, { users: [{ userId: '@u', highlight: true }], thread: '$root' });
+    s.advance(14);
+    assert.deepEqual(again.threads.$root, { notification_count: 1, highlight_count: 1 }, 'a later count does not reach an answer given');
+    assert.deepEqual((await s.read('@u', none)).threads.$root, { notification_count: 2, highlight_count: 2 });
   });
 
   it('reads again after an event written elsewhere, a receipt, or the user\'s membership change', async () => {

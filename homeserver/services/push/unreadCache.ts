@@ -63,11 +63,11 @@ export class UnreadCountCache {
   async read(userId: string, roomId: string, blocked: ReadonlySet<string>, frontier: number | undefined, load: (upTo: number | undefined) => Promise<UnreadCounts>): Promise<UnreadCounts> {
     const key = keyOf(roomId, userId);
     const hit = this.enabled ? this.entries?.get(key) : undefined;
-    if (hit && hit.blocked === blocked) return structuredClone(hit.counts);
+    if (hit && hit.blocked === blocked) return copyCounts(hit.counts);
     const version = this.versions.get(roomId) ?? 0;
     const counts = await load(this.entries && this.enabled ? frontier : undefined);
     if (this.entries && this.enabled && frontier !== undefined && version === (this.versions.get(roomId) ?? 0)) {
-      this.entries.set(key, { roomId, asOf: frontier, blocked, counts: structuredClone(counts) });
+      this.entries.set(key, { roomId, asOf: frontier, blocked, counts: copyCounts(counts) });
       let keys = this.byRoom.get(roomId);
       if (!keys) this.byRoom.set(roomId, (keys = new Set()));
       keys.add(key);
@@ -135,3 +135,14 @@ export class UnreadCountCache {
 }
 
 const keyOf = (roomId: string, userId: string) => `${roomId}\n${userId}`;
+
+/**
+ * A copy the caller may change without touching the cache (and the cache's later increments
+ * not reaching an answer already given). Two levels of plain numbers: structuredClone's
+ * serialisation cost more, on every room of every sync.
+ */
+function copyCounts(c: UnreadCounts): UnreadCounts {
+  const threads: Record<string, Counts> = {};
+  for (const id of Object.keys(c.threads)) threads[id] = { ...c.threads[id] };
+  return { main: { ...c.main }, threads };
+}
