@@ -42,7 +42,7 @@ describe('UnreadCountCache: unread counts kept in memory', () => {
     assert.equal(s.loads.length, 1, 'no second read');
     counts.main.notification_count = 99;
     counts.threads.$root.highlight_count = 99;
-    counts.threads.$other = { notification_count: 5, highlight_count: 0 };
+    Object.assign(counts.threads, { $other: { notification_count: 5, highlight_count: 0 } });
     const again = await s.read('@u', none);
     assert.deepEqual(again, { main: { notification_count: 1, highlight_count: 0 }, threads: { $root: { notification_count: 1, highlight_count: 1 } } }, 'answers are copies, threads too');
     s.write(14, { users: [{ userId: '@u', highlight: true }], thread: '$root' });
