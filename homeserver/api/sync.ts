@@ -27,18 +27,20 @@ export function syncHandlers(s: Services) {
       const aborted = new AbortController();
       const onClose = () => aborted.abort();
       ctx.req.once('close', onClose);
-      try {
-        ctx.body = await s.sync.sync(requester, {
+      // Chained rather than awaited: while the poll waits, this handler keeps no suspended frame.
+      return s.sync
+        .sync(requester, {
           since: q.since ? decodeSyncToken(q.since) : undefined,
           timeoutMs: Math.min(q.timeout ?? 0, MAX_TIMEOUT_MS),
           fullState: q.full_state ?? false,
           filter,
           setPresence: q.set_presence,
           signal: aborted.signal,
-        });
-      } finally {
-        ctx.req.off('close', onClose);
-      }
+        })
+        .then((body) => {
+          ctx.body = body;
+        })
+        .finally(() => ctx.req.off('close', onClose));
     },
 
     async createFilter(ctx: Ctx) {

@@ -33,6 +33,8 @@ export function requireAuth(sessions: SessionService) {
       throw errors.missingToken();
     }
     ctx.state.requester = await sessions.authenticate(token, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null });
-    await next();
+    // Returned, not awaited: this frame is let go while the handler runs (a long-poll may wait
+    // a minute).
+    return next();
   };
 }
