@@ -26,12 +26,19 @@ const KINDS: Record<number, string> = {
 
 const empty = () => ({ gcCount: 0, gcTotalMs: 0, gcMaxMs: 0, majorGcCount: 0, gcMsByKind: {} as Record<string, number> });
 
-/** Starts measuring; each call of the returned function reads and resets. */
-export function pauseMeter(): () => Pauses {
+export interface PauseMeter {
+  /** The pauses since the last read (or the start), and starts counting again. */
+  read(): Pauses;
+  /** Stops measuring: a meter per run would otherwise keep observing for the process's life. */
+  stop(): void;
+}
+
+/** Starts measuring. */
+export function pauseMeter(): PauseMeter {
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   let gc = empty();
-  new PerformanceObserver((list) => {
+  const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
       gc.gcCount++;
@@ -40,11 +47,18 @@ export function pauseMeter(): () => Pauses {
       gc.gcMsByKind[kind] = (gc.gcMsByKind[kind] ?? 0) + e.duration;
       if (kind === 'major') gc.majorGcCount++;
     }
-  }).observe({ entryTypes: ['gc'] });
-  return () => {
-    const out = { loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, ...gc };
-    loop.reset();
-    gc = empty();
-    return out;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    read() {
+      const out = { loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, ...gc };
+      loop.reset();
+      gc = empty();
+      return out;
+    },
+    stop() {
+      observer.disconnect();
+      loop.disable();
+    },
   };
 }

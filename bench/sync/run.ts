@@ -206,6 +206,8 @@ async function idleKoa(): Promise<IdleResult & { errors: PollStats['errors'] }> 
 
 interface PauseWindow {
   atS: number;
+  /** What the window covers: the last one ends with the drain, and may be short. */
+  seconds: number;
   serverLoopMaxMs: number;
   serverGcMaxMs: number;
   serverGcMs: number;
@@ -225,7 +227,7 @@ function pauseWindows(child: ServerChild, loadStart: number) {
   let lastAt = performance.now();
   void child.windowStats().then((s) => (lastCpu ??= cpuSecondsOf(s)), () => {});
   const take = async (): Promise<void> => {
-    const mine = lg();
+    const mine = lg.read();
     const machine = machineTicks();
     try {
       const server = await child.windowStats();
@@ -235,6 +237,7 @@ function pauseWindows(child: ServerChild, loadStart: number) {
         a && b && b.total > a.total ? round(((f(b) - f(a)) / (b.total - a.total)) * 100, 1) : null;
       list.push({
         atS: round((at - loadStart) / 1000, 1),
+        seconds: round((at - lastAt) / 1000, 1),
         serverLoopMaxMs: round(server.pauses.loopDelayMaxMs),
         serverGcMaxMs: round(server.pauses.gcMaxMs),
         serverGcMs: round(server.pauses.gcTotalMs),
@@ -251,7 +254,7 @@ function pauseWindows(child: ServerChild, loadStart: number) {
       log(`window stats failed: ${(err as Error).message}`);
     }
   };
-  return { list, take };
+  return { list, take, stop: () => lg.stop() };
 }
 
 /** A pauses reading with its figures rounded, for the report. */
@@ -465,6 +468,11 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   log(`${label}: sending ${plan.length} messages at ${settings.ratePerSec}/s (${round(groupShare * 100, 1)}% to groups)`);
   const loadStart = performance.now();
   const windows = pauseWindows(child, loadStart);
+  // Also when the run fails half way (stopping twice is harmless).
+  cleanups.push(async () => {
+    loadGenPauses.stop();
+    windows.stop();
+  });
   const sendHttp = new JsonClient(child.url, settings.sendConnections);
   cleanups.push(async () => sendHttp.close());
   const sending = startSending({
@@ -497,8 +505,10 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
   const drainSeconds = (performance.now() - drainStart) / 1000;
   clearInterval(progress);
   clearInterval(sampler);
-  const lgPauses = loadGenPauses();
+  const lgPauses = loadGenPauses.read();
+  loadGenPauses.stop();
   await windows.take();
+  windows.stop();
   const cpu2 = await child.stats();
   const pg2 = pgLocal ? postgresCpuSeconds() : null;
   log(`${label}: drained in ${drainSeconds.toFixed(1)} s`);

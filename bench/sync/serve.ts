@@ -20,7 +20,7 @@
  * baseline for what a held /sync costs Whisper.
  */
 import http from 'node:http';
-import { pauseMeter, type Pauses } from '../shared/pauses.ts';
+import { pauseMeter, type PauseMeter, type Pauses } from '../shared/pauses.ts';
 import { sampleHeap } from '../shared/heapSample.ts';
 import Koa from 'koa';
 import { startBenchWhisper } from '../shared/whisperServer.ts';
@@ -122,12 +122,12 @@ async function startKoaLongPoll(): Promise<StartedServer> {
 }
 
 
-function stats(id: number, pauses: () => StatsReply['pauses']): StatsReply {
+function stats(id: number, meter: PauseMeter): StatsReply {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
   const children = descendantsUsage(process.pid);
   return {
-    pauses: pauses(),
+    pauses: meter.read(),
     type: 'stats',
     id,
     cpuUserUs: cpu.user,
@@ -140,9 +140,9 @@ function stats(id: number, pauses: () => StatsReply['pauses']): StatsReply {
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as ServeOptions;
-let pauses: (() => StatsReply['pauses']) | undefined;
+let pauses: PauseMeter | undefined;
 /** A second meter, read every few seconds for the per-window diagnosis. */
-let windowPauses: (() => StatsReply['pauses']) | undefined;
+let windowPauses: PauseMeter | undefined;
 serveAsChild(
   'sync serve.ts',
   async () => {
