@@ -141,6 +141,12 @@ interface IdleResult {
   /** RSS after two full GCs, with every client's long-poll held. */
   rssMb: number;
   heapUsedMb: number;
+  /**
+   * Server heap (after full GCs) with every long-poll held, less the same just before they
+   * started, per poll: what a waiting request keeps alive, and so what young-generation GCs
+   * copy under load. Counts the same way for bare Koa, so the ratio is Whisper's own part.
+   */
+  heapBytesPerHeldPoll: number;
   /** PostgreSQL runs only (local cluster): its CPU over the same window, ms/s, not in cpuMsPerSec. */
   postgresCpuMsPerSec?: number | null;
 }
@@ -149,7 +155,7 @@ interface IdleResult {
  * Clients' first long-polls got a random timeout in [1, pollTimeoutMs], so their cycles are
  * spread evenly: any window then sees about clients × window / pollTimeout poll cycles.
  */
-async function measureIdle(child: ServerChild, stats: PollStats, clients: number, label: string, postgres = false): Promise<IdleResult> {
+async function measureIdle(child: ServerChild, stats: PollStats, clients: number, label: string, heapBefore: number, postgres = false): Promise<IdleResult> {
   await sleep(SETTLE_MS);
   const gc = await child.statsAfterGc();
   const pg0 = postgres ? postgresCpuSeconds() : null;
@@ -171,9 +177,10 @@ async function measureIdle(child: ServerChild, stats: PollStats, clients: number
     cpuMsPerPollCycle: cycles ? round(cpuMs / cycles, 3) : null,
     rssMb: mb(gc.rss),
     heapUsedMb: mb(gc.heapUsed),
+    heapBytesPerHeldPoll: Math.round((gc.heapUsed - heapBefore) / clients),
     ...(postgres ? { postgresCpuMsPerSec: pg0 !== null && pg1 !== null ? round(((pg1 - pg0) * 1000) / seconds, 3) : null } : {}),
   };
-  log(`${label}: idle ${out.cpuMsPerSec} ms CPU/s, ${out.pollCyclesPerSec} poll cycles/s (${out.cpuMsPerPollCycle} ms each), RSS ${out.rssMb} MB`);
+  log(`${label}: idle ${out.cpuMsPerSec} ms CPU/s, ${out.pollCyclesPerSec} poll cycles/s (${out.cpuMsPerPollCycle} ms each), RSS ${out.rssMb} MB, ${out.heapBytesPerHeldPoll} bytes of heap per held poll`);
   return out;
 }
 
@@ -195,9 +202,13 @@ async function idleKoa(): Promise<IdleResult & { errors: PollStats['errors'] }> 
     (firstTimeoutMs, user) =>
       new KoaPoller({ http, stats, user, token: randomBytes(24).toString('base64url'), timeoutMs: settings.pollTimeoutMs, firstTimeoutMs }),
   );
+  // Koa's code paths warmed first, as Whisper's are by setup, on as few connections: what a
+  // held poll adds is then the poll, its connection included, not first-use costs.
+  await mapLimit(Array.from({ length: 200 }), settings.setupConcurrency, () => http.request('GET', '/poll?timeout=0'));
+  const heapBefore = (await child.statsAfterGc()).heapUsed;
   for (const p of pollers) p.start();
   log(`koa: ${pollers.length} clients long-polling`);
-  const idle = await measureIdle(child, stats, pollers.length, 'koa');
+  const idle = await measureIdle(child, stats, pollers.length, 'koa', heapBefore);
   await stopPollers(pollers);
   http.close();
   await child.stop();
@@ -442,12 +453,13 @@ async function runWhisper(backend: 'pglite' | 'postgres', cacheFactor?: number) 
     await stopPollers(pollers);
   };
   cleanups.push(stopAll);
+  const heapBefore = (await child.statsAfterGc()).heapUsed;
   for (const p of pollers) p.start();
   const setupSeconds = (performance.now() - setupStart) / 1000;
   log(`${label}: ${pollers.length} clients long-polling; setup took ${setupSeconds.toFixed(1)} s`);
 
   const pgLocal = backend === 'postgres' && isLocalDatabase(databaseUrl!);
-  const idle = await measureIdle(child, stats, pollers.length, label, pgLocal);
+  const idle = await measureIdle(child, stats, pollers.length, label, heapBefore, pgLocal);
 
   // ---- load
   const plan = planMessages(pop.rooms, Math.round(settings.ratePerSec * settings.seconds), settings.seed);
@@ -650,6 +662,7 @@ async function main(): Promise<void> {
         {
           cpuMsPerSec: ratio(r.idle.cpuMsPerSec, koa.cpuMsPerSec),
           cpuPerPollCycle: ratio(r.idle.cpuMsPerPollCycle ?? 0, koa.cpuMsPerPollCycle ?? 0),
+          heapBytesPerHeldPoll: ratio(r.idle.heapBytesPerHeldPoll, koa.heapBytesPerHeldPoll),
           ...(typeof r.idle.postgresCpuMsPerSec === 'number'
             ? { cpuMsPerSecIncludingPostgres: ratio(r.idle.cpuMsPerSec + r.idle.postgresCpuMsPerSec, koa.cpuMsPerSec) }
             : {}),
