@@ -82,12 +82,6 @@ export class JsonClient {
     return res.body;
   }
 
-  /** Open sockets (in use and idle), for the report. */
-  sockets(): number {
-    const count = (r: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(r).reduce((n, list) => n + (list?.length ?? 0), 0);
-    return count(this.agent.sockets) + count(this.agent.freeSockets);
-  }
-
   close(): void {
     this.agent.destroy();
   }
