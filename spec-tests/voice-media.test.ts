@@ -120,7 +120,7 @@ describe('voice media (Janus + Chromium in a network namespace)', function () {
   it('(s) several streams at once are room state; a viewer on the low simulcast layer leaves the other at full 1920x1080', () => {
     const s = result.s;
     const info = JSON.stringify(s);
-    console.log(`      (s) full viewer ${s.bob.width}x${s.bob.height} @ ${s.bob.fps.toFixed(1)} fps, low-layer viewer ${s.alice.width}x${s.alice.height} @ ${s.alice.fps.toFixed(1)} fps, second stream ${s.aliceCam.width}x${s.aliceCam.height} @ ${s.aliceCam.fps.toFixed(1)} fps`);
+    console.log(`      (s) full viewer ${s.bob.width}x${s.bob.height} @ ${s.bob.fps.toFixed(1)} fps, low-layer viewer ${s.alice.width}x${s.alice.height} @ ${s.alice.fps.toFixed(1)} fps, second stream ${s.aliceCam.width}x${s.aliceCam.height} @ ${s.aliceCam.fps.toFixed(1)} fps; windows ${JSON.stringify(s.windows)}`);
     // Both streams are state every member reads: what they are and how to watch them.
     assert.deepEqual(
       { ...s.liveState.screen, started_ts: 0 },
@@ -133,7 +133,10 @@ describe('voice media (Janus + Chromium in a network namespace)', function () {
     assert.deepEqual(s.liveState.cam.layers, [], info);
     assert.ok(s.liveState.screen.started_ts > Date.now() - 600_000, info);
     assert.deepEqual(s.feedInfo.map((f: any) => f.stream_id), ['screen', 'cam'], info);
-    // One stream, two viewers, two layers: the low one does not lower the other.
+    // One stream, two viewers, two layers: the low one does not lower the other. Measured over
+    // a window in which the sender kept encoding its 1080p layer (s.windows: up to five tries),
+    // since a CI run saw the sender's bandwidth estimate pause that layer on a busy box
+    // (top layer 4 frames, the full viewer rightly moved to 960x540).
     assert.deepEqual([s.bob.width, s.bob.height], [1920, 1080], info);
     assert.deepEqual([s.alice.width, s.alice.height], [480, 270], info);
     assert.ok(s.bob.fps > 5 && s.alice.fps > 5, info);
