@@ -229,8 +229,9 @@ export interface RunningHomeserver {
   close(): Promise<void>;
 }
 
-export async function startHomeserver(initial: Config, logger: Logger): Promise<RunningHomeserver> {
-  const database = await openDatabase({ databaseUrl: initial.databaseUrl, dataDir: initial.dataDir }, (err) =>
+/** `memoryTemplate`: see DatabaseOptions (tests that start many in-memory servers). */
+export async function startHomeserver(initial: Config, logger: Logger, opts: { memoryTemplate?: string } = {}): Promise<RunningHomeserver> {
+  const database = await openDatabase({ databaseUrl: initial.databaseUrl, dataDir: initial.dataDir, memoryTemplate: opts.memoryTemplate }, (err) =>
     logger.warn({ err }, 'database notification connection failed'),
   );
   let server: http.Server | undefined;

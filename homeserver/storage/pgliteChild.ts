@@ -13,6 +13,7 @@
  *
  *   node homeserver/storage/pgliteChild.ts   (messages: see PgliteRequest / PgliteReply)
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgliteReply, PgliteRequest, QueryRequest } from './pgliteProtocol.ts';
 import { errorFields } from './pgliteProtocol.ts';
@@ -74,18 +75,33 @@ async function endSession(session: number): Promise<void> {
 process.on('message', (msg: PgliteRequest) => {
   switch (msg.kind) {
     case 'open':
-      PGlite.create({ dataDir: msg.dataDir, startParams: msg.startParams }).then(
-        (db) => {
-          pglite = db;
-          db.onNotification((channel, payload) => heard.push([channel, payload]));
-          send({ kind: 'ready' });
-        },
-        (err) => send({ kind: 'failed', error: errorFields(err) }),
-      );
+      (msg.loadDump ? readFile(msg.loadDump).then((bytes) => new Blob([bytes])) : Promise.resolve(undefined))
+        .then((loadDataDir) => PGlite.create({ dataDir: msg.dataDir, startParams: msg.startParams, ...(loadDataDir ? { loadDataDir } : {}) }))
+        .then(
+          (db) => {
+            pglite = db;
+            db.onNotification((channel, payload) => heard.push([channel, payload]));
+            send({ kind: 'ready' });
+          },
+          (err) => send({ kind: 'failed', error: errorFields(err) }),
+        );
       break;
     case 'query':
       waiting.push(msg);
       void runWaiting();
+      break;
+    case 'dump':
+      void (async () => {
+        try {
+          // Between statements, so no transaction is half in the copy.
+          while (running || waiting.length || owner !== undefined) await new Promise((r) => setTimeout(r, 5));
+          const tar = await pglite!.dumpDataDir('none');
+          await writeFile(msg.file, Buffer.from(await tar.arrayBuffer()));
+          send({ kind: 'result', id: msg.id, result: { rows: [], fields: [], affectedRows: 0 } });
+        } catch (err) {
+          send({ kind: 'error', id: msg.id, error: errorFields(err) });
+        }
+      })();
       break;
     case 'listen':
       // LISTEN runs as a statement of its own session, in order with the others.

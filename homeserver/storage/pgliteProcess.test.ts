@@ -93,6 +93,32 @@ describe('PGlite child process', function () {
   });
 });
 
+describe('PGlite in memory from a template', function () {
+  this.timeout(60_000);
+  it('starts a new in-memory database as a copy of a dump, which later writes to either do not touch', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'whisper-pglite-'));
+    const file = path.join(dir, 'template.tar');
+    const original = await openDatabase({ dataDir: ':memory:' });
+    try {
+      await original.db.raw('CREATE TABLE kept (v text)');
+      await original.db('kept').insert({ v: 'in the template' });
+      await original.dumpTo!(file);
+      await original.db('kept').insert({ v: 'after the dump' });
+      const copies = [await openDatabase({ dataDir: ':memory:', memoryTemplate: file }), await openDatabase({ dataDir: ':memory:', memoryTemplate: file })];
+      await copies[0].db('kept').insert({ v: 'only in the first copy' });
+      assert.deepEqual(await copies[0].db('kept').select('v').orderBy('v'), [{ v: 'in the template' }, { v: 'only in the first copy' }]);
+      assert.deepEqual(await copies[1].db('kept').select('v'), [{ v: 'in the template' }]);
+      // The migrations the template was made after are not run again.
+      const migrations = async (d: Database) => (await d.db('knex_migrations').select('name').orderBy('id')).map((r: { name: string }) => r.name);
+      assert.deepEqual(await migrations(copies[1]), await migrations(original));
+      for (const c of copies) await c.close();
+    } finally {
+      await original.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('PGlite child process on disk', function () {
   this.timeout(60_000);
   it('keeps what was written across a close and a new start', async () => {

@@ -14,6 +14,8 @@ import { errorFrom, type PgliteReply, type PgliteRequest } from './pgliteProtoco
 export interface PgliteProcessOptions {
   /** The PGlite directory; undefined keeps the database in the child's memory (tests). */
   dataDir: string | undefined;
+  /** In memory only: start as a copy of this dump (dumpTo's file) instead of a new database. */
+  loadDump?: string;
   startParams: string[];
   /** Something went wrong that no caller will hear of (the child died). */
   onError?: (err: Error) => void;
@@ -98,6 +100,12 @@ export class PgliteProcess {
     }
   }
 
+  /** Writes the database's files to `file`, which `loadDump` can start a new child from. */
+  async dumpTo(file: string): Promise<void> {
+    await this.ready;
+    await this.request((id) => ({ kind: 'dump', id, file }));
+  }
+
   /** Waits for what is queued, then closes the database and ends the child. */
   async close(): Promise<void> {
     if (this.closing) return;
@@ -132,7 +140,7 @@ export class PgliteProcess {
     });
     // A caller that never awaits `ready` (the child died first) must not crash the server.
     this.ready.catch(() => {});
-    child.send({ kind: 'open', dataDir: this.opts.dataDir, startParams: this.opts.startParams } satisfies PgliteRequest);
+    child.send({ kind: 'open', dataDir: this.opts.dataDir, startParams: this.opts.startParams, loadDump: this.opts.loadDump } satisfies PgliteRequest);
   }
 
   private onReply(reply: PgliteReply): void {

@@ -16,8 +16,11 @@ export interface QueryRequest {
 }
 
 export type PgliteRequest =
-  | { kind: 'open'; dataDir: string | undefined; startParams: string[] }
+  /** `loadDump`: an in-memory database starts as a copy of this dump file (see dumpTo). */
+  | { kind: 'open'; dataDir: string | undefined; startParams: string[]; loadDump?: string }
   | QueryRequest
+  /** Writes the database's files to `file` (a tar PGlite can start from); answered by a result. */
+  | { kind: 'dump'; id: number; file: string }
   | { kind: 'listen'; id: number; channel: string }
   | { kind: 'endSession'; session: number }
   | { kind: 'close' };
