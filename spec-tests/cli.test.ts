@@ -197,8 +197,10 @@ for (const backend of backends().filter((b) => b.name === 'postgres')) {
     this.timeout(60_000);
     it('runs commands directly against PostgreSQL', async () => {
       const db = await backend.create();
+      // The server key and media still live in the data dir on PostgreSQL: its own, not the checkout's ./data.
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'whisper-cli-pg-'));
       try {
-        const env = { DATABASE_URL: db.databaseUrl!, WHISPER_SERVER_NAME: 'pg.test' };
+        const env = { DATABASE_URL: db.databaseUrl!, WHISPER_SERVER_NAME: 'pg.test', WHISPER_DATA_DIR: dataDir };
         const created = await admin(['user', 'create', 'pat', '--password', 'postgres password'], env);
         assert.equal(created.code, 0, created.stderr);
         const token = await admin(['registration-token', 'create', '--expires-in-days', '7'], env);
@@ -207,6 +209,7 @@ for (const backend of backends().filter((b) => b.name === 'postgres')) {
         assert.match(list.stdout, /@pat:pg\.test/);
       } finally {
         await db.drop();
+        rmSync(dataDir, { recursive: true, force: true });
       }
     });
   });
